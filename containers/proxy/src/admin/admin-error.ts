@@ -1,0 +1,25 @@
+import type { z } from 'zod';
+
+/** A refused admin request: status, the offending field (when there is one) and why. */
+export class AdminError extends Error {
+  override readonly name = 'AdminError';
+  constructor(
+    readonly status: number,
+    readonly field: string | undefined,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(field ? `${field}: ${message}` : message, options);
+  }
+}
+
+/** First zod issue as an AdminError naming its field, e.g. `hostnames[1]: expected string`. */
+export function fromZodError(error: z.ZodError): AdminError {
+  const issue = error.issues[0];
+  if (!issue) return new AdminError(400, undefined, 'invalid request', { cause: error });
+  const field = issue.path.reduce<string>(
+    (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)),
+    '',
+  );
+  return new AdminError(400, field || 'body', issue.message, { cause: error });
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/** Largest change one /add or /rm may ask for; bigger steps are refused rather than queued. */
+export const MAX_SCALE_STEP = 32;
+
+/** Server ids double as hostnames: DNS-label characters, at most 63. */
+export const SERVER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+const hostname = z
+  .string({ error: 'expected a string' })
+  .regex(SERVER_ID, { error: 'expected 1-63 letters, digits, "-", "_" or ".", starting with a letter or digit' });
+
+/** Body of POST /add and DELETE /rm, as in the assignments: {"n": 2, "hostnames": ["s4", "s5"]}. */
+export const scaleRequest = z
+  .object(
+    {
+      n: z
+        .number({ error: 'expected a whole number' })
+        .int({ error: 'expected a whole number' })
+        .min(1, { error: 'must be at least 1' })
+        .max(MAX_SCALE_STEP, { error: `must be at most ${MAX_SCALE_STEP}` }),
+      hostnames: z.array(hostname, { error: 'expected an array of hostnames' }).optional(),
+    },
+    { error: 'expected a JSON object' },
+  )
+  .strict()
+  .superRefine((body, ctx) => {
+    const names = body.hostnames;
+    if (names === undefined) return;
+    if (names.length !== body.n) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hostnames'],
+        message: `lists ${names.length} hostname(s) but n is ${body.n}; they must match (omit hostnames to let the balancer choose)`,
+      });
+      return;
+    }
+    const seen = new Set<string>();
+    names.forEach((name, i) => {
+      if (seen.has(name))
+        ctx.addIssue({ code: 'custom', path: ['hostnames', i], message: `"${name}" is listed twice` });
+      seen.add(name);
+    });
+  });
+export type ScaleRequest = z.infer<typeof scaleRequest>;
+
+/** Body of PUT /members/:id, sent by servers registering or renewing their lease. */
+export const heartbeatRequest = z
+  .object(
+    {
+      address: z
+        .string({ error: 'expected a string' })
+        .regex(/^http:\/\/[^/\s]+:\d{1,5}$/, { error: 'expected http://host:port' }),
+      weight: z.number({ error: 'expected a number' }).positive({ error: 'must be positive' }).max(1000).default(1),
+    },
+    { error: 'expected a JSON object' },
+  )
+  .strict();

@@ -1,0 +1,169 @@
+import type { Logger } from 'pino';
+import { Pool } from 'undici';
+import { FleetLoad } from '#core/balancing/backend.js';
+import { createStrategy } from '#core/balancing/strategies.js';
+import { isLatencyObserver } from '#core/balancing/strategy.js';
+import type { MembershipSource } from '#core/ports/membership.js';
+import type { Scaler } from '#core/ports/scaler.js';
+import { createAdminServer } from './admin/admin-server.js';
+import { FleetActions } from './admin/fleet-actions.js';
+import type { ProxyConfig } from './config.js';
+import type { ProxyContext } from './exchange.js';
+import { Fleet } from './fleet.js';
+import { HealthChecker } from './health-checker.js';
+import { closeServer, listen } from './listen.js';
+import { LeaseRegistry } from './membership/lease-registry.js';
+import { StaticMembership } from './membership/static-membership.js';
+import { ProxyMetrics } from './metrics.js';
+import { createProxyServer } from './proxy-server.js';
+import { RequestIds } from './request-ids.js';
+import { RetryBudget } from './retry-budget.js';
+
+export interface RunningProxy {
+  readonly proxyPort: number;
+  readonly adminPort: number;
+  readonly fleet: Fleet;
+  /** Graceful stop: refuse new connections, let in-flight requests finish (bounded), release everything. */
+  shutdown(): Promise<void>;
+}
+
+/** Optional collaborators, for a local scaler or tests. */
+export interface ProxyExtras {
+  readonly createScaler?: (adminPort: number) => Scaler | undefined;
+}
+
+export async function startProxy(config: ProxyConfig, log: Logger, extras: ProxyExtras = {}): Promise<RunningProxy> {
+  const metrics = new ProxyMetrics();
+  const load = new FleetLoad();
+  const strategy = createStrategy(config.STRATEGY, load, {
+    boundFactor: config.BOUND_FACTOR,
+    maglevTableSize: config.MAGLEV_TABLE_SIZE,
+    ringPointsPerWeight: config.RING_POINTS_PER_WEIGHT,
+  });
+  const createPool = (address: string) =>
+    new Pool(address, {
+      connections: config.UPSTREAM_CONNECTIONS,
+      pipelining: 1,
+      keepAliveTimeout: config.UPSTREAM_IDLE_TIMEOUT_MS,
+      keepAliveMaxTimeout: config.UPSTREAM_IDLE_TIMEOUT_MS,
+      headersTimeout: config.UPSTREAM_HEADERS_TIMEOUT_MS,
+      bodyTimeout: config.UPSTREAM_BODY_TIMEOUT_MS,
+      connect: { timeout: config.UPSTREAM_CONNECT_TIMEOUT_MS },
+    });
+  const fleet = new Fleet(
+    strategy,
+    load,
+    {
+      slowStartMs: config.SLOW_START_MS,
+      slowStartInitialWeight: config.SLOW_START_INITIAL_WEIGHT,
+      panicThreshold: config.PANIC_THRESHOLD,
+      ejectConsecutiveFailures: config.EJECT_CONSECUTIVE_FAILURES,
+      ejectBaseMs: config.EJECT_BASE_MS,
+      ejectMaxMs: config.EJECT_MAX_MS,
+      drainTimeoutMs: config.DRAIN_TIMEOUT_MS,
+    },
+    createPool,
+    log,
+  );
+  const retryBudget = new RetryBudget(load, config.RETRY_BUDGET_RATIO, config.RETRY_BUDGET_MIN);
+
+  const ctx: ProxyContext = {
+    fleet,
+    strategy,
+    latencyObserver: isLatencyObserver(strategy) ? strategy : undefined,
+    metrics,
+    retryBudget,
+    requestIds: new RequestIds(),
+    log,
+    debug: log.isLevelEnabled('debug'),
+    keySource: config.keySource,
+    keyHeaderName: config.keySource.kind === 'header' ? config.keySource.name : '',
+    demandHeaderName: config.DEMAND_HEADER.toLowerCase(),
+    usesDemand: strategy.name === 'drf',
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    maxAttempts: config.MAX_ATTEMPTS,
+    draining: false,
+  };
+
+  const registry =
+    config.MEMBERSHIP === 'registry' ? new LeaseRegistry(config.LEASE_MS, config.MAX_SERVERS) : undefined;
+  const membership: MembershipSource = registry ?? new StaticMembership(config.staticServers);
+  await membership.start((members) => fleet.applyMembership(members));
+
+  const health = new HealthChecker(
+    fleet,
+    {
+      intervalMs: config.HEALTH_INTERVAL_MS,
+      timeoutMs: config.HEALTH_TIMEOUT_MS,
+      path: config.HEALTH_PATH,
+      unhealthyThreshold: config.UNHEALTHY_THRESHOLD,
+      healthyThreshold: config.HEALTHY_THRESHOLD,
+    },
+    log,
+  );
+  health.start();
+
+  const proxyServer = createProxyServer(ctx, {
+    headersTimeoutMs: config.CLIENT_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.CLIENT_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: config.CLIENT_KEEPALIVE_TIMEOUT_MS,
+    maxHeaderBytes: config.MAX_HEADER_BYTES,
+  });
+
+  // The admin port must be known before the scaler exists (servers heartbeat to it),
+  // so the admin server starts first and learns its actions once they are built.
+  let actions: FleetActions | undefined;
+  const adminServer = createAdminServer({
+    token: config.adminToken,
+    fleet,
+    get actions() {
+      return actions as FleetActions;
+    },
+    registry,
+    metrics,
+    retryBudget,
+    info: { strategy: strategy.name, hashKey: config.HASH_KEY, membership: config.MEMBERSHIP, scaler: config.SCALER },
+    log,
+  });
+  const adminPort = await listen(adminServer, config.ADMIN_PORT, config.ADMIN_HOST);
+  const scaler = extras.createScaler?.(adminPort);
+  actions = new FleetActions(
+    fleet,
+    membership,
+    scaler,
+    { maxServers: config.MAX_SERVERS, registerWaitMs: config.REGISTER_WAIT_MS },
+    log,
+  );
+  const proxyPort = await listen(proxyServer, config.PROXY_PORT, config.PROXY_HOST);
+  log.info({ proxyPort, adminPort, strategy: strategy.name, hashKey: config.HASH_KEY }, 'proxy listening');
+
+  if (scaler && config.INITIAL_SERVERS > 0) {
+    await actions.add({ n: config.INITIAL_SERVERS });
+  }
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      log.info({ inflight: fleet.load.inflight }, 'shutting down: finishing in-flight requests');
+      ctx.draining = true;
+      const closed = closeServer(proxyServer);
+      const deadline = new Promise<'deadline'>((r) =>
+        setTimeout(() => r('deadline'), config.SHUTDOWN_TIMEOUT_MS).unref(),
+      );
+      if ((await Promise.race([closed, deadline])) === 'deadline') {
+        log.warn({ inflight: fleet.load.inflight }, 'shutdown deadline passed; closing remaining connections');
+        proxyServer.closeAllConnections();
+      }
+      health.stop();
+      await membership.stop();
+      await scaler?.close();
+      adminServer.closeAllConnections();
+      await closeServer(adminServer);
+      await fleet.close();
+      log.info('proxy stopped');
+    })();
+    return stopping;
+  };
+
+  return { proxyPort, adminPort, fleet, shutdown };
+}

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { DEFAULT_STRATEGY, STRATEGY_NAMES } from '#core/balancing/strategies.js';
+import { ConfigError, flagVar, intVar, numberVar, parseEnv, portVar } from '#core/config/env.js';
+import { readSecret } from '#core/config/secret.js';
+import { parseKeySource } from './request-key.js';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+
+/** Every proxy setting, from environment variables; each default is a named limit. */
+const schema = z.object({
+  PROXY_HOST: z.string().default('0.0.0.0'),
+  PROXY_PORT: portVar(8080),
+  ADMIN_HOST: z.string().default('0.0.0.0'),
+  ADMIN_PORT: portVar(8081),
+  /** Local development only: allows an admin API without a token. */
+  RINGMASTER_LOCAL_DEV: flagVar(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  STRATEGY: z.enum(STRATEGY_NAMES).default(DEFAULT_STRATEGY),
+  BOUND_FACTOR: numberVar(1.25, 1.01, 10),
+  MAGLEV_TABLE_SIZE: intVar(65537, 101, 5_000_011),
+  RING_POINTS_PER_WEIGHT: intVar(160, 1, 10_000),
+  /** query:<name> | header:<name> | cookie:<name> | path | client-ip */
+  HASH_KEY: z.string().default('query:request_id'),
+  /** Header where requests declare `cpu:storage` demand for the drf strategy. */
+  DEMAND_HEADER: z.string().default('x-ringmaster-demand'),
+
+  UPSTREAM_CONNECT_TIMEOUT_MS: intVar(2 * SECOND, 10, MINUTE),
+  UPSTREAM_HEADERS_TIMEOUT_MS: intVar(30 * SECOND, 10, 10 * MINUTE),
+  UPSTREAM_BODY_TIMEOUT_MS: intVar(30 * SECOND, 10, 10 * MINUTE),
+  /** Idle upstream sockets close after this; keep it below the servers' keep-alive (5 s in Node). */
+  UPSTREAM_IDLE_TIMEOUT_MS: intVar(4 * SECOND, 100, 10 * MINUTE),
+  UPSTREAM_CONNECTIONS: intVar(256, 1, 10_000),
+
+  /** Slowloris guard: a client must finish its headers within this. */
+  CLIENT_HEADERS_TIMEOUT_MS: intVar(10 * SECOND, 100, 10 * MINUTE),
+  CLIENT_REQUEST_TIMEOUT_MS: intVar(5 * MINUTE, 100, 60 * MINUTE),
+  /** Above an ALB/NLB idle timeout (60 s), so the balancer closes first. */
+  CLIENT_KEEPALIVE_TIMEOUT_MS: intVar(65 * SECOND, 100, 10 * MINUTE),
+  MAX_HEADER_BYTES: intVar(16 * 1024, 1024, 256 * 1024),
+  MAX_BODY_BYTES: intVar(1024 * 1024, 0, 1024 * 1024 * 1024),
+
+  HEALTH_INTERVAL_MS: intVar(SECOND, 50, MINUTE),
+  HEALTH_TIMEOUT_MS: intVar(800, 10, MINUTE),
+  HEALTH_PATH: z.string().startsWith('/').default('/heartbeat'),
+  UNHEALTHY_THRESHOLD: intVar(2, 1, 100),
+  HEALTHY_THRESHOLD: intVar(1, 1, 100),
+  EJECT_CONSECUTIVE_FAILURES: intVar(5, 1, 1000),
+  EJECT_BASE_MS: intVar(30 * SECOND, 10, 60 * MINUTE),
+  EJECT_MAX_MS: intVar(5 * MINUTE, 10, 24 * 60 * MINUTE),
+  /** Below this fraction of healthy members, route to every member (panic mode). */
+  PANIC_THRESHOLD: numberVar(0.5, 0, 1),
+  SLOW_START_MS: intVar(30 * SECOND, 0, 60 * MINUTE),
+  SLOW_START_INITIAL_WEIGHT: numberVar(0.1, 0.01, 1),
+
+  MAX_ATTEMPTS: intVar(3, 1, 10),
+  RETRY_BUDGET_RATIO: numberVar(0.2, 0, 1),
+  RETRY_BUDGET_MIN: intVar(3, 0, 10_000),
+
+  DRAIN_TIMEOUT_MS: intVar(30 * SECOND, 0, 60 * MINUTE),
+  SHUTDOWN_TIMEOUT_MS: intVar(25 * SECOND, 0, 60 * MINUTE),
+
+  MEMBERSHIP: z.enum(['registry', 'static']).default('registry'),
+  /** static membership: `id=http://host:port,id2=http://host:port` */
+  STATIC_SERVERS: z.string().default(''),
+  LEASE_MS: intVar(10 * SECOND, 500, 10 * MINUTE),
+  MAX_SERVERS: intVar(64, 1, 10_000),
+
+  SCALER: z.enum(['none', 'local']).default('none'),
+  /** local scaler: the server bundle to run with node. */
+  LOCAL_SERVER_ENTRY: z.string().default(''),
+  INITIAL_SERVERS: intVar(0, 0, 1000),
+  REGISTER_WAIT_MS: intVar(10 * SECOND, 100, 10 * MINUTE),
+});
+
+export type ProxyEnv = z.infer<typeof schema>;
+export type ProxyConfig = ProxyEnv & {
+  readonly adminToken: string | undefined;
+  readonly keySource: ReturnType<typeof parseKeySource>;
+  readonly staticServers: readonly { id: string; address: string }[];
+};
+
+export function loadProxyConfig(env: Record<string, string | undefined>): ProxyConfig {
+  const parsed = parseEnv(schema, env, 'proxy');
+  const adminToken = readSecret(env, 'ADMIN_TOKEN');
+  if (!adminToken && !parsed.RINGMASTER_LOCAL_DEV) {
+    throw new ConfigError(
+      'ADMIN_TOKEN: required (or ADMIN_TOKEN_FILE); set RINGMASTER_LOCAL_DEV=1 to run the admin API without one locally',
+      ['ADMIN_TOKEN: required'],
+    );
+  }
+  if (parsed.SCALER === 'local' && !parsed.LOCAL_SERVER_ENTRY) {
+    throw new ConfigError('LOCAL_SERVER_ENTRY: required when SCALER=local', ['LOCAL_SERVER_ENTRY: required']);
+  }
+  let keySource: ReturnType<typeof parseKeySource>;
+  try {
+    keySource = parseKeySource(parsed.HASH_KEY);
+  } catch (cause) {
+    throw new ConfigError(`HASH_KEY: ${(cause as Error).message}`, ['HASH_KEY: invalid'], { cause });
+  }
+  return {
+    ...parsed,
+    adminToken,
+    keySource,
+    staticServers: parseStaticServers(parsed.STATIC_SERVERS),
+  };
+}
+
+function parseStaticServers(text: string): { id: string; address: string }[] {
+  if (!text.trim()) return [];
+  return text.split(',').map((entry, index) => {
+    const [id, address] = entry.split('=').map((s) => s.trim());
+    if (!id || !address || !/^https?:\/\/[^/]+$/.test(address)) {
+      throw new ConfigError(`STATIC_SERVERS: entry ${index} must look like id=http://host:port, got "${entry}"`, [
+        'STATIC_SERVERS: malformed',
+      ]);
+    }
+    return { id, address };
+  });
+}

@@ -1,0 +1,316 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import { type Demand, NO_DEMAND } from '#core/balancing/backend.js';
+import type { LatencyObserver, Strategy } from '#core/balancing/strategy.js';
+import { ByteLimit } from './byte-limit.js';
+import { parseDemand } from './demand.js';
+import {
+  BodyTooLargeError,
+  ClientAbortedError,
+  errorBody,
+  NoHealthyServerError,
+  type ProxyError,
+  toClientError,
+  wasNeverSent,
+} from './errors.js';
+import type { Fleet } from './fleet.js';
+import { increment, type ProxyMetrics } from './metrics.js';
+import { responseHeaders, scanRequestHead } from './request-head.js';
+import type { RequestIds } from './request-ids.js';
+import { cookieValue, type KeySource, pathOf, queryParam } from './request-key.js';
+import type { RetryBudget } from './retry-budget.js';
+import { statusClassIndex, type UpstreamBackend } from './upstream-backend.js';
+
+/** Everything an exchange needs, built once per proxy. */
+export interface ProxyContext {
+  readonly fleet: Fleet;
+  readonly strategy: Strategy;
+  readonly latencyObserver: LatencyObserver | undefined;
+  readonly metrics: ProxyMetrics;
+  readonly retryBudget: RetryBudget;
+  readonly requestIds: RequestIds;
+  readonly log: Logger;
+  /** True when per-request debug lines are wanted; checked before building them. */
+  readonly debug: boolean;
+  readonly keySource: KeySource;
+  /** Lower-case header name for `header:` key sources, '' otherwise. */
+  readonly keyHeaderName: string;
+  readonly demandHeaderName: string;
+  readonly usesDemand: boolean;
+  readonly maxBodyBytes: number;
+  readonly maxAttempts: number;
+  /** True once SIGTERM arrived: replies ask clients to close their connection. */
+  draining: boolean;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+const kExchange = Symbol('ringmaster.exchange');
+
+type ResponseWithExchange = ServerResponse & { [kExchange]?: Exchange };
+
+/** Shared 'close' listener, so no closure is allocated per request. */
+function onResponseClose(this: ResponseWithExchange): void {
+  this[kExchange]?.clientClosed();
+}
+
+/**
+ * One client request and its attempts upstream. It is its own undici
+ * dispatch handler (the legacy callback interface that undici's client core
+ * calls directly), so bytes go from upstream socket to client socket with
+ * no intermediate stream, promise or per-chunk closure.
+ */
+export class Exchange implements Dispatcher.DispatchHandler {
+  private backend: UpstreamBackend | undefined;
+  private attempts = 0;
+  private holdsRetry = false;
+  private upstreamAbort: ((err?: Error) => void) | null = null;
+  private resumeUpstream: (() => void) | null = null;
+  private readonly startedAt = performance.now();
+  private sentAt = 0;
+  private status = 0;
+  private done = false;
+  private requestId = '';
+  private keyHash = 0;
+  private demand: Demand = NO_DEMAND;
+  private body: Readable | null = null;
+  private options: Dispatcher.DispatchOptions | undefined;
+
+  constructor(
+    private readonly ctx: ProxyContext,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {}
+
+  start(): void {
+    const { ctx, req } = this;
+    const head = scanRequestHead(req.rawHeaders, ctx.keyHeaderName, ctx.demandHeaderName);
+    this.requestId = head.requestId ?? ctx.requestIds.next();
+    if (head.contentLength > ctx.maxBodyBytes) {
+      ctx.metrics.bodyTooLarge++;
+      this.replyError(new BodyTooLargeError(ctx.maxBodyBytes), true);
+      return;
+    }
+    if (head.chunked) this.body = req.pipe(new ByteLimit(ctx.maxBodyBytes));
+    else if (head.contentLength > 0) this.body = req;
+
+    const clientAddress = req.socket.remoteAddress ?? '';
+    const headers = head.headers;
+    headers.push(
+      'x-forwarded-for',
+      head.forwardedFor === undefined ? clientAddress : `${head.forwardedFor}, ${clientAddress}`,
+      'x-request-id',
+      this.requestId,
+    );
+    if (!head.forwardedProto) headers.push('x-forwarded-proto', 'http');
+    if (!head.forwardedHost && head.host !== undefined) headers.push('x-forwarded-host', head.host);
+
+    const url = req.url ?? '/';
+    if (ctx.strategy.usesKey) {
+      const key = this.routingKey(url, head.keyHeader, clientAddress);
+      // No key: spread such requests evenly rather than piling them on one server.
+      this.keyHash = key === undefined ? (Math.random() * 0x100000000) >>> 0 : ctx.strategy.keyHash(key);
+    }
+    if (ctx.usesDemand) this.demand = parseDemand(head.demandHeader);
+    this.options = { path: url, method: req.method as Dispatcher.HttpMethod, headers, body: this.body };
+
+    (this.res as ResponseWithExchange)[kExchange] = this;
+    this.res.on('close', onResponseClose);
+    this.attempt(undefined);
+  }
+
+  private routingKey(url: string, keyHeader: string | undefined, clientAddress: string): string | undefined {
+    const source = this.ctx.keySource;
+    switch (source.kind) {
+      case 'query':
+        return queryParam(url, source.name);
+      case 'header':
+        return keyHeader;
+      case 'cookie': {
+        const cookie = this.req.headers.cookie;
+        return cookie === undefined ? undefined : cookieValue(cookie, source.name);
+      }
+      case 'path':
+        return pathOf(url);
+      case 'client-ip':
+        return clientAddress;
+    }
+  }
+
+  /** Sends the request to a backend chosen by the strategy, avoiding `exclude`. */
+  private attempt(exclude: UpstreamBackend | undefined): void {
+    const { ctx } = this;
+    const backend = ctx.strategy.pick(this.keyHash, this.demand, exclude) as UpstreamBackend | undefined;
+    if (backend === undefined) {
+      ctx.metrics.noHealthyServer++;
+      this.releaseRetry();
+      this.replyError(new NoHealthyServerError(), false);
+      return;
+    }
+    this.backend = backend;
+    this.attempts++;
+    backend.inflight++;
+    backend.requests++;
+    ctx.fleet.load.inflight++;
+    if (ctx.usesDemand) {
+      backend.pendingCpu += this.demand.cpu;
+      backend.pendingStorage += this.demand.storage;
+    }
+    this.upstreamAbort = null;
+    this.sentAt = performance.now();
+    backend.pool.dispatch(this.options as Dispatcher.DispatchOptions, this);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.upstreamAbort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx interim responses are not forwarded
+    const backend = this.backend as UpstreamBackend;
+    const { ctx, res } = this;
+    if (ctx.latencyObserver !== undefined) {
+      const now = performance.now();
+      ctx.latencyObserver.observeLatency(backend, now - this.sentAt, now);
+    }
+    if (statusCode >= 500) ctx.fleet.recordFailure(backend);
+    else if (backend.consecutiveFailures !== 0) ctx.fleet.recordSuccess(backend);
+    this.status = statusCode;
+    this.resumeUpstream = resume;
+    const headers = responseHeaders(rawHeaders, this.requestId);
+    if (ctx.draining) headers.push('connection', 'close');
+    res.writeHead(statusCode, headers);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.res.write(chunk)) return true;
+    // Client is slower than the server: pause upstream until the client drains.
+    this.res.once('drain', this.resumeUpstream as () => void);
+    return false;
+  }
+
+  onComplete(): void {
+    this.res.end();
+    this.releaseBackend();
+    this.finish();
+  }
+
+  onError(err: Error): void {
+    const failed = this.backend as UpstreamBackend;
+    this.releaseBackend();
+    const { ctx, res } = this;
+    if (this.done) return; // client already gone; the abort we caused lands here
+    if (err instanceof BodyTooLargeError) {
+      ctx.metrics.bodyTooLarge++;
+      if (!res.headersSent) this.replyError(err, true);
+      else res.destroy(err);
+      return;
+    }
+    failed.upstreamErrors++;
+    ctx.fleet.recordFailure(failed);
+    if (!res.headersSent && this.mayRetry(err)) {
+      ctx.metrics.retries++;
+      if (ctx.debug) ctx.log.debug({ requestId: this.requestId, server: failed.id, err }, 'retrying on another server');
+      this.attempt(failed);
+      return;
+    }
+    if (res.headersSent) {
+      // Mid-body failure: the status is gone, so cut the client connection to signal it.
+      ctx.log.warn({ requestId: this.requestId, server: failed.id, err }, 'upstream failed mid-response');
+      res.destroy(err);
+      this.finish();
+      return;
+    }
+    const clientError = toClientError(failed.id, err);
+    ctx.log.warn({ requestId: this.requestId, server: failed.id, status: clientError.status, err }, 'upstream failed');
+    this.replyError(clientError, false);
+  }
+
+  /** The client connection closed; abandon the upstream request if it is still running. */
+  clientClosed(): void {
+    if (this.done || this.res.writableFinished) return;
+    this.ctx.metrics.clientAborts++;
+    this.finish();
+    this.upstreamAbort?.(new ClientAbortedError('client closed the connection'));
+    if (this.body !== null && !this.body.destroyed) this.body.destroy();
+  }
+
+  /**
+   * Retry on another server only when repeating cannot do harm: the method is
+   * idempotent and its body (if any) is still unread, or the request never
+   * reached a server. And only within the attempt limit and retry budget.
+   */
+  private mayRetry(err: Error): boolean {
+    if (this.attempts >= this.ctx.maxAttempts) return false;
+    const bodyUntouched = this.body === null || (!this.body.destroyed && !this.body.readableDidRead);
+    const safe = bodyUntouched && (IDEMPOTENT.has(this.req.method as string) || wasNeverSent(err));
+    if (!safe) return false;
+    if (this.holdsRetry) return true; // a retry keeps its budget slot for its own retries
+    if (!this.ctx.retryBudget.tryAcquire()) return false;
+    this.holdsRetry = true;
+    return true;
+  }
+
+  private releaseBackend(): void {
+    const backend = this.backend;
+    if (backend === undefined) return;
+    this.backend = undefined;
+    const { ctx } = this;
+    backend.inflight--;
+    ctx.fleet.load.inflight--;
+    if (ctx.usesDemand) {
+      backend.pendingCpu -= this.demand.cpu;
+      backend.pendingStorage -= this.demand.storage;
+    }
+    if (this.status !== 0) increment(backend.statusClassCounts, statusClassIndex(this.status));
+    if (backend.inflight === 0) ctx.fleet.noteIdle(backend);
+  }
+
+  private releaseRetry(): void {
+    if (this.holdsRetry) {
+      this.holdsRetry = false;
+      this.ctx.retryBudget.release();
+    }
+  }
+
+  private replyError(err: ProxyError, closeConnection: boolean): void {
+    const { res } = this;
+    this.status = err.status;
+    const body = errorBody(err, this.requestId);
+    res.writeHead(err.status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': this.requestId,
+      // An unread upload would otherwise be parsed as the next request.
+      ...(closeConnection || this.ctx.draining || (this.body !== null && !this.req.readableEnded)
+        ? { connection: 'close' }
+        : {}),
+    });
+    res.end(body);
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.releaseRetry();
+    const { ctx } = this;
+    const elapsedMs = performance.now() - this.startedAt;
+    ctx.metrics.observe(this.res.writableFinished || this.res.writableEnded ? this.status : 0, elapsedMs);
+    if (ctx.debug) {
+      ctx.log.debug(
+        {
+          requestId: this.requestId,
+          method: this.req.method,
+          url: this.req.url,
+          status: this.status,
+          attempts: this.attempts,
+          ms: Math.round(elapsedMs * 1000) / 1000,
+        },
+        'request',
+      );
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import { createServer, type Server } from 'node:http';
+import { Exchange, type ProxyContext } from './exchange.js';
+
+export interface ProxyServerLimits {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxHeaderBytes: number;
+}
+
+/** The client-facing HTTP server. Oversized headers get 431 from Node itself. */
+export function createProxyServer(ctx: ProxyContext, limits: ProxyServerLimits): Server {
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      maxHeaderSize: limits.maxHeaderBytes,
+      noDelay: true,
+    },
+    (req, res) => new Exchange(ctx, req, res).start(),
+  );
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Malformed requests, header overflow and timeouts: answer if the socket still can.
+    if (socket.writable && !socket.writableEnded) {
+      const status =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : '400 Bad Request';
+      const body = JSON.stringify({ message: status.slice(4), status: 'failure', code: err.code ?? 'BAD_REQUEST' });
+      socket.end(
+        `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    } else {
+      socket.destroy();
+    }
+  });
+  return server;
+}

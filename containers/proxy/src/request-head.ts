@@ -1,0 +1,157 @@
+/**
+ * One pass over the client's raw headers: copies what is forwarded into the
+ * upstream header list and notes what the proxy itself needs. Header names
+ * are compared by length first and then case-insensitively in place, so the
+ * common case allocates nothing but the output array.
+ */
+export interface RequestHead {
+  /** Flat [name, value, …] list for undici. */
+  headers: string[];
+  contentLength: number;
+  chunked: boolean;
+  requestId: string | undefined;
+  forwardedFor: string | undefined;
+  forwardedProto: boolean;
+  forwardedHost: boolean;
+  host: string | undefined;
+  keyHeader: string | undefined;
+  demandHeader: string | undefined;
+  /** Extra hop-by-hop names listed in Connection (rare). */
+  connectionTokens: string | undefined;
+}
+
+/** Request ids we pass through: short and printable, so logs stay safe. */
+const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** ASCII case-insensitive equality against a lower-case literal. */
+export function equalsLower(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 65 && c <= 90 ? c | 0x20 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+export function scanRequestHead(raw: readonly string[], keyHeaderName: string, demandHeaderName: string): RequestHead {
+  const headers: string[] = [];
+  const head: RequestHead = {
+    headers,
+    contentLength: -1,
+    chunked: false,
+    requestId: undefined,
+    forwardedFor: undefined,
+    forwardedProto: false,
+    forwardedHost: false,
+    host: undefined,
+    keyHeader: undefined,
+    demandHeader: undefined,
+    connectionTokens: undefined,
+  };
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    if (name.length === keyHeaderName.length && equalsLower(name, keyHeaderName)) head.keyHeader = value;
+    if (name.length === demandHeaderName.length && equalsLower(name, demandHeaderName)) head.demandHeader = value;
+    switch (name.length) {
+      case 2:
+        if (equalsLower(name, 'te')) continue;
+        break;
+      case 4:
+        if (equalsLower(name, 'host')) head.host = value;
+        break;
+      case 6:
+        // Node answers Expect: 100-continue itself; undici refuses to send it.
+        if (equalsLower(name, 'expect')) continue;
+        break;
+      case 7:
+        if (equalsLower(name, 'upgrade') || equalsLower(name, 'trailer')) continue;
+        break;
+      case 10:
+        if (equalsLower(name, 'connection')) {
+          if (!equalsLower(value, 'keep-alive') && !equalsLower(value, 'close')) head.connectionTokens = value;
+          continue;
+        }
+        if (equalsLower(name, 'keep-alive')) continue;
+        break;
+      case 12:
+        if (equalsLower(name, 'x-request-id')) {
+          if (VALID_REQUEST_ID.test(value)) head.requestId = value;
+          continue;
+        }
+        break;
+      case 14:
+        if (equalsLower(name, 'content-length')) head.contentLength = Number(value);
+        break;
+      case 15:
+        if (equalsLower(name, 'x-forwarded-for')) {
+          head.forwardedFor = head.forwardedFor === undefined ? value : `${head.forwardedFor}, ${value}`;
+          continue;
+        }
+        break;
+      case 16:
+        if (equalsLower(name, 'x-forwarded-host')) head.forwardedHost = true;
+        break;
+      case 17:
+        if (equalsLower(name, 'transfer-encoding')) {
+          head.chunked = true;
+          continue;
+        }
+        if (equalsLower(name, 'x-forwarded-proto')) head.forwardedProto = true;
+        break;
+      case 19:
+        if (equalsLower(name, 'proxy-authorization')) continue;
+        break;
+    }
+    headers.push(name, value);
+  }
+  if (head.connectionTokens !== undefined) stripConnectionTokens(head);
+  return head;
+}
+
+/** Removes headers the client listed in Connection (RFC 9110 §7.6.1). */
+function stripConnectionTokens(head: RequestHead): void {
+  const tokens = new Set(
+    (head.connectionTokens as string)
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter((t) => t && t !== 'keep-alive' && t !== 'close'),
+  );
+  const kept: string[] = [];
+  for (let i = 0; i < head.headers.length; i += 2) {
+    const name = head.headers[i] as string;
+    if (!tokens.has(name.toLowerCase())) kept.push(name, head.headers[i + 1] as string);
+  }
+  head.headers = kept;
+}
+
+/**
+ * Upstream response headers to send on: hop-by-hop ones dropped (Node adds
+ * its own framing), the upstream's x-request-id replaced by ours.
+ */
+export function responseHeaders(raw: readonly Buffer[], requestId: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as Buffer).toString('latin1');
+    switch (name.length) {
+      case 7:
+        if (equalsLower(name, 'upgrade') || equalsLower(name, 'trailer')) continue;
+        break;
+      case 10:
+        if (equalsLower(name, 'connection') || equalsLower(name, 'keep-alive')) continue;
+        break;
+      case 12:
+        if (equalsLower(name, 'x-request-id')) continue;
+        break;
+      case 17:
+        if (equalsLower(name, 'transfer-encoding')) continue;
+        break;
+      case 18:
+        if (equalsLower(name, 'proxy-authenticate')) continue;
+        break;
+    }
+    out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
+  }
+  out.push('x-request-id', requestId);
+  return out;
+}

@@ -1,0 +1,74 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ServerConfig } from './config.js';
+import type { LoadSampler } from './load-sampler.js';
+
+export interface ServerState {
+  inflight: number;
+}
+
+/**
+ * The backend's HTTP surface: /home (the assignments' greeting), /heartbeat
+ * (health plus load) and /echo (streams a body back, for proxy tests).
+ * Replies are precomputed where they can be: this server is the reference
+ * the proxy is benchmarked against, so it should cost as little as possible.
+ */
+export function createBackendServer(config: ServerConfig, load: LoadSampler, state: ServerState): Server {
+  const home = Buffer.from(JSON.stringify({ message: `Hello from Server: ${config.id}`, status: 'successful' }));
+  const homeStatus = config.SERVER_FAIL_STATUS || 200;
+  const notFound = Buffer.from(JSON.stringify({ message: 'not found', status: 'failure' }));
+
+  const sendHome = (res: ServerResponse) => {
+    res.writeHead(homeStatus, ['content-type', 'application/json', 'content-length', String(home.length)]);
+    res.end(home);
+  };
+
+  const requestClosed = () => {
+    state.inflight--;
+  };
+  const server = createServer({ keepAliveTimeout: config.KEEPALIVE_TIMEOUT_MS }, (req, res) => {
+    state.inflight++;
+    res.once('close', requestClosed);
+    const q = req.url?.indexOf('?') ?? -1;
+    const path = q < 0 ? req.url : req.url?.slice(0, q);
+    if (path === '/home' && (req.method === 'GET' || req.method === 'HEAD')) {
+      if (config.SERVER_WORK_CPU_MS > 0) burnCpu(config.SERVER_WORK_CPU_MS);
+      if (config.SERVER_WORK_LATENCY_MS > 0) setTimeout(sendHome, config.SERVER_WORK_LATENCY_MS, res);
+      else sendHome(res);
+    } else if (path === '/heartbeat') {
+      const body = JSON.stringify({
+        status: 'successful',
+        server: config.id,
+        load: { inflight: state.inflight - 1, cpu: load.cpu, memory: load.memory },
+      });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    } else if (path === '/echo' && req.method === 'POST') {
+      echo(req, res, config.id);
+    } else {
+      res.writeHead(404, ['content-type', 'application/json', 'content-length', String(notFound.length)]);
+      res.end(notFound);
+    }
+  });
+  return server;
+}
+
+/** Streams the request body straight back, so tests see bytes flow both ways. */
+function echo(req: IncomingMessage, res: ServerResponse, id: string): void {
+  const headers: Record<string, string> = {
+    'content-type': req.headers['content-type'] ?? 'application/octet-stream',
+    'x-server-id': id,
+    'x-seen-forwarded-for': String(req.headers['x-forwarded-for'] ?? ''),
+    'x-seen-request-id': String(req.headers['x-request-id'] ?? ''),
+    'x-seen-hop': String(req.headers['x-hop'] ?? ''),
+  };
+  if (req.headers['content-length']) headers['content-length'] = req.headers['content-length'];
+  res.writeHead(200, headers);
+  req.pipe(res);
+}
+
+function burnCpu(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // Deliberate busy work: the benchmark's stand-in for real request handling.
+  }
+}

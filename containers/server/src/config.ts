@@ -1,0 +1,65 @@
+import { hostname, networkInterfaces, totalmem } from 'node:os';
+import { z } from 'zod';
+import { ConfigError, intVar, parseEnv, portVar } from '#core/config/env.js';
+import { readSecret } from '#core/config/secret.js';
+
+const SERVER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+const schema = z.object({
+  SERVER_ID: z.string().regex(SERVER_ID, { error: 'expected 1-63 letters, digits, "-", "_" or "."' }).optional(),
+  SERVER_HOST: z.string().default('0.0.0.0'),
+  SERVER_PORT: portVar(8080),
+  /** Address proxies dial; derived from the host and port when unset. */
+  ADVERTISE_ADDRESS: z
+    .string()
+    .regex(/^http:\/\/[^/\s]+:\d{1,5}$/, { error: 'expected http://host:port' })
+    .optional(),
+  /** Lease registry to heartbeat into (the proxy's /members); unset disables self-registration. */
+  REGISTRY_URL: z.url({ error: 'expected a URL' }).optional(),
+  HEARTBEAT_INTERVAL_MS: intVar(2000, 50, 60_000),
+  SERVER_WEIGHT: intVar(1, 1, 1000),
+  /** Artificial work per /home request, for benchmarks. */
+  SERVER_WORK_LATENCY_MS: intVar(0, 0, 60_000),
+  SERVER_WORK_CPU_MS: intVar(0, 0, 10_000),
+  /** Test hook: answer /home with this status instead of 200 (0 = off). */
+  SERVER_FAIL_STATUS: intVar(0, 0, 599),
+  /** Node's default; proxies keep their idle upstream sockets shorter than this. */
+  KEEPALIVE_TIMEOUT_MS: intVar(5000, 100, 600_000),
+  SHUTDOWN_TIMEOUT_MS: intVar(10_000, 0, 600_000),
+  MEMORY_LIMIT_BYTES: intVar(0, 0, Number.MAX_SAFE_INTEGER),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type ServerConfig = z.infer<typeof schema> & {
+  readonly id: string;
+  readonly registryToken: string | undefined;
+  readonly memoryLimitBytes: number;
+};
+
+export function loadServerConfig(env: Record<string, string | undefined>): ServerConfig {
+  const parsed = parseEnv(schema, env, 'server');
+  const id = parsed.SERVER_ID ?? hostname().slice(0, 63);
+  if (!SERVER_ID.test(id))
+    throw new ConfigError(`SERVER_ID: unset and hostname "${id}" is not a valid id`, ['SERVER_ID']);
+  return {
+    ...parsed,
+    id,
+    registryToken: readSecret(env, 'REGISTRY_TOKEN'),
+    memoryLimitBytes: parsed.MEMORY_LIMIT_BYTES || totalmem(),
+  };
+}
+
+/** The address to advertise once the real port is known. */
+export function advertiseAddress(config: ServerConfig, port: number): string {
+  if (config.ADVERTISE_ADDRESS) return config.ADVERTISE_ADDRESS;
+  const host =
+    config.SERVER_HOST === '0.0.0.0' || config.SERVER_HOST === '::' ? firstExternalIPv4() : config.SERVER_HOST;
+  return `http://${host}:${port}`;
+}
+
+function firstExternalIPv4(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const nic of list ?? []) if (nic.family === 'IPv4' && !nic.internal) return nic.address;
+  }
+  return '127.0.0.1';
+}

@@ -1,0 +1,75 @@
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { ConfigError } from '#core/config/env.js';
+import { createBackendServer, type ServerState } from './app.js';
+import { advertiseAddress, loadServerConfig } from './config.js';
+import { LoadSampler } from './load-sampler.js';
+import { Registration } from './registration.js';
+
+/** Entry point of the server container: `node dist/server.js`. */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadServerConfig>;
+  try {
+    config = loadServerConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`ringmaster server: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = pino({
+    name: 'ringmaster-server',
+    level: config.LOG_LEVEL,
+    base: { server: config.id, pid: process.pid },
+  });
+  const load = new LoadSampler(config.memoryLimitBytes);
+  load.start();
+  const state: ServerState = { inflight: 0 };
+  const server = createBackendServer(config, load, state);
+  await new Promise<void>((resolve) => server.listen(config.SERVER_PORT, config.SERVER_HOST, resolve));
+  const port = (server.address() as AddressInfo).port;
+  const address = advertiseAddress(config, port);
+
+  let stopping = false;
+  const shutdown = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ reason, inflight: state.inflight }, 'shutting down');
+    // Leave the ring first so proxies stop sending, then finish what is in flight.
+    await registration?.stop();
+    load.stop();
+    const deadline = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS).unref();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    clearTimeout(deadline);
+    log.info('stopped');
+    process.exit(0);
+  };
+
+  const registration = config.REGISTRY_URL
+    ? new Registration(
+        config.REGISTRY_URL,
+        config.id,
+        address,
+        config.SERVER_WEIGHT,
+        config.registryToken,
+        config.HEARTBEAT_INTERVAL_MS,
+        log,
+        () => void shutdown('removed'),
+      )
+    : undefined;
+  await registration?.start();
+  log.info({ address }, 'server listening');
+  process.stdout.write(`${JSON.stringify({ ringmaster: 'server-ready', id: config.id, address })}\n`);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void shutdown(signal));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `ringmaster server failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,72 @@
+import { hash32 } from '../hash/hash32.js';
+import type { HashTable } from './hash-table.js';
+
+/** The assignments' fixed configuration. */
+export const LEGACY_SLOTS = 512;
+export const LEGACY_VIRTUAL_SERVERS = 9;
+
+const DIGITS = /^\d{1,15}$/;
+
+/**
+ * The consistent hash map of the assignments this project replaces, kept so
+ * the benchmark can show what changed: 512 slots, 9 virtual servers per
+ * server placed at Φ(i, j) = i² + j² + 2j + 25 with quadratic probing on
+ * collision, and requests at H(i) = i² + 2i + 17, walking clockwise. Server
+ * number i is the 1-based position in id order; numeric keys are used as i
+ * directly (the assignments' request ids), other keys are hashed first.
+ * Weights are ignored, as they were.
+ */
+export class LegacyTable implements HashTable {
+  readonly algorithm = 'legacy';
+  readonly size = LEGACY_SLOTS;
+  private slots = new Int32Array(LEGACY_SLOTS).fill(-1);
+  private occupied = 0;
+
+  build(ids: readonly string[], _weights: readonly number[]): void {
+    const slots = new Int32Array(LEGACY_SLOTS).fill(-1);
+    let occupied = 0;
+    ids.forEach((_id, owner) => {
+      const i = owner + 1;
+      for (let j = 0; j < LEGACY_VIRTUAL_SERVERS && occupied < LEGACY_SLOTS; j++) {
+        const home = mod512(i * i + j * j + 2 * j + 25);
+        for (let k = 0; k < LEGACY_SLOTS; k++) {
+          const slot = mod512(home + k * k);
+          if (slots[slot] === -1) {
+            slots[slot] = owner;
+            occupied++;
+            break;
+          }
+        }
+      }
+    });
+    this.slots = slots;
+    this.occupied = occupied;
+  }
+
+  keyHash(key: string): number {
+    const i = DIGITS.test(key) ? Number(key) % LEGACY_SLOTS : hash32(key) % LEGACY_SLOTS;
+    return mod512(i * i + 2 * i + 17);
+  }
+
+  slotFor(hash: number): number {
+    if (this.occupied === 0) return 0;
+    let slot = hash % LEGACY_SLOTS;
+    while (this.slots[slot] === -1) slot = slot + 1 === LEGACY_SLOTS ? 0 : slot + 1;
+    return slot;
+  }
+
+  ownerAt(slot: number): number {
+    return this.slots[slot] as number;
+  }
+
+  nextSlot(slot: number): number {
+    let next = slot;
+    do next = next + 1 === LEGACY_SLOTS ? 0 : next + 1;
+    while (this.slots[next] === -1 && next !== slot);
+    return next;
+  }
+}
+
+function mod512(x: number): number {
+  return ((x % LEGACY_SLOTS) + LEGACY_SLOTS) % LEGACY_SLOTS;
+}

@@ -1,0 +1,65 @@
+import { hash32 } from '../hash/hash32.js';
+import type { HashTable } from './hash-table.js';
+
+/** Ketama's default: 160 points per unit of weight. */
+export const DEFAULT_POINTS_PER_WEIGHT = 160;
+
+/**
+ * Virtual-node ring (ketama style). Each backend owns points proportional to
+ * its weight at hash32("<id>#<k>"); a key belongs to the first point at or
+ * after its hash, clockwise. Adding or removing a backend moves only the keys
+ * of the arcs it gains or loses.
+ */
+export class RingTable implements HashTable {
+  readonly algorithm = 'ring';
+  private points = new Uint32Array(0);
+  private owners = new Int32Array(0);
+
+  constructor(private readonly pointsPerWeight = DEFAULT_POINTS_PER_WEIGHT) {
+    if (!Number.isInteger(pointsPerWeight) || pointsPerWeight < 1) {
+      throw new RangeError(`pointsPerWeight: must be a positive integer, got ${pointsPerWeight}`);
+    }
+  }
+
+  get size(): number {
+    return this.points.length;
+  }
+
+  build(ids: readonly string[], weights: readonly number[]): void {
+    const maxWeight = Math.max(0, ...weights);
+    const entries: { point: number; owner: number }[] = [];
+    ids.forEach((id, owner) => {
+      const weight = weights[owner] ?? 1;
+      const count = maxWeight > 0 ? Math.max(1, Math.round(this.pointsPerWeight * weight)) : 1;
+      for (let k = 0; k < count; k++) entries.push({ point: hash32(`${id}#${k}`), owner });
+    });
+    // Ties (two points on one hash) go to the smaller id, so every replica agrees.
+    entries.sort((a, b) => a.point - b.point || a.owner - b.owner);
+    this.points = Uint32Array.from(entries, (e) => e.point);
+    this.owners = Int32Array.from(entries, (e) => e.owner);
+  }
+
+  keyHash(key: string): number {
+    return hash32(key);
+  }
+
+  slotFor(hash: number): number {
+    const points = this.points;
+    let lo = 0;
+    let hi = points.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((points[mid] as number) < hash) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === points.length ? 0 : lo;
+  }
+
+  ownerAt(slot: number): number {
+    return this.owners[slot] as number;
+  }
+
+  nextSlot(slot: number): number {
+    return slot + 1 === this.points.length ? 0 : slot + 1;
+  }
+}

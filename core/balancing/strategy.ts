@@ -1,0 +1,30 @@
+import type { Backend, Demand } from './backend.js';
+
+/**
+ * One balancing algorithm. `rebuild` runs when membership, health or weights
+ * change (rare); `pick` runs once per request attempt (hot), so it must not
+ * allocate. Implementations skip backends whose `available` is false.
+ */
+export interface Strategy {
+  readonly name: string;
+  /** True when the strategy routes by the request key (consistent hashing). */
+  readonly usesKey: boolean;
+  /** Candidates in a stable order (sorted by id); draining servers are excluded by the caller. */
+  rebuild(backends: readonly Backend[]): void;
+  /** Maps a routing key to the 32-bit value that `pick` takes. */
+  keyHash(key: string): number;
+  /**
+   * Chooses a backend, never `exclude` (the one a retry just failed on) unless
+   * it is the only choice left. Returns undefined when nothing is available.
+   */
+  pick(keyHash: number, demand: Demand, exclude: Backend | undefined): Backend | undefined;
+}
+
+/** Called after a response's headers arrive; strategies that learn from latency use it. */
+export interface LatencyObserver {
+  observeLatency(backend: Backend, latencyMs: number, nowMs: number): void;
+}
+
+export function isLatencyObserver(s: Strategy): s is Strategy & LatencyObserver {
+  return typeof (s as Partial<LatencyObserver>).observeLatency === 'function';
+}

@@ -1,0 +1,73 @@
+/**
+ * `npm start`: runs Ringmaster locally — the proxy on 127.0.0.1:8080, its
+ * admin API on 127.0.0.1:8081, and three backend servers it starts itself
+ * through the local scaler. Prints the URLs and the admin token; Ctrl-C
+ * stops everything. Logs go to a file so the terminal stays readable.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const proxyPort = process.env.RINGMASTER_PORT ?? '8080';
+const adminPort = process.env.RINGMASTER_ADMIN_PORT ?? '8081';
+const servers = process.env.RINGMASTER_SERVERS ?? '3';
+
+const dir = mkdtempSync(join(tmpdir(), 'ringmaster-'));
+const token = randomBytes(32).toString('hex');
+const tokenFile = join(dir, 'admin-token');
+writeFileSync(tokenFile, token, { mode: 0o600 });
+const logFile = join(dir, 'ringmaster.log');
+const logs = createWriteStream(logFile);
+
+const proxy = spawn(process.execPath, [join(dist, 'proxy.js')], {
+  env: {
+    ...process.env,
+    PROXY_HOST: '127.0.0.1',
+    PROXY_PORT: proxyPort,
+    ADMIN_HOST: '127.0.0.1',
+    ADMIN_PORT: adminPort,
+    ADMIN_TOKEN_FILE: tokenFile,
+    SCALER: 'local',
+    LOCAL_SERVER_ENTRY: join(dist, 'server.js'),
+    INITIAL_SERVERS: servers,
+  },
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+proxy.stderr.pipe(process.stderr);
+
+createInterface({ input: proxy.stdout }).on('line', (line) => {
+  logs.write(`${line}\n`);
+  if (!line.includes('"ringmaster":"ready"')) return;
+  const ready = JSON.parse(line) as { proxyPort: number; adminPort: number };
+  process.stdout.write(
+    [
+      '',
+      `Ringmaster is running with ${servers} servers.`,
+      `  proxy:  http://127.0.0.1:${ready.proxyPort}   try: curl 'http://127.0.0.1:${ready.proxyPort}/home?request_id=42'`,
+      `  admin:  http://127.0.0.1:${ready.adminPort}   try: curl -H 'Authorization: Bearer ${token}' http://127.0.0.1:${ready.adminPort}/rep`,
+      `  token:  ${token}   (also in ${tokenFile})`,
+      `  logs:   ${logFile}`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+});
+
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write('stopping…\n');
+  proxy.kill('SIGTERM');
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+proxy.on('exit', (code) => {
+  logs.end();
+  process.exit(stopping ? 0 : (code ?? 1));
+});
