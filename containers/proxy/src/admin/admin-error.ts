@@ -17,6 +17,9 @@ export class AdminError extends Error {
 export function fromZodError(error: z.ZodError): AdminError {
   const issue = error.issues[0];
   if (!issue) return new AdminError(400, undefined, 'invalid request', { cause: error });
+  if (issue.code === 'unrecognized_keys') {
+    return new AdminError(400, issue.keys.join(', '), 'unknown field', { cause: error });
+  }
   const field = issue.path.reduce<string>(
     (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)),
     '',
