@@ -65,7 +65,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
     createPool,
     log,
   );
-  const retryBudget = new RetryBudget(load, config.RETRY_BUDGET_RATIO, config.RETRY_BUDGET_MIN);
+  const retryBudget = new RetryBudget(load, config.RETRY_BUDGET_RATIO, config.RETRY_BUDGET_MIN, config.RETRY_WAIT_MS);
 
   const ctx: ProxyContext = {
     fleet,

@@ -57,6 +57,8 @@ const schema = z.object({
   MAX_ATTEMPTS: intVar(3, 1, 10),
   RETRY_BUDGET_RATIO: numberVar(0.2, 0, 1),
   RETRY_BUDGET_MIN: intVar(3, 0, 10_000),
+  /** A retry over the budget waits this long for a slot before the request fails. */
+  RETRY_WAIT_MS: intVar(1000, 0, MINUTE),
 
   DRAIN_TIMEOUT_MS: intVar(30 * SECOND, 0, 60 * MINUTE),
   SHUTDOWN_TIMEOUT_MS: intVar(25 * SECOND, 0, 60 * MINUTE),

@@ -20,7 +20,7 @@ import { increment, type ProxyMetrics } from './metrics.js';
 import { responseHeaders, scanRequestHead } from './request-head.js';
 import type { RequestIds } from './request-ids.js';
 import { cookieValue, type KeySource, pathOf, queryParam } from './request-key.js';
-import type { RetryBudget } from './retry-budget.js';
+import type { RetryBudget, RetryWaiter } from './retry-budget.js';
 import { statusClassIndex, type UpstreamBackend } from './upstream-backend.js';
 
 /** Everything an exchange needs, built once per proxy. */
@@ -61,8 +61,11 @@ function onResponseClose(this: ResponseWithExchange): void {
  * calls directly), so bytes go from upstream socket to client socket with
  * no intermediate stream, promise or per-chunk closure.
  */
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
   private backend: UpstreamBackend | undefined;
+  /** The backend and error of the attempt waiting for a retry slot. */
+  private failedBackend: UpstreamBackend | undefined;
+  private failure: Error | undefined;
   private attempts = 0;
   private holdsRetry = false;
   private upstreamAbort: ((err?: Error) => void) | null = null;
@@ -211,9 +214,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
     failed.upstreamErrors++;
     ctx.fleet.recordFailure(failed);
     if (!res.headersSent && this.mayRetry(err)) {
-      ctx.metrics.retries++;
       if (ctx.debug) ctx.log.debug({ requestId: this.requestId, server: failed.id, err }, 'retrying on another server');
-      this.attempt(failed);
+      // Never sent: no server saw it, so a retry adds no load and needs no budget.
+      if (this.holdsRetry || wasNeverSent(err)) return this.retry(failed);
+      this.failedBackend = failed;
+      this.failure = err;
+      const decision = ctx.retryBudget.acquire(this);
+      if (decision === 'granted') this.grantRetry();
+      else if (decision === 'denied') this.denyRetry();
       return;
     }
     if (res.headersSent) {
@@ -223,8 +231,33 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.finish();
       return;
     }
+    this.replyUpstreamFailure(failed, err);
+  }
+
+  /** The retry budget has a slot for us (at once or after waiting). */
+  grantRetry(): void {
+    this.holdsRetry = true;
+    if (this.done) return this.releaseRetry();
+    this.retry(this.failedBackend as UpstreamBackend);
+  }
+
+  /** No retry slot came in time: report the failure that wanted one. */
+  denyRetry(): void {
+    if (this.done) return;
+    this.replyUpstreamFailure(this.failedBackend as UpstreamBackend, this.failure as Error);
+  }
+
+  private retry(failed: UpstreamBackend): void {
+    this.ctx.metrics.retries++;
+    this.attempt(failed);
+  }
+
+  private replyUpstreamFailure(failed: UpstreamBackend, err: Error): void {
     const clientError = toClientError(failed.id, err);
-    ctx.log.warn({ requestId: this.requestId, server: failed.id, status: clientError.status, err }, 'upstream failed');
+    this.ctx.log.warn(
+      { requestId: this.requestId, server: failed.id, status: clientError.status, err },
+      'upstream failed',
+    );
     this.replyError(clientError, false);
   }
 
@@ -232,6 +265,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   clientClosed(): void {
     if (this.done || this.res.writableFinished) return;
     this.ctx.metrics.clientAborts++;
+    this.ctx.retryBudget.cancel(this);
     this.finish();
     this.upstreamAbort?.(new ClientAbortedError('client closed the connection'));
     if (this.body !== null && !this.body.destroyed) this.body.destroy();
@@ -240,17 +274,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /**
    * Retry on another server only when repeating cannot do harm: the method is
    * idempotent and its body (if any) is still unread, or the request never
-   * reached a server. And only within the attempt limit and retry budget.
+   * reached a server. And only within the attempt limit (the budget is asked next).
    */
   private mayRetry(err: Error): boolean {
     if (this.attempts >= this.ctx.maxAttempts) return false;
     const bodyUntouched = this.body === null || (!this.body.destroyed && !this.body.readableDidRead);
-    const safe = bodyUntouched && (IDEMPOTENT.has(this.req.method as string) || wasNeverSent(err));
-    if (!safe) return false;
-    if (this.holdsRetry) return true; // a retry keeps its budget slot for its own retries
-    if (!this.ctx.retryBudget.tryAcquire()) return false;
-    this.holdsRetry = true;
-    return true;
+    return bodyUntouched && (IDEMPOTENT.has(this.req.method as string) || wasNeverSent(err));
   }
 
   private releaseBackend(): void {

@@ -17,6 +17,8 @@ export function createProxyServer(ctx: ProxyContext, limits: ProxyServerLimits):
       keepAliveTimeout: limits.keepAliveTimeoutMs,
       maxHeaderSize: limits.maxHeaderBytes,
       noDelay: true,
+      // Node checks header/request timeouts on this tick (30 s by default), too coarse for slowloris.
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
     },
     (req, res) => new Exchange(ctx, req, res).start(),
   );

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLoad, seededRandom } from '../helpers/load.js';
+import { startTestProxy, type TestProxy } from '../helpers/processes.js';
+
+const REQUESTS = 10_000;
+const CONCURRENCY = 32;
+
+/** The assignments' analysis: random request ids, count per server. */
+function randomIds(seed: number) {
+  const random = seededRandom(seed);
+  return (_i: number) => `/home?request_id=${Math.floor(random() * 1_000_000)}`;
+}
+
+function maxDeviation(servers: Map<string, number>): number {
+  const values = [...servers.values()];
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  return Math.max(...values.map((v) => Math.abs(v - mean) / mean));
+}
+
+describe('distribution over real servers (default strategy)', () => {
+  let proxy: TestProxy;
+
+  beforeAll(async () => {
+    proxy = await startTestProxy({ SCALER: 'local', INITIAL_SERVERS: '3', SLOW_START_MS: '0' });
+  });
+  afterAll(async () => {
+    expect(await proxy.stop()).toBe(0);
+  });
+
+  it('10,000 requests over N = 3: every server within 6% of the mean, no failures', async () => {
+    const result = await runLoad(proxy.url, REQUESTS, CONCURRENCY, randomIds(1));
+    expect(result.failures).toEqual([]);
+    expect(result.statuses.get(200)).toBe(REQUESTS);
+    expect([...result.servers.keys()].sort()).toEqual(['s1', 's2', 's3']);
+    expect(maxDeviation(result.servers)).toBeLessThanOrEqual(0.06);
+  });
+
+  it('N = 2..6 (grown with /add): every server serves, max/mean stays within 10%', async () => {
+    const rows: { n: number; maxOverMean: number }[] = [];
+    await proxy.admin('DELETE', '/rm', { n: 1, hostnames: ['s3'] });
+    for (let n = 2; n <= 6; n++) {
+      if (n > 2) expect((await proxy.admin('POST', '/add', { n: 1 })).status).toBe(200);
+      const rep = await proxy.admin('GET', '/rep');
+      expect(rep.body.message.N).toBe(n);
+      const result = await runLoad(proxy.url, REQUESTS, CONCURRENCY, randomIds(n));
+      expect(result.failures).toEqual([]);
+      expect(result.servers.size).toBe(n);
+      const values = [...result.servers.values()];
+      const maxOverMean = Math.max(...values) / (REQUESTS / n);
+      rows.push({ n, maxOverMean });
+      expect(maxOverMean).toBeLessThanOrEqual(1.1);
+    }
+    console.log(JSON.stringify({ distribution: rows }));
+  });
+});

@@ -1,0 +1,180 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { request } from 'undici';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const PROXY_BUNDLE = join(ROOT, 'dist/proxy.js');
+export const SERVER_BUNDLE = join(ROOT, 'dist/server.js');
+const READY_TIMEOUT_MS = 15_000;
+
+/** Every process a test starts, so a failing test still stops them. */
+const started = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+export interface Started {
+  readonly child: ChildProcess;
+  /** Lines the process printed on stdout (JSON logs and ready lines). */
+  readonly lines: string[];
+  readonly stderr: string[];
+}
+
+/** Spawns `node <bundle>` and resolves with the first stdout line matching `ready`. */
+export async function spawnUntil(
+  args: readonly string[],
+  env: Record<string, string>,
+  ready: (line: string) => boolean,
+): Promise<Started & { readyLine: string }> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.add(child);
+  child.on('exit', () => started.delete(child));
+  const lines: string[] = [];
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => stderr.push(l));
+  const readyLine = await new Promise<string>((resolvePromise, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`not ready in ${READY_TIMEOUT_MS} ms: ${stderr.join('\n')}`)),
+      READY_TIMEOUT_MS,
+    );
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      lines.push(line);
+      if (ready(line)) {
+        clearTimeout(timer);
+        resolvePromise(line);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before ready: ${stderr.join('\n')}`));
+    });
+  });
+  return { child, lines, stderr, readyLine };
+}
+
+export interface TestProxy extends Started {
+  readonly url: string;
+  readonly adminUrl: string;
+  readonly token: string;
+  readonly tokenFile: string;
+  /** Admin API call with the bearer token; returns status and parsed JSON (or text). */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the admin API returns
+  admin(method: string, path: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any }>;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export async function startTestProxy(env: Record<string, string> = {}): Promise<TestProxy> {
+  const token = randomBytes(24).toString('hex');
+  const tokenFile = join(mkdtempSync(join(tmpdir(), 'ringmaster-test-')), 'token');
+  writeFileSync(tokenFile, token, { mode: 0o600 });
+  const proc = await spawnUntil(
+    [PROXY_BUNDLE],
+    {
+      PROXY_HOST: '127.0.0.1',
+      PROXY_PORT: '0',
+      ADMIN_HOST: '127.0.0.1',
+      ADMIN_PORT: '0',
+      ADMIN_TOKEN_FILE: tokenFile,
+      LOG_LEVEL: 'warn',
+      LOCAL_SERVER_ENTRY: SERVER_BUNDLE,
+      ...env,
+    },
+    (line) => line.includes('"ringmaster":"ready"'),
+  );
+  const ready = JSON.parse(proc.readyLine) as { proxyPort: number; adminPort: number };
+  const adminUrl = `http://127.0.0.1:${ready.adminPort}`;
+  return {
+    ...proc,
+    url: `http://127.0.0.1:${ready.proxyPort}`,
+    adminUrl,
+    token,
+    tokenFile,
+    async admin(method, path, body, overrideToken) {
+      const auth = overrideToken === null ? undefined : (overrideToken ?? token);
+      const res = await request(`${adminUrl}${path}`, {
+        method: method as 'GET',
+        headers: {
+          ...(auth ? { authorization: `Bearer ${auth}` } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.body.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // /metrics is text
+      }
+      return { status: res.statusCode, body: parsed };
+    },
+    stop: () => stopProcess(proc.child),
+  };
+}
+
+export interface TestServer extends Started {
+  readonly id: string;
+  readonly address: string;
+  stop(): Promise<number | null>;
+  kill(): void;
+}
+
+/** A backend server registering with `proxy` (unless `register` is false). */
+export async function startTestServer(
+  id: string,
+  proxy: TestProxy | undefined,
+  env: Record<string, string> = {},
+): Promise<TestServer> {
+  const proc = await spawnUntil(
+    [SERVER_BUNDLE],
+    {
+      SERVER_ID: id,
+      SERVER_HOST: '127.0.0.1',
+      SERVER_PORT: '0',
+      LOG_LEVEL: 'warn',
+      ...(proxy ? { REGISTRY_URL: `${proxy.adminUrl}/members`, REGISTRY_TOKEN_FILE: proxy.tokenFile } : {}),
+      ...env,
+    },
+    (line) => line.includes('"ringmaster":"server-ready"'),
+  );
+  const ready = JSON.parse(proc.readyLine) as { address: string };
+  return {
+    ...proc,
+    id,
+    address: ready.address,
+    stop: () => stopProcess(proc.child),
+    kill: () => proc.child.kill('SIGKILL'),
+  };
+}
+
+export async function stopProcess(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const [code] = (await exited) as [number | null];
+  return code;
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes; resolves with the time it took. */
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
+  const start = performance.now();
+  while (performance.now() - start < timeoutMs) {
+    if (await check()) return performance.now() - start;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
