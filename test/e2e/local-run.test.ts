@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { ROOT, spawnUntil, stopProcess } from '../helpers/processes.js';
+
+/** The CMD of a Dockerfile, as an argv array. */
+function dockerCmd(dockerfile: string): string[] {
+  const line = readFileSync(join(ROOT, dockerfile), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('CMD '));
+  if (!line) throw new Error(`${dockerfile} has no CMD`);
+  return JSON.parse(line.slice(4)) as string[];
+}
+
+describe('container entry points (no Docker engine here: run the CMD itself)', () => {
+  it('the server image CMD starts the server bundle and it answers /home', async () => {
+    const [node, ...args] = dockerCmd('containers/server/Dockerfile');
+    expect(node).toBe('node');
+    const server = await spawnUntil(args, { SERVER_ID: 'img', SERVER_HOST: '127.0.0.1', SERVER_PORT: '0' }, (l) =>
+      l.includes('server-ready'),
+    );
+    const { address } = JSON.parse(server.readyLine) as { address: string };
+    const res = await request(`${address}/home`);
+    expect(JSON.parse(await res.body.text())).toEqual({ message: 'Hello from Server: img', status: 'successful' });
+    expect(await stopProcess(server.child)).toBe(0);
+  });
+
+  it('the proxy image CMD starts the proxy bundle, and it refuses to start without a token', async () => {
+    const [, ...args] = dockerCmd('containers/proxy/Dockerfile');
+    const refused = spawnUntil(args, { PROXY_PORT: '0', ADMIN_PORT: '0' }, () => false);
+    await expect(refused).rejects.toThrow(/exited with 2 before ready: ringmaster proxy: ADMIN_TOKEN: required/);
+    const proxy = await spawnUntil(
+      args,
+      {
+        PROXY_HOST: '127.0.0.1',
+        PROXY_PORT: '0',
+        ADMIN_HOST: '127.0.0.1',
+        ADMIN_PORT: '0',
+        ADMIN_TOKEN: 't'.repeat(40),
+      },
+      (l) => l.includes('"ringmaster":"ready"'),
+    );
+    expect(await stopProcess(proxy.child)).toBe(0);
+  });
+});
+
+describe('npm start (the local run)', () => {
+  it('starts a proxy and three servers, prints URLs and token, and stops cleanly', async () => {
+    const run = await spawnUntil(['dist/scripts/start.js'], { RINGMASTER_PORT: '0', RINGMASTER_ADMIN_PORT: '0' }, (l) =>
+      l.includes('Press Ctrl-C'),
+    );
+    const text = run.lines.join('\n');
+    const proxyUrl = /proxy: {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
+    const adminUrl = /admin: {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
+    const token = /token: {2}([0-9a-f]{64})/.exec(text)?.[1];
+    expect(proxyUrl && adminUrl && token).toBeTruthy();
+    const home = await request(`${proxyUrl}/home`);
+    expect(JSON.parse(await home.body.text()).message).toMatch(/^Hello from Server: s[123]$/);
+    const rep = await request(`${adminUrl}/rep`, { headers: { authorization: `Bearer ${token}` } });
+    expect(JSON.parse(await rep.body.text())).toEqual({
+      message: { N: 3, replicas: ['s1', 's2', 's3'] },
+      status: 'successful',
+    });
+    run.child.kill('SIGINT');
+    const [code] = await new Promise<[number | null]>((r) => run.child.once('exit', (c) => r([c])));
+    expect(code).toBe(0);
+    // Everything it started is gone: the proxy port no longer answers.
+    await expect(request(`${proxyUrl}/home`)).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
