@@ -9,10 +9,10 @@ export const DEFAULT_BOUND_FACTOR = 1.25;
 /**
  * Consistent hashing over a ring, Maglev or legacy table, optionally with
  * bounded load (Mirrokni, Thorup, Zadimoghaddam: "Consistent Hashing with
- * Bounded Loads"): a backend may hold at most ceil(c × (in-flight + 1) ×
- * its weight share) requests; past that the walk continues to the next owner
- * with room. Unavailable backends and the retry's `exclude` are skipped the
- * same way, so keys of every other backend stay where they were.
+ * Bounded Loads"): a backend may hold at most about c × its weighted share
+ * of the requests in flight (see `capacity`); past that the walk continues to
+ * the next owner with room. Unavailable backends and the retry's `exclude`
+ * are skipped the same way, so keys of every other backend stay put.
  */
 export class HashingStrategy implements Strategy {
   readonly usesKey = true;
@@ -49,23 +49,33 @@ export class HashingStrategy implements Strategy {
   pick(keyHash: number, _demand: Demand, exclude: Backend | undefined): Backend | undefined {
     const backends = this.backends;
     if (backends.length === 0 || this.availableWeight === 0) return undefined;
-    // Capacity per unit of weight; Infinity when bounded load is off.
-    const capacityPerWeight =
-      this.boundFactor > 0
-        ? (this.boundFactor * (this.load.inflight + 1)) / this.availableWeight
-        : Number.POSITIVE_INFINITY;
+    const bounded = this.boundFactor > 0;
+    // Mean in-flight per unit of weight now, and once this request is placed.
+    const meanPerWeight = this.load.inflight / this.availableWeight;
+    const placedMeanPerWeight = (this.load.inflight + 1) / this.availableWeight;
     const table = this.table;
     let slot = table.slotFor(keyHash);
     let fullButUsable: Backend | undefined;
     for (let step = 0; step < table.size; step++) {
       const b = backends[table.ownerAt(slot)] as Backend;
       if (b.available && b !== exclude) {
-        if (b.inflight < Math.ceil(capacityPerWeight * b.effectiveWeight)) return b;
+        if (!bounded || b.inflight < this.capacity(meanPerWeight, placedMeanPerWeight, b.effectiveWeight)) return b;
         fullButUsable ??= b;
       }
       slot = table.nextSlot(slot);
     }
     if (fullButUsable) return fullButUsable;
     return exclude?.available ? exclude : undefined;
+  }
+
+  /**
+   * The paper's cap is ceil(c × (m + 1) / n), which at small means lets a
+   * server sit visibly above c × mean (ceil(1.25 × 257 / 10) = 33 = 1.29 × the
+   * mean of 25.6). floor(c × m / n) keeps it at or below c × mean; ceil((m + 1)
+   * / n) keeps room for every request (the caps still sum to at least m + 1),
+   * whichever is larger. Both scale with the backend's weight.
+   */
+  private capacity(meanPerWeight: number, placedMeanPerWeight: number, weight: number): number {
+    return Math.max(Math.ceil(placedMeanPerWeight * weight), Math.floor(this.boundFactor * meanPerWeight * weight));
   }
 }

@@ -11,10 +11,11 @@ const DIGITS = /^\d{1,15}$/;
  * The consistent hash map of the assignments this project replaces, kept so
  * the benchmark can show what changed: 512 slots, 9 virtual servers per
  * server placed at Φ(i, j) = i² + j² + 2j + 25 with quadratic probing on
- * collision, and requests at H(i) = i² + 2i + 17, walking clockwise. Server
- * number i is the 1-based position in id order; numeric keys are used as i
- * directly (the assignments' request ids), other keys are hashed first.
- * Weights are ignored, as they were.
+ * collision, and requests at H(i) = i² + 2i + 17, walking clockwise. The
+ * assignments gave servers random 6-digit ids; here a server's number is a
+ * 6-digit number hashed from its id, so every replica derives the same one.
+ * Numeric keys are used as i directly (the assignments' request ids), other
+ * keys are hashed first. Weights are ignored, as they were.
  */
 export class LegacyTable implements HashTable {
   readonly algorithm = 'legacy';
@@ -25,8 +26,8 @@ export class LegacyTable implements HashTable {
   build(ids: readonly string[], _weights: readonly number[]): void {
     const slots = new Int32Array(LEGACY_SLOTS).fill(-1);
     let occupied = 0;
-    ids.forEach((_id, owner) => {
-      const i = owner + 1;
+    ids.forEach((id, owner) => {
+      const i = serverNumber(id);
       for (let j = 0; j < LEGACY_VIRTUAL_SERVERS && occupied < LEGACY_SLOTS; j++) {
         const home = mod512(i * i + j * j + 2 * j + 25);
         for (let k = 0; k < LEGACY_SLOTS; k++) {
@@ -67,6 +68,12 @@ export class LegacyTable implements HashTable {
   }
 }
 
+/** A 6-digit server number, like the assignments' random server ids. */
+function serverNumber(id: string): number {
+  return 100_000 + (hash32(id) % 900_000);
+}
+
+/** x mod 512 for any integer-valued x, also beyond 2^53 where only the low bits matter. */
 function mod512(x: number): number {
   return ((x % LEGACY_SLOTS) + LEGACY_SLOTS) % LEGACY_SLOTS;
 }

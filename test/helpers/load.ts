@@ -7,15 +7,6 @@ export interface LoadResult {
   readonly failures: string[];
 }
 
-/** Seeded LCG, so a test's keys (and so its distribution) are the same every run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 0x100000000;
-  };
-}
-
 /**
  * Sends `total` GETs of `path(i)` with `concurrency` workers over keep-alive
  * connections. Bounded by count; each request has its own timeout.
