@@ -1,64 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { request } from 'undici';
+import { type Started, spawnUntil as spawnProcess, stopProcess } from '../../scripts/lib/spawn.js';
+
+export { stopProcess };
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const PROXY_BUNDLE = join(ROOT, 'dist/proxy.js');
 export const SERVER_BUNDLE = join(ROOT, 'dist/server.js');
-const READY_TIMEOUT_MS = 15_000;
 
-/** Every process a test starts, so a failing test still stops them. */
-const started = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
-});
-
-export interface Started {
-  readonly child: ChildProcess;
-  /** Lines the process printed on stdout (JSON logs and ready lines). */
-  readonly lines: string[];
-  readonly stderr: string[];
-}
-
-/** Spawns `node <bundle>` and resolves with the first stdout line matching `ready`. */
-export async function spawnUntil(
-  args: readonly string[],
-  env: Record<string, string>,
-  ready: (line: string) => boolean,
-): Promise<Started & { readyLine: string }> {
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  started.add(child);
-  child.on('exit', () => started.delete(child));
-  const lines: string[] = [];
-  const stderr: string[] = [];
-  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => stderr.push(l));
-  const readyLine = await new Promise<string>((resolvePromise, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`not ready in ${READY_TIMEOUT_MS} ms: ${stderr.join('\n')}`)),
-      READY_TIMEOUT_MS,
-    );
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      lines.push(line);
-      if (ready(line)) {
-        clearTimeout(timer);
-        resolvePromise(line);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before ready: ${stderr.join('\n')}`));
-    });
-  });
-  return { child, lines, stderr, readyLine };
+/** Spawns `node <args>` from the repository root with only PATH and `env`. */
+export function spawnUntil(args: readonly string[], env: Record<string, string>, ready: (line: string) => boolean) {
+  return spawnProcess(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } }, ready);
 }
 
 export interface TestProxy extends Started {
@@ -155,14 +110,6 @@ export async function startTestServer(
     stop: () => stopProcess(proc.child),
     kill: () => proc.child.kill('SIGKILL'),
   };
-}
-
-export async function stopProcess(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const [code] = (await exited) as [number | null];
-  return code;
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes; resolves with the time it took. */

@@ -216,7 +216,10 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
     if (!res.headersSent && this.mayRetry(err)) {
       if (ctx.debug) ctx.log.debug({ requestId: this.requestId, server: failed.id, err }, 'retrying on another server');
       // Never sent: no server saw it, so a retry adds no load and needs no budget.
-      if (this.holdsRetry || wasNeverSent(err)) return this.retry(failed);
+      if (this.holdsRetry || wasNeverSent(err)) {
+        this.retry(failed);
+        return;
+      }
       this.failedBackend = failed;
       this.failure = err;
       const decision = ctx.retryBudget.acquire(this);
@@ -237,7 +240,10 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
   /** The retry budget has a slot for us (at once or after waiting). */
   grantRetry(): void {
     this.holdsRetry = true;
-    if (this.done) return this.releaseRetry();
+    if (this.done) {
+      this.releaseRetry();
+      return;
+    }
     this.retry(this.failedBackend as UpstreamBackend);
   }
 

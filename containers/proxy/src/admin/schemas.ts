@@ -6,10 +6,6 @@ export const MAX_SCALE_STEP = 32;
 /** Server ids double as hostnames: DNS-label characters, at most 63. */
 export const SERVER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
-/** Object-level messages: unknown fields are named by the field error mapper; anything else is not an object. */
-const objectError = (issue: { code?: string }) =>
-  issue.code === 'unrecognized_keys' ? 'unknown field' : 'expected a JSON object';
-
 const hostname = z
   .string({ error: 'expected a string' })
   .regex(SERVER_ID, { error: 'expected 1-63 letters, digits, "-", "_" or ".", starting with a letter or digit' });
