@@ -24,4 +24,6 @@ export interface MembershipSource {
   /** Allows an id again after `remove` (an explicit /add of the same hostname). */
   allow(id: string): Promise<void>;
   stop(): Promise<void>;
+  /** Counters for /status and /metrics (errors, staleness), where the source has any. */
+  stats?(): Record<string, number>;
 }

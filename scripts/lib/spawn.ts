@@ -54,8 +54,11 @@ export async function spawnUntil(
 }
 
 /** Spawns a program that prints nothing when ready (callers wait for its port); stopped like the rest. */
-export function spawnQuiet(command: string, args: readonly string[]): Started {
-  const child = spawn(command, args, { stdio: 'ignore' });
+export function spawnQuiet(command: string, args: readonly string[], env?: Record<string, string>): Started {
+  const child = spawn(command, args, {
+    stdio: 'ignore',
+    env: env ? { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } : process.env,
+  });
   started.add(child);
   child.on('exit', () => started.delete(child));
   return { child, lines: [], stderr: [], readyLine: '' };

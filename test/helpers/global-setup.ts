@@ -1,6 +1,29 @@
 import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { type Emulator, useEmulator } from '../../scripts/lib/emulator.js';
 
-/** The end-to-end tests run the bundles, exactly as the containers do; build them first. */
-export default function setup(): void {
-  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The AWS endpoint every test uses: AWS_ENDPOINT_URL, or the MiniStack started here. */
+    awsEndpoint: string;
+  }
+}
+
+let emulator: Emulator | undefined;
+
+/**
+ * Builds the bundles (the end-to-end tests run them as the containers do)
+ * and provides an AWS emulator: the one AWS_ENDPOINT_URL names, else a
+ * MiniStack installed into .venv and started on a free loopback port.
+ */
+export async function setup(project: TestProject): Promise<void> {
+  const root = resolve(import.meta.dirname, '../..');
+  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit', cwd: root });
+  emulator = await useEmulator(root);
+  project.provide('awsEndpoint', emulator.endpoint);
+}
+
+export async function teardown(): Promise<void> {
+  await emulator?.stop();
 }

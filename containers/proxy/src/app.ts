@@ -3,7 +3,6 @@ import { Pool } from 'undici';
 import { FleetLoad } from '#core/balancing/backend.js';
 import { createStrategy } from '#core/balancing/strategies.js';
 import { isLatencyObserver } from '#core/balancing/strategy.js';
-import type { MembershipSource } from '#core/ports/membership.js';
 import type { Scaler } from '#core/ports/scaler.js';
 import { createAdminServer } from './admin/admin-server.js';
 import { FleetActions } from './admin/fleet-actions.js';
@@ -12,8 +11,7 @@ import type { ProxyContext } from './exchange.js';
 import { Fleet } from './fleet.js';
 import { HealthChecker } from './health-checker.js';
 import { closeServer, listen } from './listen.js';
-import { LeaseRegistry } from './membership/lease-registry.js';
-import { StaticMembership } from './membership/static-membership.js';
+import { createMembership } from './membership/create-membership.js';
 import { ProxyMetrics } from './metrics.js';
 import { createProxyServer } from './proxy-server.js';
 import { RequestIds } from './request-ids.js';
@@ -85,9 +83,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
     draining: false,
   };
 
-  const registry =
-    config.MEMBERSHIP === 'registry' ? new LeaseRegistry(config.LEASE_MS, config.MAX_SERVERS) : undefined;
-  const membership: MembershipSource = registry ?? new StaticMembership(config.staticServers);
+  const { membership, registry } = createMembership(config, log);
   await membership.start((members) => fleet.applyMembership(members));
 
   const health = new HealthChecker(
@@ -120,6 +116,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
       return actions as FleetActions;
     },
     registry,
+    membership,
     metrics,
     retryBudget,
     info: { strategy: strategy.name, hashKey: config.HASH_KEY, membership: config.MEMBERSHIP, scaler: config.SCALER },

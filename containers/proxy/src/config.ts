@@ -63,10 +63,13 @@ const schema = z.object({
   DRAIN_TIMEOUT_MS: intVar(30 * SECOND, 0, 60 * MINUTE),
   SHUTDOWN_TIMEOUT_MS: intVar(25 * SECOND, 0, 60 * MINUTE),
 
-  MEMBERSHIP: z.enum(['registry', 'static']).default('registry'),
+  MEMBERSHIP: z.enum(['registry', 'static', 'dynamodb']).default('registry'),
   /** static membership: `id=http://host:port,id2=http://host:port` */
   STATIC_SERVERS: z.string().default(''),
   LEASE_MS: intVar(10 * SECOND, 500, 10 * MINUTE),
+  /** dynamodb membership: the Ring table, read every RING_REFRESH_MS. */
+  RING_TABLE: z.string().default(''),
+  RING_REFRESH_MS: intVar(SECOND, 100, MINUTE),
   MAX_SERVERS: intVar(64, 1, 10_000),
 
   SCALER: z.enum(['none', 'local']).default('none'),
@@ -91,6 +94,9 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
       'ADMIN_TOKEN: required (or ADMIN_TOKEN_FILE); set RINGMASTER_LOCAL_DEV=1 to run the admin API without one locally',
       ['ADMIN_TOKEN: required'],
     );
+  }
+  if (parsed.MEMBERSHIP === 'dynamodb' && !parsed.RING_TABLE) {
+    throw new ConfigError('RING_TABLE: required when MEMBERSHIP=dynamodb', ['RING_TABLE: required']);
   }
   if (parsed.SCALER === 'local' && !parsed.LOCAL_SERVER_ENTRY) {
     throw new ConfigError('LOCAL_SERVER_ENTRY: required when SCALER=local', ['LOCAL_SERVER_ENTRY: required']);

@@ -1,6 +1,6 @@
 import { ConfigError } from '#core/config/env.js';
 import { startProxy } from './app.js';
-import { loadProxyConfig } from './config.js';
+import { loadProxyConfig, type ProxyConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { LocalProcessScaler } from './scaler/local-process-scaler.js';
 
@@ -24,10 +24,8 @@ async function main(): Promise<void> {
         ? new LocalProcessScaler(
             {
               entry: config.LOCAL_SERVER_ENTRY,
-              registryUrl: `http://127.0.0.1:${adminPort}/members`,
-              tokenFile: process.env.ADMIN_TOKEN_FILE,
               logLevel: config.LOG_LEVEL,
-              extraEnv: pickServerWorkEnv(process.env),
+              env: localServerEnv(config, adminPort, process.env),
             },
             log,
           )
@@ -50,12 +48,24 @@ async function main(): Promise<void> {
   }
 }
 
-/** Artificial-work settings the local scaler hands on to the servers it starts. */
-function pickServerWorkEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+/** What the servers a local scaler starts need: how to register, and any artificial work. */
+function localServerEnv(config: ProxyConfig, adminPort: number, env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const key of ['SERVER_WORK_LATENCY_MS', 'SERVER_WORK_CPU_MS']) {
-    const value = env[key];
-    if (value !== undefined) out[key] = value;
+  const pass = (...keys: string[]) => {
+    for (const key of keys) {
+      const value = env[key];
+      if (value !== undefined) out[key] = value;
+    }
+  };
+  pass('SERVER_WORK_LATENCY_MS', 'SERVER_WORK_CPU_MS');
+  if (config.MEMBERSHIP === 'dynamodb') {
+    out.RING_TABLE = config.RING_TABLE;
+    pass('AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN');
+  } else {
+    out.REGISTRY_URL = `http://127.0.0.1:${adminPort}/members`;
+    // The servers present the admin token to register: by file when the proxy has one.
+    if (env.ADMIN_TOKEN_FILE) out.REGISTRY_TOKEN_FILE = env.ADMIN_TOKEN_FILE;
+    else if (config.adminToken) out.REGISTRY_TOKEN = config.adminToken;
   }
   return out;
 }

@@ -40,7 +40,7 @@ export class ProxyMetrics {
   }
 
   /** Prometheus text exposition format 0.0.4. */
-  render(fleet: Fleet, budget: RetryBudget): string {
+  render(fleet: Fleet, budget: RetryBudget, membership: Record<string, number> = {}): string {
     const lines: string[] = [];
     const metric = (name: string, type: string, help: string) =>
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -81,6 +81,14 @@ export class ProxyMetrics {
     metric('ringmaster_inflight', 'gauge', 'Requests in flight to all servers.');
     lines.push(`ringmaster_inflight ${fleet.load.inflight}`);
 
+    if (membership.errors !== undefined) {
+      metric(
+        'ringmaster_membership_errors_total',
+        'counter',
+        'Failed reads of the membership source (last membership kept).',
+      );
+      lines.push(`ringmaster_membership_errors_total ${membership.errors}`);
+    }
     const servers = fleet.list();
     metric('ringmaster_server_inflight', 'gauge', 'Requests in flight per server.');
     for (const b of servers) lines.push(`ringmaster_server_inflight{server="${b.id}"} ${b.inflight}`);

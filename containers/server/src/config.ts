@@ -16,7 +16,10 @@ const schema = z.object({
     .optional(),
   /** Lease registry to heartbeat into (the proxy's /members); unset disables self-registration. */
   REGISTRY_URL: z.url({ error: 'expected a URL' }).optional(),
+  /** DynamoDB Ring table to heartbeat into (the AWS way); exclusive with REGISTRY_URL. */
+  RING_TABLE: z.string().optional(),
   HEARTBEAT_INTERVAL_MS: intVar(2000, 50, 60_000),
+  LEASE_MS: intVar(10_000, 500, 600_000),
   SERVER_WEIGHT: intVar(1, 1, 1000),
   /** Artificial work per /home request, for benchmarks. */
   SERVER_WORK_LATENCY_MS: intVar(0, 0, 60_000),
@@ -41,6 +44,12 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
   const id = parsed.SERVER_ID ?? hostname().slice(0, 63);
   if (!SERVER_ID.test(id))
     throw new ConfigError(`SERVER_ID: unset and hostname "${id}" is not a valid id`, ['SERVER_ID']);
+  if (parsed.REGISTRY_URL && parsed.RING_TABLE) {
+    throw new ConfigError('REGISTRY_URL and RING_TABLE: set one, not both', ['REGISTRY_URL', 'RING_TABLE']);
+  }
+  if (parsed.LEASE_MS <= parsed.HEARTBEAT_INTERVAL_MS) {
+    throw new ConfigError('LEASE_MS: must be longer than HEARTBEAT_INTERVAL_MS', ['LEASE_MS']);
+  }
   return {
     ...parsed,
     id,

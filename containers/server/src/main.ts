@@ -1,10 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import { dynamoDocumentClient } from '#core/aws/dynamo-client.js';
 import { ConfigError } from '#core/config/env.js';
+import { RingStore } from '#core/membership/ring-store.js';
 import { createBackendServer, type ServerState } from './app.js';
 import { advertiseAddress, loadServerConfig } from './config.js';
+import { DynamoRegistration } from './dynamo-registration.js';
 import { LoadSampler } from './load-sampler.js';
-import { Registration } from './registration.js';
+import { HttpRegistration, type Registration } from './registration.js';
 
 /** Entry point of the server container: `node dist/server.js`. */
 async function main(): Promise<void> {
@@ -49,8 +52,9 @@ async function main(): Promise<void> {
     process.exit(0);
   };
 
-  const registration = config.REGISTRY_URL
-    ? new Registration(
+  const onRemoved = () => void shutdown('removed');
+  const registration: Registration | undefined = config.REGISTRY_URL
+    ? new HttpRegistration(
         config.REGISTRY_URL,
         config.id,
         address,
@@ -58,9 +62,20 @@ async function main(): Promise<void> {
         config.registryToken,
         config.HEARTBEAT_INTERVAL_MS,
         log,
-        () => void shutdown('removed'),
+        onRemoved,
       )
-    : undefined;
+    : config.RING_TABLE
+      ? new DynamoRegistration(
+          new RingStore(dynamoDocumentClient(), config.RING_TABLE),
+          config.id,
+          address,
+          config.SERVER_WEIGHT,
+          config.HEARTBEAT_INTERVAL_MS,
+          config.LEASE_MS,
+          log,
+          onRemoved,
+        )
+      : undefined;
   await registration?.start();
   log.info({ address }, 'server listening');
   process.stdout.write(`${JSON.stringify({ ringmaster: 'server-ready', id: config.id, address })}\n`);

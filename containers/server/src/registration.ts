@@ -4,13 +4,21 @@ import { request } from 'undici';
 /** A heartbeat slower than this counts as failed; the next one retries. */
 const HEARTBEAT_TIMEOUT_MS = 2000;
 
+/** Keeps a server in the fleet's membership while it runs. */
+export interface Registration {
+  /** Registers once (so traffic can start at once), then keeps the lease alive. */
+  start(): Promise<void>;
+  /** Leaves the membership (clean shutdown). */
+  stop(): Promise<void>;
+}
+
 /**
- * Self-registration: the server heartbeats its address into the lease
- * registry, so it gets traffic within one heartbeat of starting, and
- * deregisters on a clean shutdown. A 410 means an operator removed it
- * (/rm), and the server shuts itself down rather than coming back.
+ * Self-registration into the proxy's lease registry (local runs): the server
+ * heartbeats its address so it gets traffic within one heartbeat of
+ * starting, and deregisters on a clean shutdown. A 410 means an operator
+ * removed it (/rm), and the server shuts itself down rather than coming back.
  */
-export class Registration {
+export class HttpRegistration implements Registration {
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
 
@@ -25,7 +33,6 @@ export class Registration {
     private readonly onRemoved: () => void,
   ) {}
 
-  /** Registers once (so traffic can start at once) and then keeps the lease alive. */
   async start(): Promise<void> {
     await this.beat();
     this.timer = setInterval(() => void this.beat(), this.intervalMs).unref();

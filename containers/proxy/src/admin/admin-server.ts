@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { MembershipSource } from '#core/ports/membership.js';
 import type { Fleet } from '../fleet.js';
 import type { LeaseRegistry } from '../membership/lease-registry.js';
 import type { ProxyMetrics } from '../metrics.js';
@@ -19,6 +20,7 @@ export interface AdminDeps {
   readonly fleet: Fleet;
   readonly actions: FleetActions;
   readonly registry: LeaseRegistry | undefined;
+  readonly membership: MembershipSource;
   readonly metrics: ProxyMetrics;
   readonly retryBudget: RetryBudget;
   readonly info: StatusInfo;
@@ -70,10 +72,10 @@ async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse)
     }
     case '/status':
       expectMethod(method, 'GET');
-      return sendJson(res, 200, statusReport(deps.fleet, deps.metrics, deps.retryBudget, deps.info));
+      return sendJson(res, 200, statusReport(deps.fleet, deps.metrics, deps.retryBudget, deps.info, deps.membership));
     case '/metrics': {
       expectMethod(method, 'GET');
-      const text = deps.metrics.render(deps.fleet, deps.retryBudget);
+      const text = deps.metrics.render(deps.fleet, deps.retryBudget, deps.membership.stats?.());
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       res.end(text);
       return;

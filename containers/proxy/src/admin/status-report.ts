@@ -1,3 +1,4 @@
+import type { MembershipSource } from '#core/ports/membership.js';
 import type { Fleet } from '../fleet.js';
 import type { ProxyMetrics } from '../metrics.js';
 import type { RetryBudget } from '../retry-budget.js';
@@ -11,7 +12,13 @@ export interface StatusInfo {
 }
 
 /** GET /status: strategy, ring summary, per-server state, totals and health. */
-export function statusReport(fleet: Fleet, metrics: ProxyMetrics, budget: RetryBudget, info: StatusInfo) {
+export function statusReport(
+  fleet: Fleet,
+  metrics: ProxyMetrics,
+  budget: RetryBudget,
+  info: StatusInfo,
+  membership: MembershipSource,
+) {
   const now = Date.now();
   const servers = fleet.list().map((b) => ({
     id: b.id,
@@ -40,6 +47,7 @@ export function statusReport(fleet: Fleet, metrics: ProxyMetrics, budget: RetryB
     message: {
       ...info,
       panic: fleet.panic,
+      membershipStats: membership.stats?.() ?? {},
       ring: {
         algorithm: fleet.strategy.name,
         members: servers.filter((s) => s.status === 'active').length,

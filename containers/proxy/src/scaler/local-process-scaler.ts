@@ -13,13 +13,12 @@ const STABLE_UPTIME_MS = 60_000;
 export interface LocalServerSpec {
   /** Path of the server bundle (dist/server.js). */
   readonly entry: string;
-  /** Where servers heartbeat, e.g. http://127.0.0.1:8081/members */
-  readonly registryUrl: string;
-  /** Secret file with the registry token, if the admin API has one. */
-  readonly tokenFile: string | undefined;
   readonly logLevel: string;
-  /** Extra environment for the servers (artificial work for benchmarks). */
-  readonly extraEnv?: Readonly<Record<string, string>>;
+  /**
+   * How servers register (REGISTRY_URL and its token file, or RING_TABLE and
+   * the AWS settings) and any artificial work for benchmarks.
+   */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 interface Managed {
@@ -68,11 +67,9 @@ export class LocalProcessScaler implements Scaler {
       SERVER_ID: id,
       SERVER_HOST: '127.0.0.1',
       SERVER_PORT: '0',
-      REGISTRY_URL: this.spec.registryUrl,
       LOG_LEVEL: this.spec.logLevel,
-      ...this.spec.extraEnv,
+      ...this.spec.env,
     };
-    if (this.spec.tokenFile) env.REGISTRY_TOKEN_FILE = this.spec.tokenFile;
     const child = spawn(process.execPath, [this.spec.entry], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     const managed: Managed = { child, stopping: false, startedAt: Date.now(), restarts, respawnTimer: undefined };
     child.on('exit', (code, signal) => this.onExit(id, managed, code, signal));

@@ -1,0 +1,151 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { RING_TTL_ATTRIBUTE } from '../aws/tables.js';
+import type { Member, MemberStatus } from '../ports/membership.js';
+
+/** How long a removed server's tombstone keeps it from heartbeating back in. */
+export const TOMBSTONE_TTL_MS = 60 * 60 * 1000;
+
+/** One Ring item as stored. */
+export interface RingItem {
+  readonly id: string;
+  readonly address?: string;
+  readonly weight?: number;
+  readonly status?: MemberStatus;
+  readonly lastHeartbeatMs?: number;
+  readonly leaseExpiresAtMs?: number;
+  /** Set on tombstones left by /rm. */
+  readonly removed?: boolean;
+}
+
+export type HeartbeatOutcome = 'ok' | 'removed';
+
+/**
+ * The Ring table: servers heartbeat their lease into it, proxies scan it.
+ * A heartbeat never changes a member's status (an operator's "draining"
+ * survives it) and never revives a tombstoned id.
+ */
+export class RingStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async heartbeat(id: string, address: string, weight: number, leaseMs: number): Promise<HeartbeatOutcome> {
+    const now = this.now();
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id },
+          UpdateExpression:
+            'SET address = :address, weight = :weight, lastHeartbeatMs = :now, leaseExpiresAtMs = :lease, #ttl = :ttl, #status = if_not_exists(#status, :active)',
+          ConditionExpression: 'attribute_not_exists(removed)',
+          ExpressionAttributeNames: { '#status': 'status', '#ttl': RING_TTL_ATTRIBUTE },
+          ExpressionAttributeValues: {
+            ':address': address,
+            ':weight': weight,
+            ':now': now,
+            ':lease': now + leaseMs,
+            ':ttl': Math.ceil((now + leaseMs) / 1000) + 60,
+            ':active': 'active',
+          },
+        }),
+      );
+      return 'ok';
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return 'removed';
+      throw err;
+    }
+  }
+
+  /** A clean shutdown: the item goes, unless it is a tombstone (which must stay). */
+  async deregister(id: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { id },
+          ConditionExpression: 'attribute_not_exists(removed)',
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  async drain(id: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id },
+          UpdateExpression: 'SET #status = :draining',
+          ConditionExpression: 'attribute_exists(id) AND attribute_not_exists(removed)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':draining': 'draining' },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  /** Replaces the member with a tombstone that expires after TOMBSTONE_TTL_MS. */
+  async remove(id: string): Promise<void> {
+    const now = this.now();
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          id,
+          removed: true,
+          leaseExpiresAtMs: 0,
+          [RING_TTL_ATTRIBUTE]: Math.ceil((now + TOMBSTONE_TTL_MS) / 1000),
+        },
+      }),
+    );
+  }
+
+  /** Clears a tombstone so the id may register again. */
+  async allow(id: string): Promise<void> {
+    await this.doc
+      .send(
+        new DeleteCommand({ TableName: this.tableName, Key: { id }, ConditionExpression: 'attribute_exists(removed)' }),
+      )
+      .catch((err: unknown) => {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      });
+  }
+
+  /** Every item, strongly consistent (the table holds one small item per server). */
+  async scan(): Promise<RingItem[]> {
+    const items: RingItem[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({ TableName: this.tableName, ConsistentRead: true, ExclusiveStartKey }),
+      );
+      for (const item of page.Items ?? []) items.push(item as RingItem);
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  }
+
+  /** Live members: not tombstoned, lease not expired (TTL deletion is lazy, so expiry is checked here). */
+  static liveMembers(items: readonly RingItem[], nowMs: number): Member[] {
+    const members: Member[] = [];
+    for (const item of items) {
+      if (item.removed || !item.address || (item.leaseExpiresAtMs ?? 0) <= nowMs) continue;
+      members.push({ id: item.id, address: item.address, weight: item.weight ?? 1, status: item.status ?? 'active' });
+    }
+    return members.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+}
