@@ -88,16 +88,22 @@ describe('proxy behaviour', () => {
     expect(body.message).toContain(`${MAX_BODY}-byte limit`);
   });
 
-  it('cuts a chunked body that grows past the limit with 413', async () => {
+  it('cuts a chunked body that grows past the limit: 413, or a cut connection, never a complete reply', async () => {
     const big = Array.from({ length: 100 }, () => Buffer.alloc(8192, 1));
-    const res = await request(`${proxy.url}/echo`, { method: 'POST', body: Readable.from(big) }).catch((e) => e);
-    // Either the 413 arrives, or the proxy closes the connection mid-upload; never a 200.
-    if ('statusCode' in res) {
-      expect(res.statusCode).toBe(413);
-      await res.body.text();
-    } else {
-      expect(String(res)).toMatch(/closed|reset|EPIPE|socket/i);
-    }
+    const outcome = await request(`${proxy.url}/echo`, { method: 'POST', body: Readable.from(big) }).then(
+      async (res) => {
+        // The echo server answers before it has read the body, so the proxy may already have
+        // forwarded its 200 when the limit trips; then the only honest signal is cutting the reply.
+        const body = await res.body.arrayBuffer().then(
+          (b) => `complete ${b.byteLength}`,
+          (err: unknown) => `cut ${String(err)}`,
+        );
+        return `${res.statusCode} ${body}`;
+      },
+      (err: unknown) => `connection ${String(err)}`,
+    );
+    expect(outcome).toMatch(/^(413 complete|200 cut|connection)/);
+    if (outcome.startsWith('413')) expect(outcome).not.toContain(String(100 * 8192));
   });
 
   it('answers 431 to oversized headers', async () => {

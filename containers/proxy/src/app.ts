@@ -10,12 +10,20 @@ import type { ProxyConfig } from './config.js';
 import type { ProxyContext } from './exchange.js';
 import { Fleet } from './fleet.js';
 import { HealthChecker } from './health-checker.js';
-import { closeServer, listen } from './listen.js';
+import { closeServer, listen, stopListening } from './listen.js';
 import { createMembership } from './membership/create-membership.js';
 import { ProxyMetrics } from './metrics.js';
 import { createProxyServer } from './proxy-server.js';
 import { RequestIds } from './request-ids.js';
 import { RetryBudget } from './retry-budget.js';
+
+/** How often shutdown checks whether the last request has finished. */
+const SHUTDOWN_POLL_MS = 25;
+/** Shutdown stops listening once no request has started for this long... */
+const SHUTDOWN_QUIET_MS = 250;
+/** ...or after this, if traffic keeps coming. */
+const SHUTDOWN_LISTEN_MAX_MS = 5000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 export interface RunningProxy {
   readonly proxyPort: number;
@@ -81,6 +89,8 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
     maxBodyBytes: config.MAX_BODY_BYTES,
     maxAttempts: config.MAX_ATTEMPTS,
     draining: false,
+    activeRequests: 0,
+    lastRequestAt: 0,
   };
 
   const { membership, registry } = createMembership(config, log);
@@ -143,12 +153,19 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
     stopping ??= (async () => {
       log.info({ inflight: fleet.load.inflight }, 'shutting down: finishing in-flight requests');
       ctx.draining = true;
+      const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
+      const listenUntil = Math.min(deadline, Date.now() + SHUTDOWN_LISTEN_MAX_MS);
+      const quiet = () => ctx.activeRequests === 0 && performance.now() - ctx.lastRequestAt >= SHUTDOWN_QUIET_MS;
+      // Keep accepting until traffic stops (the balancer has deregistered us) or a bound passes:
+      // closing the listener resets connections still in the kernel's accept queue. Meanwhile
+      // every reply carries Connection: close, so clients move on.
+      while (!quiet() && Date.now() < listenUntil) await sleep(SHUTDOWN_POLL_MS);
+      stopListening(proxyServer);
+      while (ctx.activeRequests > 0 && Date.now() < deadline) await sleep(SHUTDOWN_POLL_MS);
       const closed = closeServer(proxyServer);
-      const deadline = new Promise<'deadline'>((r) =>
-        setTimeout(() => r('deadline'), config.SHUTDOWN_TIMEOUT_MS).unref(),
-      );
-      if ((await Promise.race([closed, deadline])) === 'deadline') {
-        log.warn({ inflight: fleet.load.inflight }, 'shutdown deadline passed; closing remaining connections');
+      const timedOut = sleep(Math.max(0, deadline - Date.now())).then(() => 'deadline' as const);
+      if (ctx.activeRequests > 0 || (await Promise.race([closed, timedOut])) === 'deadline') {
+        log.warn({ active: ctx.activeRequests }, 'shutdown deadline passed; closing remaining connections');
         proxyServer.closeAllConnections();
       }
       health.stop();

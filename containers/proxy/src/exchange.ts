@@ -43,6 +43,10 @@ export interface ProxyContext {
   readonly maxAttempts: number;
   /** True once SIGTERM arrived: replies ask clients to close their connection. */
   draining: boolean;
+  /** Client requests not yet finished (graceful shutdown waits for zero). */
+  activeRequests: number;
+  /** performance.now() when the latest request arrived (graceful shutdown waits for a quiet spell). */
+  lastRequestAt: number;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -88,6 +92,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
 
   start(): void {
     const { ctx, req } = this;
+    ctx.activeRequests++;
+    ctx.lastRequestAt = this.startedAt;
     const head = scanRequestHead(req.rawHeaders, ctx.keyHeaderName, ctx.demandHeaderName);
     this.requestId = head.requestId ?? ctx.requestIds.next();
     if (head.contentLength > ctx.maxBodyBytes) {
@@ -330,6 +336,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
   private finish(): void {
     if (this.done) return;
     this.done = true;
+    this.ctx.activeRequests--;
     this.releaseRetry();
     const { ctx } = this;
     const elapsedMs = performance.now() - this.startedAt;

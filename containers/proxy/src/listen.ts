@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Server as NetServer } from 'node:net';
 
 /** Starts listening and resolves with the bound port (useful with port 0). */
 export function listen(server: Server, port: number, host: string): Promise<number> {
@@ -19,4 +20,13 @@ export function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeIdleConnections();
   });
+}
+
+/**
+ * Stops accepting connections without http.Server#close's closing of idle
+ * keep-alive sockets (Node >= 19 does that), which races with requests the
+ * client has already sent on them.
+ */
+export function stopListening(server: Server): void {
+  if (server.listening) NetServer.prototype.close.call(server);
 }
