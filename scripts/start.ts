@@ -1,7 +1,9 @@
 /**
- * `npm start`: runs Ringmaster locally — the proxy on 127.0.0.1:8080, its
- * admin API on 127.0.0.1:8081, and three backend servers it starts itself
- * through the local scaler. Prints the URLs and the admin token; Ctrl-C
+ * `npm start`: runs Ringmaster locally — an AWS emulator (MiniStack, or the
+ * one AWS_ENDPOINT_URL names) with the four tables, the proxy on
+ * 127.0.0.1:8080 with its admin API on 127.0.0.1:8081, and three backend
+ * servers it starts through the local scaler. Servers heartbeat into the
+ * Ring table exactly as on AWS. Prints the URLs and the admin token; Ctrl-C
  * stops everything. Logs go to a file so the terminal stays readable.
  */
 import { spawn } from 'node:child_process';
@@ -11,6 +13,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
+import { emulatorEnv, useEmulator } from './lib/emulator.js';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const proxyPort = process.env.RINGMASTER_PORT ?? '8080';
@@ -24,9 +29,35 @@ writeFileSync(tokenFile, token, { mode: 0o600 });
 const logFile = join(dir, 'ringmaster.log');
 const logs = createWriteStream(logFile);
 
+const root = resolve(dist, '..');
+process.stdout.write(
+  process.env.AWS_ENDPOINT_URL
+    ? `using the emulator at ${process.env.AWS_ENDPOINT_URL}\n`
+    : 'starting the AWS emulator (MiniStack; installed into .venv on first run)…\n',
+);
+const emulator = await useEmulator(root);
+const aws = emulatorEnv(emulator.endpoint);
+const tables: TableNames = {
+  ring: 'ringmaster-local-ring',
+  shards: 'ringmaster-local-shards',
+  map: 'ringmaster-local-map',
+  records: 'ringmaster-local-records',
+};
+await createTables(
+  new DynamoDBClient({
+    endpoint: emulator.endpoint,
+    region: aws.AWS_REGION,
+    credentials: { accessKeyId: aws.AWS_ACCESS_KEY_ID as string, secretAccessKey: aws.AWS_SECRET_ACCESS_KEY as string },
+  }),
+  tables,
+);
+
 const proxy = spawn(process.execPath, [join(dist, 'proxy.js')], {
   env: {
     ...process.env,
+    ...aws,
+    ...tableEnv(tables),
+    MEMBERSHIP: 'dynamodb',
     PROXY_HOST: '127.0.0.1',
     PROXY_PORT: proxyPort,
     ADMIN_HOST: '127.0.0.1',
@@ -51,6 +82,7 @@ createInterface({ input: proxy.stdout }).on('line', (line) => {
       `  proxy:  http://127.0.0.1:${ready.proxyPort}   try: curl 'http://127.0.0.1:${ready.proxyPort}/home?request_id=42'`,
       `  admin:  http://127.0.0.1:${ready.adminPort}   try: curl -H 'Authorization: Bearer ${token}' http://127.0.0.1:${ready.adminPort}/rep`,
       `  token:  ${token}   (also in ${tokenFile})`,
+      `  aws:    ${emulator.endpoint}   (tables ${Object.values(tables).join(', ')})`,
       `  logs:   ${logFile}`,
       'Press Ctrl-C to stop.',
       '',
@@ -69,5 +101,5 @@ process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 proxy.on('exit', (code) => {
   logs.end();
-  process.exit(stopping ? 0 : (code ?? 1));
+  void emulator.stop().finally(() => process.exit(stopping ? 0 : (code ?? 1)));
 });

@@ -46,7 +46,7 @@ describe('container entry points (no Docker engine here: run the CMD itself)', (
 });
 
 describe('npm start (the local run)', () => {
-  it('starts a proxy and three servers, prints URLs and token, and stops cleanly', async () => {
+  it('starts the emulator, a proxy and three servers on the Ring table, prints URLs and token, and stops cleanly', async () => {
     const run = await spawnUntil(['dist/scripts/start.js'], { RINGMASTER_PORT: '0', RINGMASTER_ADMIN_PORT: '0' }, (l) =>
       l.includes('Press Ctrl-C'),
     );
@@ -54,7 +54,8 @@ describe('npm start (the local run)', () => {
     const proxyUrl = /proxy: {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
     const adminUrl = /admin: {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
     const token = /token: {2}([0-9a-f]{64})/.exec(text)?.[1];
-    expect(proxyUrl && adminUrl && token).toBeTruthy();
+    const awsUrl = /aws: {4}(http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
+    expect(proxyUrl && adminUrl && token && awsUrl).toBeTruthy();
     const home = await request(`${proxyUrl}/home`);
     expect(JSON.parse(await home.body.text()).message).toMatch(/^Hello from Server: s[123]$/);
     const rep = await request(`${adminUrl}/rep`, { headers: { authorization: `Bearer ${token}` } });
@@ -65,7 +66,8 @@ describe('npm start (the local run)', () => {
     run.child.kill('SIGINT');
     const [code] = await new Promise<[number | null]>((r) => run.child.once('exit', (c) => r([c])));
     expect(code).toBe(0);
-    // Everything it started is gone: the proxy port no longer answers.
+    // Everything it started is gone: neither the proxy nor the emulator answers.
     await expect(request(`${proxyUrl}/home`)).rejects.toThrow(/ECONNREFUSED/);
+    await expect(request(`${awsUrl}/_ministack/health`)).rejects.toThrow(/ECONNREFUSED/);
   });
 });
