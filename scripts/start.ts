@@ -6,7 +6,7 @@
  * Ring table exactly as on AWS. Prints the URLs and the admin token; Ctrl-C
  * stops everything. Logs go to a file so the terminal stays readable.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
-import { emulatorEnv, useEmulator } from './lib/emulator.js';
+import { type Emulator, emulatorEnv, useEmulator } from './lib/emulator.js';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const proxyPort = process.env.RINGMASTER_PORT ?? '8080';
@@ -29,13 +29,27 @@ writeFileSync(tokenFile, token, { mode: 0o600 });
 const logFile = join(dir, 'ringmaster.log');
 const logs = createWriteStream(logFile);
 
+// Signals are handled from the very start, so Ctrl-C during start-up also cleans up.
+let stopping = false;
+let proxy: ChildProcess | undefined;
+let emulator: Emulator | undefined;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write('stopping…\n');
+  if (proxy && proxy.exitCode === null) proxy.kill('SIGTERM');
+  else void (emulator?.stop() ?? Promise.resolve()).finally(() => process.exit(0));
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+
 const root = resolve(dist, '..');
 process.stdout.write(
   process.env.AWS_ENDPOINT_URL
     ? `using the emulator at ${process.env.AWS_ENDPOINT_URL}\n`
     : 'starting the AWS emulator (MiniStack; installed into .venv on first run)…\n',
 );
-const emulator = await useEmulator(root);
+emulator = await useEmulator(root);
 const aws = emulatorEnv(emulator.endpoint);
 const tables: TableNames = {
   ring: 'ringmaster-local-ring',
@@ -52,7 +66,7 @@ await createTables(
   tables,
 );
 
-const proxy = spawn(process.execPath, [join(dist, 'proxy.js')], {
+proxy = spawn(process.execPath, [join(dist, 'proxy.js')], {
   env: {
     ...process.env,
     ...aws,
@@ -69,9 +83,9 @@ const proxy = spawn(process.execPath, [join(dist, 'proxy.js')], {
   },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
-proxy.stderr.pipe(process.stderr);
+proxy.stderr?.pipe(process.stderr);
 
-createInterface({ input: proxy.stdout }).on('line', (line) => {
+createInterface({ input: proxy.stdout as NodeJS.ReadableStream }).on('line', (line) => {
   logs.write(`${line}\n`);
   if (!line.includes('"ringmaster":"ready"')) return;
   const ready = JSON.parse(line) as { proxyPort: number; adminPort: number };
@@ -90,16 +104,7 @@ createInterface({ input: proxy.stdout }).on('line', (line) => {
   );
 });
 
-let stopping = false;
-const stop = () => {
-  if (stopping) return;
-  stopping = true;
-  process.stdout.write('stopping…\n');
-  proxy.kill('SIGTERM');
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
 proxy.on('exit', (code) => {
   logs.end();
-  void emulator.stop().finally(() => process.exit(stopping ? 0 : (code ?? 1)));
+  void (emulator as Emulator).stop().finally(() => process.exit(stopping ? 0 : (code ?? 1)));
 });

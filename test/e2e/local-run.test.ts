@@ -64,8 +64,14 @@ describe('npm start (the local run)', () => {
       status: 'successful',
     });
     run.child.kill('SIGINT');
-    const [code] = await new Promise<[number | null]>((r) => run.child.once('exit', (c) => r([c])));
-    expect(code).toBe(0);
+    const exit = await new Promise<{ code: number | null; signal: string | null }>((r) =>
+      run.child.once('exit', (code, signal) => r({ code, signal })),
+    );
+    expect({ ...exit, stderr: exit.code === 0 ? '' : run.stderr.join('\n') }).toEqual({
+      code: 0,
+      signal: null,
+      stderr: '',
+    });
     // Everything it started is gone: neither the proxy nor the emulator answers.
     await expect(request(`${proxyUrl}/home`)).rejects.toThrow(/ECONNREFUSED/);
     await expect(request(`${awsUrl}/_ministack/health`)).rejects.toThrow(/ECONNREFUSED/);

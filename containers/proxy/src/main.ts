@@ -31,10 +31,6 @@ async function main(): Promise<void> {
           )
         : undefined,
   });
-  // Machine-readable line for scripts and tests that start the proxy on port 0.
-  process.stdout.write(
-    `${JSON.stringify({ ringmaster: 'ready', proxyPort: proxy.proxyPort, adminPort: proxy.adminPort })}\n`,
-  );
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       proxy.shutdown().then(
@@ -46,6 +42,11 @@ async function main(): Promise<void> {
       );
     });
   }
+  // Machine-readable line for scripts and tests that start the proxy on port 0. Printed only
+  // once the signal handlers exist: a SIGTERM sent on seeing it must not meet the default action.
+  process.stdout.write(
+    `${JSON.stringify({ ringmaster: 'ready', proxyPort: proxy.proxyPort, adminPort: proxy.adminPort })}\n`,
+  );
 }
 
 /** What the servers a local scaler starts need: how to register, and any artificial work. */

@@ -78,8 +78,9 @@ async function main(): Promise<void> {
       : undefined;
   await registration?.start();
   log.info({ address }, 'server listening');
-  process.stdout.write(`${JSON.stringify({ ringmaster: 'server-ready', id: config.id, address })}\n`);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void shutdown(signal));
+  // After the handlers: whoever reads this line may signal at once.
+  process.stdout.write(`${JSON.stringify({ ringmaster: 'server-ready', id: config.id, address })}\n`);
 }
 
 main().catch((err: unknown) => {
