@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fromZodError } from '../../containers/proxy/src/admin/admin-error.js';
+import { fromZodError } from '#core/http/http-error.js';
 import { scaleRequest } from '../../containers/proxy/src/admin/schemas.js';
 import { loadProxyConfig } from '../../containers/proxy/src/config.js';
 import { loadServerConfig } from '../../containers/server/src/config.js';

@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
+import { dynamoDocumentClient } from '#core/aws/dynamo-client.js';
 import { FleetLoad } from '#core/balancing/backend.js';
 import { createStrategy } from '#core/balancing/strategies.js';
 import { isLatencyObserver } from '#core/balancing/strategy.js';
+import type { MembershipSource } from '#core/ports/membership.js';
 import type { Scaler } from '#core/ports/scaler.js';
+import { ClusterStore } from '#core/records/cluster-store.js';
 import { createAdminServer } from './admin/admin-server.js';
 import { FleetActions } from './admin/fleet-actions.js';
 import type { ProxyConfig } from './config.js';
@@ -14,6 +17,9 @@ import { closeServer, listen, stopListening } from './listen.js';
 import { createMembership } from './membership/create-membership.js';
 import { ProxyMetrics } from './metrics.js';
 import { createProxyServer } from './proxy-server.js';
+import { ClusterCache } from './records/cluster-cache.js';
+import { RecordsApi } from './records/records-api.js';
+import { ShardManager } from './records/shard-manager.js';
 import { RequestIds } from './request-ids.js';
 import { RetryBudget } from './retry-budget.js';
 
@@ -109,12 +115,19 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
   );
   health.start();
 
-  const proxyServer = createProxyServer(ctx, {
-    headersTimeoutMs: config.CLIENT_HEADERS_TIMEOUT_MS,
-    requestTimeoutMs: config.CLIENT_REQUEST_TIMEOUT_MS,
-    keepAliveTimeoutMs: config.CLIENT_KEEPALIVE_TIMEOUT_MS,
-    maxHeaderBytes: config.MAX_HEADER_BYTES,
-  });
+  const records = config.SHARD_TABLE ? startRecords(config, fleet, membership, log) : undefined;
+  if (records) await records.cache.start();
+  const proxyServer = createProxyServer(
+    ctx,
+    {
+      headersTimeoutMs: config.CLIENT_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: config.CLIENT_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: config.CLIENT_KEEPALIVE_TIMEOUT_MS,
+      maxHeaderBytes: config.MAX_HEADER_BYTES,
+    },
+    records?.api,
+  );
+  records?.manager.start();
 
   // The admin port must be known before the scaler exists (servers heartbeat to it),
   // so the admin server starts first and learns its actions once they are built.
@@ -169,6 +182,8 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
         proxyServer.closeAllConnections();
       }
       health.stop();
+      records?.manager.stop();
+      records?.cache.stop();
       await membership.stop();
       await scaler?.close();
       adminServer.closeAllConnections();
@@ -180,4 +195,20 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
   };
 
   return { proxyPort, adminPort, fleet, shutdown };
+}
+
+/** The sharded records API and its helpers, when the records tables are configured. */
+function startRecords(config: ProxyConfig, fleet: Fleet, membership: MembershipSource, log: Logger) {
+  const store = new ClusterStore(dynamoDocumentClient(), { shards: config.SHARD_TABLE, map: config.MAP_TABLE });
+  const cache = new ClusterCache(store, config.RING_REFRESH_MS, log);
+  const api = new RecordsApi({
+    fleet,
+    store,
+    cache,
+    adminToken: config.adminToken,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    log,
+  });
+  const manager = new ShardManager(fleet, membership, store, cache, config.SHARD_MANAGER_INTERVAL_MS, log);
+  return { api, cache, manager };
 }

@@ -70,6 +70,11 @@ const schema = z.object({
   /** dynamodb membership: the Ring table, read every RING_REFRESH_MS. */
   RING_TABLE: z.string().default(''),
   RING_REFRESH_MS: intVar(SECOND, 100, MINUTE),
+  /** Records API (sharded database): all three tables, or none to turn it off. */
+  SHARD_TABLE: z.string().default(''),
+  MAP_TABLE: z.string().default(''),
+  RECORDS_TABLE: z.string().default(''),
+  SHARD_MANAGER_INTERVAL_MS: intVar(SECOND, 100, MINUTE),
   MAX_SERVERS: intVar(64, 1, 10_000),
 
   SCALER: z.enum(['none', 'local']).default('none'),
@@ -97,6 +102,10 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
   }
   if (parsed.MEMBERSHIP === 'dynamodb' && !parsed.RING_TABLE) {
     throw new ConfigError('RING_TABLE: required when MEMBERSHIP=dynamodb', ['RING_TABLE: required']);
+  }
+  const recordTables = [parsed.SHARD_TABLE, parsed.MAP_TABLE, parsed.RECORDS_TABLE].filter(Boolean).length;
+  if (recordTables !== 0 && recordTables !== 3) {
+    throw new ConfigError('SHARD_TABLE, MAP_TABLE, RECORDS_TABLE: set all three or none', ['SHARD_TABLE: incomplete']);
   }
   if (parsed.SCALER === 'local' && !parsed.LOCAL_SERVER_ENTRY) {
     throw new ConfigError('LOCAL_SERVER_ENTRY: required when SCALER=local', ['LOCAL_SERVER_ENTRY: required']);

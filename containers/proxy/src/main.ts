@@ -59,9 +59,18 @@ function localServerEnv(config: ProxyConfig, adminPort: number, env: NodeJS.Proc
     }
   };
   pass('SERVER_WORK_LATENCY_MS', 'SERVER_WORK_CPU_MS');
+  if (config.SHARD_TABLE) {
+    Object.assign(out, {
+      SHARD_TABLE: config.SHARD_TABLE,
+      MAP_TABLE: config.MAP_TABLE,
+      RECORDS_TABLE: config.RECORDS_TABLE,
+    });
+  }
+  if (config.MEMBERSHIP === 'dynamodb' || config.SHARD_TABLE) {
+    pass('AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN');
+  }
   if (config.MEMBERSHIP === 'dynamodb') {
     out.RING_TABLE = config.RING_TABLE;
-    pass('AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN');
   } else {
     out.REGISTRY_URL = `http://127.0.0.1:${adminPort}/members`;
     // The servers present the admin token to register: by file when the proxy has one.

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { Exchange, type ProxyContext } from './exchange.js';
+import type { RecordsApi } from './records/records-api.js';
 
 export interface ProxyServerLimits {
   readonly headersTimeoutMs: number;
@@ -9,7 +10,7 @@ export interface ProxyServerLimits {
 }
 
 /** The client-facing HTTP server. Oversized headers get 431 from Node itself. */
-export function createProxyServer(ctx: ProxyContext, limits: ProxyServerLimits): Server {
+export function createProxyServer(ctx: ProxyContext, limits: ProxyServerLimits, records?: RecordsApi): Server {
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -20,7 +21,12 @@ export function createProxyServer(ctx: ProxyContext, limits: ProxyServerLimits):
       // Node checks header/request timeouts on this tick (30 s by default), too coarse for slowloris.
       connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
     },
-    (req, res) => new Exchange(ctx, req, res).start(),
+    records
+      ? (req, res) => {
+          if (records.matches(req.url ?? '/')) records.handle(req, res);
+          else new Exchange(ctx, req, res).start();
+        }
+      : (req, res) => new Exchange(ctx, req, res).start(),
   );
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed requests, header overflow and timeouts: answer if the socket still can.

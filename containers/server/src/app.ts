@@ -1,6 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { RecordsStore } from '#core/records/records-store.js';
+import { ShardReadCache } from '#core/records/shard-read-cache.js';
 import type { ServerConfig } from './config.js';
 import type { LoadSampler } from './load-sampler.js';
+import { handleShardRoute, isShardRoute } from './shard-routes.js';
 
 export interface ServerState {
   inflight: number;
@@ -12,7 +16,15 @@ export interface ServerState {
  * Replies are precomputed where they can be: this server is the reference
  * the proxy is benchmarked against, so it should cost as little as possible.
  */
-export function createBackendServer(config: ServerConfig, load: LoadSampler, state: ServerState): Server {
+export function createBackendServer(
+  config: ServerConfig,
+  load: LoadSampler,
+  state: ServerState,
+  records: RecordsStore | undefined,
+  log: Logger,
+): Server {
+  // Reads are cached per shard, keyed by valid_idx; see ShardReadCache.
+  const readCache = records ? new ShardReadCache(records) : undefined;
   const home = Buffer.from(JSON.stringify({ message: `Hello from Server: ${config.id}`, status: 'successful' }));
   const homeStatus = config.SERVER_FAIL_STATUS || 200;
   const notFound = Buffer.from(JSON.stringify({ message: 'not found', status: 'failure' }));
@@ -44,6 +56,8 @@ export function createBackendServer(config: ServerConfig, load: LoadSampler, sta
       res.end(body);
     } else if (path === '/echo' && req.method === 'POST') {
       echo(req, res, config.id);
+    } else if (path !== undefined && isShardRoute(path)) {
+      void handleShardRoute(req, res, path, config.id, records, readCache, log);
     } else {
       res.writeHead(404, ['content-type', 'application/json', 'content-length', String(notFound.length)]);
       res.end(notFound);

@@ -18,6 +18,10 @@ const schema = z.object({
   REGISTRY_URL: z.url({ error: 'expected a URL' }).optional(),
   /** DynamoDB Ring table to heartbeat into (the AWS way); exclusive with REGISTRY_URL. */
   RING_TABLE: z.string().optional(),
+  /** Records tables (all three, or none): the shard work this server does. */
+  SHARD_TABLE: z.string().optional(),
+  MAP_TABLE: z.string().optional(),
+  RECORDS_TABLE: z.string().optional(),
   HEARTBEAT_INTERVAL_MS: intVar(2000, 50, 60_000),
   LEASE_MS: intVar(10_000, 500, 600_000),
   SERVER_WEIGHT: intVar(1, 1, 1000),
@@ -46,6 +50,10 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     throw new ConfigError(`SERVER_ID: unset and hostname "${id}" is not a valid id`, ['SERVER_ID']);
   if (parsed.REGISTRY_URL && parsed.RING_TABLE) {
     throw new ConfigError('REGISTRY_URL and RING_TABLE: set one, not both', ['REGISTRY_URL', 'RING_TABLE']);
+  }
+  const recordTables = [parsed.SHARD_TABLE, parsed.MAP_TABLE, parsed.RECORDS_TABLE].filter(Boolean).length;
+  if (recordTables !== 0 && recordTables !== 3) {
+    throw new ConfigError('SHARD_TABLE, MAP_TABLE, RECORDS_TABLE: set all three or none', ['SHARD_TABLE']);
   }
   if (parsed.LEASE_MS <= parsed.HEARTBEAT_INTERVAL_MS) {
     throw new ConfigError('LEASE_MS: must be longer than HEARTBEAT_INTERVAL_MS', ['LEASE_MS']);

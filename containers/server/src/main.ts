@@ -3,6 +3,7 @@ import pino from 'pino';
 import { dynamoDocumentClient } from '#core/aws/dynamo-client.js';
 import { ConfigError } from '#core/config/env.js';
 import { RingStore } from '#core/membership/ring-store.js';
+import { RecordsStore } from '#core/records/records-store.js';
 import { createBackendServer, type ServerState } from './app.js';
 import { advertiseAddress, loadServerConfig } from './config.js';
 import { DynamoRegistration } from './dynamo-registration.js';
@@ -29,7 +30,15 @@ async function main(): Promise<void> {
   const load = new LoadSampler(config.memoryLimitBytes);
   load.start();
   const state: ServerState = { inflight: 0 };
-  const server = createBackendServer(config, load, state);
+  const records =
+    config.SHARD_TABLE && config.MAP_TABLE && config.RECORDS_TABLE
+      ? new RecordsStore(dynamoDocumentClient(), {
+          shards: config.SHARD_TABLE,
+          map: config.MAP_TABLE,
+          records: config.RECORDS_TABLE,
+        })
+      : undefined;
+  const server = createBackendServer(config, load, state, records, log);
   await new Promise<void>((resolve) => server.listen(config.SERVER_PORT, config.SERVER_HOST, resolve));
   const port = (server.address() as AddressInfo).port;
   const address = advertiseAddress(config, port);

@@ -1,14 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { fromZodError, HttpError } from '#core/http/http-error.js';
+import { bearerMatches, readJsonBody, sendFailure, sendJson } from '#core/http/json.js';
 import type { MembershipSource } from '#core/ports/membership.js';
 import type { Fleet } from '../fleet.js';
 import type { LeaseRegistry } from '../membership/lease-registry.js';
 import type { ProxyMetrics } from '../metrics.js';
 import { pathOf } from '../request-key.js';
 import type { RetryBudget } from '../retry-budget.js';
-import { AdminError, fromZodError } from './admin-error.js';
 import type { FleetActions } from './fleet-actions.js';
-import { bearerMatches, readJsonBody, sendFailure, sendJson } from './http-json.js';
 import { heartbeatRequest, SERVER_ID, scaleRequest } from './schemas.js';
 import { type StatusInfo, statusReport } from './status-report.js';
 
@@ -35,8 +35,7 @@ export interface AdminDeps {
 export function createAdminServer(deps: AdminDeps): Server {
   const server = createServer({ requestTimeout: ADMIN_REQUEST_TIMEOUT_MS }, (req, res) => {
     route(deps, req, res).catch((err: unknown) => {
-      const failure =
-        err instanceof AdminError ? err : new AdminError(500, undefined, 'internal error', { cause: err });
+      const failure = err instanceof HttpError ? err : new HttpError(500, undefined, 'internal error', { cause: err });
       if (failure.status >= 500) deps.log.error({ err, url: req.url }, 'admin request failed');
       if (!res.headersSent) sendFailure(res, failure);
       else res.destroy();
@@ -51,7 +50,7 @@ async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse)
   if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
   if (deps.token !== undefined && !bearerMatches(req.headers.authorization, deps.token)) {
     res.setHeader('www-authenticate', 'Bearer realm="ringmaster-admin"');
-    throw new AdminError(401, 'authorization', 'a valid bearer token is required');
+    throw new HttpError(401, 'authorization', 'a valid bearer token is required');
   }
   const member = /^\/members\/([^/]+)$/.exec(path);
   switch (member ? '/members/:id' : path) {
@@ -83,30 +82,30 @@ async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse)
     case '/members/:id':
       return memberRoute(deps, req, res, decodeURIComponent(member?.[1] ?? ''));
     default:
-      throw new AdminError(404, undefined, `no admin route ${method} ${path}`);
+      throw new HttpError(404, undefined, `no admin route ${method} ${path}`);
   }
 }
 
 async function memberRoute(deps: AdminDeps, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
   const registry = deps.registry;
   if (!registry)
-    throw new AdminError(409, undefined, 'membership is static (MEMBERSHIP=static); servers cannot register');
-  if (!SERVER_ID.test(id)) throw new AdminError(400, 'id', 'expected 1-63 letters, digits, "-", "_" or "."');
+    throw new HttpError(409, undefined, 'membership is static (MEMBERSHIP=static); servers cannot register');
+  if (!SERVER_ID.test(id)) throw new HttpError(400, 'id', 'expected 1-63 letters, digits, "-", "_" or "."');
   if (req.method === 'PUT') {
     const body = heartbeatRequest.safeParse(await readJsonBody(req));
     if (!body.success) throw fromZodError(body.error);
     const result = registry.heartbeat(id, body.data.address, body.data.weight);
-    if (result === 'removed') throw new AdminError(410, 'id', `server "${id}" was removed; add it again with /add`);
-    if (result === 'full') throw new AdminError(409, 'id', 'the server limit is reached');
+    if (result === 'removed') throw new HttpError(410, 'id', `server "${id}" was removed; add it again with /add`);
+    if (result === 'full') throw new HttpError(409, 'id', 'the server limit is reached');
     return sendJson(res, 200, { status: 'successful', leaseMs: registry.leaseMs, memberStatus: registry.statusOf(id) });
   }
   if (req.method === 'DELETE') {
-    if (!registry.deregister(id)) throw new AdminError(404, 'id', `unknown server "${id}"`);
+    if (!registry.deregister(id)) throw new HttpError(404, 'id', `unknown server "${id}"`);
     return sendJson(res, 200, { status: 'successful' });
   }
-  throw new AdminError(405, undefined, `method ${req.method} not allowed on /members/:id`);
+  throw new HttpError(405, undefined, `method ${req.method} not allowed on /members/:id`);
 }
 
 function expectMethod(actual: string, expected: string): void {
-  if (actual !== expected) throw new AdminError(405, undefined, `method ${actual} not allowed; use ${expected}`);
+  if (actual !== expected) throw new HttpError(405, undefined, `method ${actual} not allowed; use ${expected}`);
 }

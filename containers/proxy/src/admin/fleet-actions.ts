@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
+import { HttpError } from '#core/http/http-error.js';
 import type { MembershipSource } from '#core/ports/membership.js';
 import type { Scaler } from '#core/ports/scaler.js';
 import type { Fleet } from '../fleet.js';
-import { AdminError } from './admin-error.js';
 import type { ScaleRequest } from './schemas.js';
 
 /** How often /add looks for the new servers' registrations. */
@@ -41,7 +41,7 @@ export class FleetActions {
   async add(request: ScaleRequest): Promise<ReplicaSet> {
     const scaler = this.requireScaler();
     if (this.fleet.size + request.n > this.limits.maxServers) {
-      throw new AdminError(
+      throw new HttpError(
         400,
         'n',
         `adding ${request.n} would exceed the ${this.limits.maxServers}-server limit (now ${this.fleet.size})`,
@@ -50,7 +50,7 @@ export class FleetActions {
     const ids = request.hostnames ?? this.freshIds(request.n);
     ids.forEach((id, i) => {
       if (this.fleet.get(id) || this.busy.has(id)) {
-        throw new AdminError(400, request.hostnames ? `hostnames[${i}]` : 'n', `server "${id}" already exists`);
+        throw new HttpError(400, request.hostnames ? `hostnames[${i}]` : 'n', `server "${id}" already exists`);
       }
     });
     for (const id of ids) this.busy.add(id);
@@ -68,7 +68,7 @@ export class FleetActions {
   async remove(request: ScaleRequest): Promise<ReplicaSet> {
     const active = this.fleet.list().filter((b) => b.status === 'active' && !this.busy.has(b.id));
     if (request.n > active.length) {
-      throw new AdminError(400, 'n', `cannot remove ${request.n} of ${active.length} active server(s)`);
+      throw new HttpError(400, 'n', `cannot remove ${request.n} of ${active.length} active server(s)`);
     }
     const ids =
       request.hostnames ??
@@ -78,9 +78,9 @@ export class FleetActions {
         .map((b) => b.id);
     ids.forEach((id, i) => {
       const b = this.fleet.get(id);
-      if (!b) throw new AdminError(400, `hostnames[${i}]`, `unknown server "${id}"`);
+      if (!b) throw new HttpError(400, `hostnames[${i}]`, `unknown server "${id}"`);
       if (b.status !== 'active' || this.busy.has(id)) {
-        throw new AdminError(400, `hostnames[${i}]`, `server "${id}" is already being removed`);
+        throw new HttpError(400, `hostnames[${i}]`, `server "${id}" is already being removed`);
       }
     });
     for (const id of ids) this.busy.add(id);
@@ -103,7 +103,7 @@ export class FleetActions {
 
   private requireScaler(): Scaler {
     if (!this.scaler) {
-      throw new AdminError(
+      throw new HttpError(
         409,
         undefined,
         'no scaler is configured (SCALER=none): servers join by registering themselves',
@@ -128,7 +128,7 @@ export class FleetActions {
       const missing = ids.filter((id) => !this.fleet.get(id));
       if (missing.length === 0) return;
       if (Date.now() > deadline) {
-        throw new AdminError(
+        throw new HttpError(
           504,
           undefined,
           `started ${missing.join(', ')} but they did not register within ${this.limits.registerWaitMs} ms`,

@@ -1,26 +1,26 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AdminError } from './admin-error.js';
+import { HttpError } from './http-error.js';
 
 /** Admin bodies are small JSON documents. */
 export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
 export async function readJsonBody(req: IncomingMessage, limit = MAX_ADMIN_BODY_BYTES): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? -1);
-  if (declared > limit) throw new AdminError(413, 'body', `larger than ${limit} bytes`);
+  if (declared > limit) throw new HttpError(413, 'body', `larger than ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new AdminError(413, 'body', `larger than ${limit} bytes`);
+    if (size > limit) throw new HttpError(413, 'body', `larger than ${limit} bytes`);
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') throw new AdminError(400, 'body', 'expected a JSON object, got an empty body');
+  if (text.trim() === '') throw new HttpError(400, 'body', 'expected a JSON object, got an empty body');
   try {
     return JSON.parse(text);
   } catch (cause) {
-    throw new AdminError(400, 'body', `not valid JSON (${(cause as Error).message})`, { cause });
+    throw new HttpError(400, 'body', `not valid JSON (${(cause as Error).message})`, { cause });
   }
 }
 
@@ -30,8 +30,14 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
   res.end(body);
 }
 
-export function sendFailure(res: ServerResponse, err: AdminError): void {
-  sendJson(res, err.status, { message: err.message, status: 'failure', ...(err.field ? { field: err.field } : {}) });
+/** A failure in the assignments' shape, with the field and, where one applies, a machine-readable code. */
+export function sendFailure(res: ServerResponse, err: HttpError, code?: string): void {
+  sendJson(res, err.status, {
+    message: err.message,
+    status: 'failure',
+    ...(err.field ? { field: err.field } : {}),
+    ...(code ? { code } : {}),
+  });
 }
 
 /**

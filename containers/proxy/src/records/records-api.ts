@@ -1,0 +1,344 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { fromZodError, HttpError } from '#core/http/http-error.js';
+import { bearerMatches, readJsonBody, sendFailure, sendJson } from '#core/http/json.js';
+import type { ClusterStore } from '#core/records/cluster-store.js';
+import {
+  KEY_COLUMN,
+  MAX_ROWS_PER_SHARD_WRITE,
+  MAX_STUD_ID,
+  type Row,
+  type Schema,
+  validatePatch,
+  validateRow,
+} from '#core/records/schema.js';
+import type { Fleet } from '../fleet.js';
+import { pathOf } from '../request-key.js';
+import type { ClusterCache, ClusterRouting } from './cluster-cache.js';
+import { initRequest, planInit } from './init-request.js';
+import { callServer, ServerUnreachableError, type ShardReply } from './shard-client.js';
+
+/** The routes this API answers on the proxy's data port; everything else is proxied. */
+export const RECORDS_ROUTES = new Set(['/init', '/status', '/write', '/read', '/update', '/del']);
+/** Most rows one /write may carry. */
+export const MAX_WRITE_ROWS = 10_000;
+/** A write whose primary was just replaced is retried this many times after re-reading MapT. */
+const PRIMARY_RETRIES = 3;
+const PRIMARY_RETRY_DELAY_MS = 200;
+
+const studId = z
+  .number({ error: 'expected a whole number' })
+  .int({ error: 'expected a whole number' })
+  .min(0, { error: 'must be at least 0' })
+  .max(MAX_STUD_ID, { error: `must be at most ${MAX_STUD_ID}` });
+const writeRequest = z
+  .object(
+    {
+      data: z
+        .array(z.unknown(), { error: 'expected an array of rows' })
+        .min(1, { error: 'must hold at least one row' })
+        .max(MAX_WRITE_ROWS, { error: `at most ${MAX_WRITE_ROWS} rows per write` }),
+    },
+    { error: 'expected a JSON object' },
+  )
+  .strict();
+const readRequest = z
+  .object(
+    { Stud_id: z.object({ low: studId, high: studId }, { error: 'expected {"low": …, "high": …}' }).strict() },
+    { error: 'expected a JSON object' },
+  )
+  .strict()
+  .refine((b) => b.Stud_id.low <= b.Stud_id.high, {
+    path: ['Stud_id', 'low'],
+    message: 'must not exceed Stud_id.high',
+  });
+const updateRequest = z.object({ Stud_id: studId, data: z.unknown() }, { error: 'expected a JSON object' }).strict();
+const deleteRequest = z.object({ Stud_id: studId }, { error: 'expected a JSON object' }).strict();
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw fromZodError(result.error);
+  return result.data;
+}
+
+export interface RecordsApiDeps {
+  readonly fleet: Fleet;
+  readonly store: ClusterStore;
+  readonly cache: ClusterCache;
+  readonly adminToken: string | undefined;
+  readonly maxBodyBytes: number;
+  readonly log: Logger;
+}
+
+/**
+ * The sharded student database of the assignments, in their JSON shapes.
+ * The proxy validates, splits by shard and routes: writes, updates and
+ * deletes to each shard's primary, reads to one replica chosen by the
+ * shard's own ring. The servers run the DynamoDB transactions.
+ */
+export class RecordsApi {
+  constructor(private readonly deps: RecordsApiDeps) {}
+
+  /** True when the request is for this API (cheap: a set lookup on the path). */
+  matches(url: string): boolean {
+    return RECORDS_ROUTES.has(url) || (url.includes('?') && RECORDS_ROUTES.has(pathOf(url)));
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    this.route(req, res).catch((err: unknown) => {
+      const failure = err instanceof HttpError ? err : new HttpError(500, undefined, 'internal error', { cause: err });
+      if (failure.status >= 500) this.deps.log.error({ err, url: req.url }, 'records request failed');
+      if (res.headersSent) res.destroy();
+      else sendFailure(res, failure, (err as { code?: string }).code);
+    });
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = pathOf(req.url ?? '/');
+    const expect = (method: string) => {
+      if (req.method !== method)
+        throw new HttpError(405, undefined, `method ${req.method} not allowed on ${path}; use ${method}`);
+    };
+    switch (path) {
+      case '/init':
+        expect('POST');
+        return this.init(req, res);
+      case '/status':
+        expect('GET');
+        return this.status(res);
+      case '/write':
+        expect('POST');
+        return this.write(req, res);
+      case '/read':
+        expect('POST');
+        return this.read(req, res);
+      case '/update':
+        expect('PUT');
+        return this.update(req, res);
+      case '/del':
+        expect('DELETE');
+        return this.remove(req, res);
+    }
+  }
+
+  /** /init reshapes the database, so it needs the admin token (when one is configured). */
+  private async init(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { adminToken, fleet, store, cache } = this.deps;
+    if (adminToken !== undefined && !bearerMatches(req.headers.authorization, adminToken)) {
+      throw new HttpError(401, 'authorization', 'a valid bearer token is required for /init');
+    }
+    const body = parse(initRequest, await readJsonBody(req, this.deps.maxBodyBytes));
+    const live = fleet
+      .list()
+      .filter((b) => b.status === 'active')
+      .map((b) => b.id);
+    const plan = planInit(body, live);
+    await store.init(plan.config, plan.shards, plan.placement);
+    await cache.refreshNow();
+    this.deps.log.info({ shards: plan.shards.length, placement: plan.placement.length }, 'database initialized');
+    sendJson(res, 200, { message: 'Configured Database', status: 'success' });
+  }
+
+  private async status(res: ServerResponse): Promise<void> {
+    const routing = await this.routing();
+    const { view } = routing;
+    const servers: Record<string, string[]> = {};
+    for (const p of view.map) servers[p.Server_id] = [...(servers[p.Server_id] ?? []), p.Shard_id];
+    sendJson(res, 200, {
+      N: view.config.N,
+      schema: view.config.schema,
+      replicas: view.config.replicas,
+      shards: routing.layout.shards.map((s) => {
+        const state = view.shards.find((x) => x.Shard_id === s.Shard_id);
+        return {
+          Stud_id_low: s.Stud_id_low,
+          Shard_id: s.Shard_id,
+          Shard_size: s.Shard_size,
+          valid_idx: state?.valid_idx ?? 0,
+          primary: routing.primaryOf(s.Shard_id) ?? null,
+          replicas: routing
+            .replicasOf(s.Shard_id)
+            .map((p) => p.Server_id)
+            .sort(),
+        };
+      }),
+      servers,
+      status: 'success',
+    });
+  }
+
+  /**
+   * Rows are validated and grouped by shard up front, so a bad row fails the
+   * whole request before anything is written. Each shard's group then commits
+   * atomically on its primary; the reply names every shard that did not.
+   */
+  private async write(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = parse(writeRequest, await readJsonBody(req, this.deps.maxBodyBytes));
+    const routing = await this.routing();
+    const schema = routing.view.config.schema;
+    const groups = new Map<string, Row[]>();
+    const seen = new Map<number, number>();
+    body.data.forEach((value, i) => {
+      const row = validateRow(schema, value, `data[${i}]`);
+      const id = row[KEY_COLUMN] as number;
+      const first = seen.get(id);
+      if (first !== undefined)
+        throw new HttpError(400, `data[${i}].${KEY_COLUMN}`, `${id} also appears at data[${first}]`);
+      seen.set(id, i);
+      const shard = routing.layout.shardOf(id);
+      if (!shard) throw new HttpError(400, `data[${i}].${KEY_COLUMN}`, `${id} is outside every shard`);
+      groups.set(shard.Shard_id, [...(groups.get(shard.Shard_id) ?? []), row]);
+    });
+    for (const [shardId, rows] of groups) {
+      if (rows.length > MAX_ROWS_PER_SHARD_WRITE) {
+        throw new HttpError(
+          400,
+          'data',
+          `shard ${shardId} gets ${rows.length} rows; at most ${MAX_ROWS_PER_SHARD_WRITE} per shard in one write`,
+        );
+      }
+    }
+    const outcomes = await Promise.all(
+      [...groups].map(async ([shardId, rows]) => {
+        try {
+          await this.onPrimary(shardId, 'POST', `/shards/${shardId}/write`, { rows });
+          return { shardId, written: rows.length };
+        } catch (err) {
+          return {
+            shardId,
+            written: 0,
+            error: err instanceof HttpError ? err : new HttpError(500, undefined, String(err)),
+          };
+        }
+      }),
+    );
+    const written = outcomes.reduce((n, o) => n + o.written, 0);
+    const failed = outcomes.filter((o) => o.error);
+    if (failed.length === 0) {
+      sendJson(res, 200, { message: `${written} Data entries added`, status: 'success' });
+      return;
+    }
+    const only = failed.length === outcomes.length && failed.length === 1 ? failed[0]?.error : undefined;
+    sendJson(res, only ? only.status : 207, {
+      message: `${written} Data entries added; ${failed.length} shard(s) failed`,
+      status: written > 0 ? 'partial' : 'failure',
+      written: Object.fromEntries(outcomes.filter((o) => !o.error).map((o) => [o.shardId, o.written])),
+      failed: Object.fromEntries(failed.map((o) => [o.shardId, o.error?.message])),
+    });
+  }
+
+  private async read(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = parse(readRequest, await readJsonBody(req, this.deps.maxBodyBytes));
+    const { low, high } = body.Stud_id;
+    const routing = await this.routing();
+    const parts = routing.layout.overlapping(low, high);
+    const key = `${low}:${high}`;
+    const results = await Promise.all(
+      parts.map(async (part) => {
+        const reply = await this.onReplica(routing, part.shard.Shard_id, key, `/shards/${part.shard.Shard_id}/read`, {
+          low: part.low,
+          high: part.high,
+        });
+        return reply.body.rows as Row[];
+      }),
+    );
+    const data = results.flat().sort((a, b) => (a[KEY_COLUMN] as number) - (b[KEY_COLUMN] as number));
+    sendJson(res, 200, { shards_queried: parts.map((p) => p.shard.Shard_id), data, status: 'success' });
+  }
+
+  private async update(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = parse(updateRequest, await readJsonBody(req, this.deps.maxBodyBytes));
+    const routing = await this.routing();
+    const patch = validatePatch(routing.view.config.schema as Schema, body.data, 'data', body.Stud_id);
+    const shard = this.shardOf(routing, body.Stud_id);
+    await this.onPrimary(shard, 'PUT', `/shards/${shard}/records/${body.Stud_id}`, { data: patch });
+    sendJson(res, 200, { message: `Data entry for Stud_id:${body.Stud_id} updated`, status: 'success' });
+  }
+
+  private async remove(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = parse(deleteRequest, await readJsonBody(req, this.deps.maxBodyBytes));
+    const shard = this.shardOf(await this.routing(), body.Stud_id);
+    await this.onPrimary(shard, 'DELETE', `/shards/${shard}/records/${body.Stud_id}`, undefined);
+    sendJson(res, 200, {
+      message: `Data entry with Stud_id:${body.Stud_id} removed from all replicas`,
+      status: 'success',
+    });
+  }
+
+  private shardOf(routing: ClusterRouting, id: number): string {
+    const shard = routing.layout.shardOf(id);
+    if (!shard) throw new HttpError(404, KEY_COLUMN, `no record with Stud_id ${id}: it is outside every shard`);
+    return shard.Shard_id;
+  }
+
+  private async routing(): Promise<ClusterRouting> {
+    const routing = this.deps.cache.current ?? (await this.deps.cache.refreshNow());
+    if (!routing) throw new HttpError(409, undefined, 'the database is not initialized; POST /init first');
+    return routing;
+  }
+
+  /**
+   * Sends a mutation to the shard's primary. When the primary has just
+   * changed (the server fenced us off with NOT_PRIMARY, or a dead primary
+   * refused the connection so nothing ran), re-read MapT and try the new one.
+   * A request the old primary may have run is not repeated: its outcome is
+   * unknown, and the client is told so.
+   */
+  private async onPrimary(
+    shardId: string,
+    method: 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body: unknown,
+  ): Promise<ShardReply> {
+    let routing = await this.routing();
+    for (let attempt = 0; ; attempt++) {
+      const primary = routing.primaryOf(shardId);
+      let reply: ShardReply | undefined;
+      let retryable = false;
+      if (primary !== undefined) {
+        try {
+          reply = await callServer(this.deps.fleet, primary, method, path, body);
+          if (reply.status === 200) return reply;
+          retryable = reply.body.code === 'NOT_PRIMARY';
+        } catch (err) {
+          if (!(err instanceof ServerUnreachableError) || !err.neverSent) throw err;
+          retryable = true;
+        }
+      } else {
+        retryable = true;
+      }
+      if (!retryable || attempt >= PRIMARY_RETRIES) {
+        if (reply)
+          throw new HttpError(reply.status, undefined, reply.body.message ?? `server answered ${reply.status}`);
+        throw new HttpError(503, 'Shard_id', `shard ${shardId} has no reachable primary`);
+      }
+      await new Promise((r) => setTimeout(r, PRIMARY_RETRY_DELAY_MS * (attempt + 1)));
+      routing = (await this.deps.cache.refreshNow()) ?? routing;
+    }
+  }
+
+  /** Sends a read to the shard's ring choice, then to the other replicas if it fails. */
+  private async onReplica(
+    routing: ClusterRouting,
+    shardId: string,
+    key: string,
+    path: string,
+    body: unknown,
+  ): Promise<ShardReply> {
+    const fleet = this.deps.fleet;
+    const order = routing.readRing(shardId).order(key, (id) => fleet.get(id)?.available === true);
+    let lastError: unknown;
+    for (const serverId of order) {
+      try {
+        const reply = await callServer(fleet, serverId, 'POST', path, body);
+        if (reply.status === 200) return reply;
+        lastError = new HttpError(reply.status, undefined, reply.body.message ?? `server answered ${reply.status}`);
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    if (lastError instanceof HttpError && lastError.status < 500) throw lastError;
+    throw new HttpError(503, 'Shard_id', `no replica of shard ${shardId} could serve the read`, { cause: lastError });
+  }
+}

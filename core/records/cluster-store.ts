@@ -1,0 +1,197 @@
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { AlreadyInitializedError } from './errors.js';
+import type { Schema } from './schema.js';
+import type { ShardDef } from './shard-layout.js';
+
+/** ShardT's reserved item holding the cluster configuration (N, schema, replicas). */
+export const CONFIG_SHARD_ID = '#config';
+/** DynamoDB's TransactWriteItems limit; /init is one transaction, so its items must fit. */
+export const MAX_TRANSACTION_ITEMS = 100;
+
+export interface ClusterConfig {
+  readonly N: number;
+  readonly schema: Schema;
+  /** Replicas per shard the shard manager maintains. */
+  readonly replicas: number;
+}
+
+export interface ShardState extends ShardDef {
+  /** Committed writes to the shard (rows written, updates, deletes). */
+  readonly valid_idx: number;
+}
+
+/** A MapT row: a server serving a shard, and whether it is the primary. */
+export interface Placement {
+  readonly Shard_id: string;
+  readonly Server_id: string;
+  readonly primary: boolean;
+}
+
+export interface ClusterView {
+  readonly config: ClusterConfig;
+  readonly shards: readonly ShardState[];
+  readonly map: readonly Placement[];
+}
+
+/**
+ * ShardT and MapT: the cluster configuration, the shards, and which servers
+ * serve which shard. Every change is a conditional write or a transaction,
+ * so when several proxies act on the same observation only one succeeds.
+ */
+export class ClusterStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tables: { readonly shards: string; readonly map: string },
+  ) {}
+
+  /** Writes configuration, shards and placement in one transaction; refuses if already initialized. */
+  async init(config: ClusterConfig, shards: readonly ShardDef[], placement: readonly Placement[]): Promise<void> {
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tables.shards,
+                Item: { Shard_id: CONFIG_SHARD_ID, ...config },
+                ConditionExpression: 'attribute_not_exists(Shard_id)',
+              },
+            },
+            ...shards.map((s) => ({
+              Put: {
+                TableName: this.tables.shards,
+                Item: { Shard_id: s.Shard_id, Stud_id_low: s.Stud_id_low, Shard_size: s.Shard_size, valid_idx: 0 },
+              },
+            })),
+            ...placement.map((p) => ({ Put: { TableName: this.tables.map, Item: { ...p } } })),
+          ],
+        }),
+      );
+    } catch (err) {
+      if (
+        err instanceof TransactionCanceledException &&
+        err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
+      ) {
+        throw new AlreadyInitializedError();
+      }
+      throw err;
+    }
+  }
+
+  /** The whole cluster state, strongly consistent; undefined before /init. */
+  async load(): Promise<ClusterView | undefined> {
+    const config = await this.doc.send(
+      new GetCommand({ TableName: this.tables.shards, Key: { Shard_id: CONFIG_SHARD_ID }, ConsistentRead: true }),
+    );
+    if (!config.Item) return undefined;
+    const [shards, map] = await Promise.all([
+      this.scan<ShardState>(this.tables.shards),
+      this.scan<Placement>(this.tables.map),
+    ]);
+    const { N, schema, replicas } = config.Item as ClusterConfig;
+    return {
+      config: { N, schema, replicas },
+      shards: shards.filter((s) => s.Shard_id !== CONFIG_SHARD_ID),
+      map,
+    };
+  }
+
+  /**
+   * Makes `next` the primary of `shardId` in place of `previous`. Both
+   * conditions must hold (previous still primary, next still a non-primary
+   * replica), so of several proxies promoting at once exactly one wins.
+   */
+  async promote(shardId: string, previous: string | undefined, next: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            ...(previous
+              ? [
+                  {
+                    Update: {
+                      TableName: this.tables.map,
+                      Key: { Shard_id: shardId, Server_id: previous },
+                      UpdateExpression: 'SET #primary = :false',
+                      ConditionExpression: '#primary = :true',
+                      ExpressionAttributeNames: { '#primary': 'primary' },
+                      ExpressionAttributeValues: { ':true': true, ':false': false },
+                    },
+                  },
+                ]
+              : []),
+            {
+              Update: {
+                TableName: this.tables.map,
+                Key: { Shard_id: shardId, Server_id: next },
+                UpdateExpression: 'SET #primary = :true',
+                ConditionExpression: 'attribute_exists(Server_id) AND #primary = :false',
+                ExpressionAttributeNames: { '#primary': 'primary' },
+                ExpressionAttributeValues: { ':true': true, ':false': false },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof TransactionCanceledException) return false;
+      throw err;
+    }
+  }
+
+  /** Places a new (non-primary) replica; false if it is already there. */
+  async addReplica(shardId: string, serverId: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tables.map,
+          Item: { Shard_id: shardId, Server_id: serverId, primary: false },
+          ConditionExpression: 'attribute_not_exists(Server_id)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  /** Drops a non-primary replica (a dead server's); false if it is gone or became primary. */
+  async dropReplica(shardId: string, serverId: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tables.map,
+          Key: { Shard_id: shardId, Server_id: serverId },
+          ConditionExpression: '#primary = :false',
+          ExpressionAttributeNames: { '#primary': 'primary' },
+          ExpressionAttributeValues: { ':false': false },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  private async scan<T>(TableName: string): Promise<T[]> {
+    const items: T[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(new ScanCommand({ TableName, ConsistentRead: true, ExclusiveStartKey }));
+      items.push(...((page.Items ?? []) as T[]));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  }
+}
