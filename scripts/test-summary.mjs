@@ -5,4 +5,4 @@ const report = JSON.parse(readFileSync('dist/test-results.json', 'utf8'));
 console.log(
   `tests: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests} skipped`,
 );
-if (report.numTotalTests === 0) process.exit(1);
+if (report.numTotalTests === 0 || report.numFailedTests > 0) process.exit(1);

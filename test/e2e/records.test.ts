@@ -188,7 +188,7 @@ describe('sharded records through the proxy', () => {
     ];
     for (const [method, path, body, status, message] of cases) {
       const res = await call(proxy, method, path, body);
-      expect(res.status, `${method} ${path} ${JSON.stringify(body).slice(0, 80)}`).toBe(status);
+      expect(res.status, `${method} ${path} ${String(JSON.stringify(body)).slice(0, 80)}`).toBe(status);
       expect(res.body.status).toBe('failure');
       expect(res.body.message).toMatch(message);
     }
