@@ -7,6 +7,7 @@ const entryPoints = {
   'scripts/start': 'scripts/start.ts',
   'bench/ring': 'bench/ring.ts',
   'bench/proxy': 'bench/proxy.ts',
+  'bench/shards': 'bench/shards.ts',
 };
 
 await build({
