@@ -5,6 +5,7 @@ const entryPoints = {
   proxy: 'containers/proxy/src/main.ts',
   server: 'containers/server/src/main.ts',
   'scripts/start': 'scripts/start.ts',
+  'scripts/install-emulator': 'scripts/install-emulator.ts',
   'bench/ring': 'bench/ring.ts',
   'bench/proxy': 'bench/proxy.ts',
   'bench/shards': 'bench/shards.ts',
