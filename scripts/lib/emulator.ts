@@ -8,8 +8,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from './net.js';
 import { spawnQuiet, stopProcess } from './spawn.js';
 
 const HEALTH_TIMEOUT_MS = 30_000;
@@ -23,9 +23,15 @@ export interface Emulator {
   stop(): Promise<void>;
 }
 
-/** Environment that points the AWS SDK at an emulator; credentials are the emulator's dummies. */
+/**
+ * Environment that points the AWS SDK at an emulator; credentials are the
+ * emulator's dummies. The SDK's notice that releases after January 2027 need
+ * Node 22 is turned off here only, for local and test processes: the lockfile
+ * pins a version that supports Node 20, and the containers still print it.
+ */
 export function emulatorEnv(endpoint: string): Record<string, string> {
   return {
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     AWS_ENDPOINT_URL: endpoint,
     AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
@@ -48,17 +54,6 @@ export function ensureMiniStack(root: string): string {
   });
   execFileSync('sh', ['-c', `printf '%s' "${pinned}" > "${stamp}"`]);
   return bin;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /** Starts MiniStack on 127.0.0.1:<port> (a free one by default) and waits for its health endpoint. */

@@ -1,4 +1,4 @@
-import { ConfigError } from '#core/config/env.js';
+import { loadOrExit } from '#core/config/load-or-exit.js';
 import { startProxy } from './app.js';
 import { loadProxyConfig, type ProxyConfig } from './config.js';
 import { createLogger } from './logger.js';
@@ -6,16 +6,7 @@ import { LocalProcessScaler } from './scaler/local-process-scaler.js';
 
 /** Entry point of the proxy container: `node dist/proxy.js`. */
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadProxyConfig>;
-  try {
-    config = loadProxyConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`ringmaster proxy: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadOrExit('ringmaster proxy', () => loadProxyConfig(process.env));
   const log = createLogger(config.LOG_LEVEL, 'ringmaster-proxy');
   if (!config.adminToken) log.warn('RINGMASTER_LOCAL_DEV=1: the admin API accepts requests without a token');
   const proxy = await startProxy(config, log, {

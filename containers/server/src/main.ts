@@ -1,27 +1,19 @@
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { dynamoDocumentClient } from '#core/aws/dynamo-client.js';
-import { ConfigError } from '#core/config/env.js';
+import { loadOrExit } from '#core/config/load-or-exit.js';
 import { RingStore } from '#core/membership/ring-store.js';
 import { RecordsStore } from '#core/records/records-store.js';
 import { createBackendServer, type ServerState } from './app.js';
 import { advertiseAddress, loadServerConfig } from './config.js';
-import { DynamoRegistration } from './dynamo-registration.js';
+import { HttpLease } from './http-lease.js';
 import { LoadSampler } from './load-sampler.js';
-import { HttpRegistration, type Registration } from './registration.js';
+import { Registration } from './registration.js';
+import { RingLease } from './ring-lease.js';
 
 /** Entry point of the server container: `node dist/server.js`. */
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadServerConfig>;
-  try {
-    config = loadServerConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`ringmaster server: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadOrExit('ringmaster server', () => loadServerConfig(process.env));
   const log = pino({
     name: 'ringmaster-server',
     level: config.LOG_LEVEL,
@@ -62,29 +54,18 @@ async function main(): Promise<void> {
   };
 
   const onRemoved = () => void shutdown('removed');
-  const registration: Registration | undefined = config.REGISTRY_URL
-    ? new HttpRegistration(
-        config.REGISTRY_URL,
-        config.id,
-        address,
-        config.SERVER_WEIGHT,
-        config.registryToken,
-        config.HEARTBEAT_INTERVAL_MS,
-        log,
-        onRemoved,
-      )
+  const lease = config.REGISTRY_URL
+    ? new HttpLease(config.REGISTRY_URL, config.id, address, config.SERVER_WEIGHT, config.registryToken)
     : config.RING_TABLE
-      ? new DynamoRegistration(
+      ? new RingLease(
           new RingStore(dynamoDocumentClient(), config.RING_TABLE),
           config.id,
           address,
           config.SERVER_WEIGHT,
-          config.HEARTBEAT_INTERVAL_MS,
           config.LEASE_MS,
-          log,
-          onRemoved,
         )
       : undefined;
+  const registration = lease ? new Registration(lease, config.HEARTBEAT_INTERVAL_MS, log, onRemoved) : undefined;
   await registration?.start();
   log.info({ address }, 'server listening');
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void shutdown(signal));

@@ -1,33 +1,26 @@
 import type { Logger } from 'pino';
-import { request } from 'undici';
 
-/** A heartbeat slower than this counts as failed; the next one retries. */
-const HEARTBEAT_TIMEOUT_MS = 2000;
-
-/** Keeps a server in the fleet's membership while it runs. */
-export interface Registration {
-  /** Registers once (so traffic can start at once), then keeps the lease alive. */
-  start(): Promise<void>;
-  /** Leaves the membership (clean shutdown). */
-  stop(): Promise<void>;
+/** Where a server keeps its lease: the proxy's lease registry locally, the Ring table on AWS. */
+export interface LeaseTarget {
+  /** Registers or renews the lease; 'removed' when an operator took the server out (/rm). */
+  beat(): Promise<'ok' | 'removed'>;
+  /** Gives the lease up (clean shutdown). */
+  leave(): Promise<void>;
 }
 
 /**
- * Self-registration into the proxy's lease registry (local runs): the server
- * heartbeats its address so it gets traffic within one heartbeat of
- * starting, and deregisters on a clean shutdown. A 410 means an operator
- * removed it (/rm), and the server shuts itself down rather than coming back.
+ * Self-registration: one heartbeat at start (so traffic can begin at once),
+ * then one every `intervalMs`; the lease is given up on a clean shutdown.
+ * A server that was removed shuts itself down rather than coming back. A
+ * failed heartbeat is retried on the next tick; only the first failure of a
+ * streak is logged, since the registry may simply be restarting.
  */
-export class HttpRegistration implements Registration {
+export class Registration {
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
 
   constructor(
-    private readonly url: string,
-    private readonly id: string,
-    private readonly address: string,
-    private readonly weight: number,
-    private readonly token: string | undefined,
+    private readonly target: LeaseTarget,
     private readonly intervalMs: number,
     private readonly log: Logger,
     private readonly onRemoved: () => void,
@@ -41,12 +34,7 @@ export class HttpRegistration implements Registration {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     try {
-      const res = await request(this.memberUrl(), {
-        method: 'DELETE',
-        headers: this.headers(),
-        signal: AbortSignal.timeout(HEARTBEAT_TIMEOUT_MS),
-      });
-      await res.body.dump();
+      await this.target.leave();
     } catch (err) {
       this.log.warn({ err }, 'deregistration failed; the lease will expire instead');
     }
@@ -54,34 +42,17 @@ export class HttpRegistration implements Registration {
 
   private async beat(): Promise<void> {
     try {
-      const res = await request(this.memberUrl(), {
-        method: 'PUT',
-        headers: { ...this.headers(), 'content-type': 'application/json' },
-        body: JSON.stringify({ address: this.address, weight: this.weight }),
-        signal: AbortSignal.timeout(HEARTBEAT_TIMEOUT_MS),
-      });
-      const text = await res.body.text();
-      if (res.statusCode === 410) {
+      if ((await this.target.beat()) === 'removed') {
         clearInterval(this.timer);
         this.log.info('removed from the fleet; shutting down');
         this.onRemoved();
         return;
       }
-      if (res.statusCode !== 200) throw new Error(`registry answered ${res.statusCode}: ${text}`);
       if (this.failing) this.log.info('heartbeat recovered');
       this.failing = false;
     } catch (err) {
-      // Log the first failure of a streak only; the registry may be restarting.
       if (!this.failing) this.log.warn({ err }, 'heartbeat failed');
       this.failing = true;
     }
-  }
-
-  private memberUrl(): string {
-    return `${this.url.replace(/\/$/, '')}/${encodeURIComponent(this.id)}`;
-  }
-
-  private headers(): Record<string, string> {
-    return this.token ? { authorization: `Bearer ${this.token}` } : {};
   }
 }
