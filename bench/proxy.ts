@@ -13,8 +13,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { freePort, waitForPort } from '../scripts/lib/net.js';
-import { type Started, spawnQuiet, spawnUntil, stopProcess } from '../scripts/lib/spawn.js';
+import { type Started, spawnQuiet, stopProcess } from '../scripts/lib/spawn.js';
 import { fixedRate } from './lib/fixed-rate.js';
+import { startProxy, startServer } from './lib/processes.js';
 
 const json = process.argv.includes('--json');
 const argValue = (name: string, fallback: number) => {
@@ -29,8 +30,6 @@ const FIXED_RATE = 1000;
 const FIXED_RATE_S = 8;
 const BACKENDS = 3;
 
-// The bundle runs from dist/bench/, two levels below the repository root.
-const ROOT = resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'ringmaster-bench-'));
 
 interface Figures {
@@ -49,45 +48,13 @@ function has(command: string): boolean {
   }
 }
 
-const env = (extra: Record<string, string>) => ({ PATH: process.env.PATH ?? '', ...extra });
-
 async function startBackends(): Promise<{ procs: Started[]; addresses: string[] }> {
-  const procs = await Promise.all(
-    Array.from({ length: BACKENDS }, (_, i) =>
-      spawnUntil(
-        process.execPath,
-        ['dist/server.js'],
-        {
-          cwd: ROOT,
-          env: env({ SERVER_ID: `s${i + 1}`, SERVER_HOST: '127.0.0.1', SERVER_PORT: '0', LOG_LEVEL: 'warn' }),
-        },
-        (l) => l.includes('server-ready'),
-      ),
-    ),
-  );
-  return { procs, addresses: procs.map((p) => (JSON.parse(p.readyLine) as { address: string }).address) };
+  const servers = await Promise.all(Array.from({ length: BACKENDS }, (_, i) => startServer(`s${i + 1}`)));
+  return { procs: servers.map((s) => s.proc), addresses: servers.map((s) => s.address) };
 }
 
 async function startRingmaster(addresses: string[]): Promise<{ proc: Started; url: string }> {
-  const proc = await spawnUntil(
-    process.execPath,
-    ['dist/proxy.js'],
-    {
-      cwd: ROOT,
-      env: env({
-        PROXY_HOST: '127.0.0.1',
-        PROXY_PORT: '0',
-        ADMIN_HOST: '127.0.0.1',
-        ADMIN_PORT: '0',
-        ADMIN_TOKEN: randomBytes(24).toString('hex'),
-        MEMBERSHIP: 'static',
-        STATIC_SERVERS: addresses.map((a, i) => `s${i + 1}=${a}`).join(','),
-        LOG_LEVEL: 'warn',
-      }),
-    },
-    (l) => l.includes('"ringmaster":"ready"'),
-  );
-  return { proc, url: `http://127.0.0.1:${(JSON.parse(proc.readyLine) as { proxyPort: number }).proxyPort}` };
+  return startProxy({ MEMBERSHIP: 'static', STATIC_SERVERS: addresses.map((a, i) => `s${i + 1}=${a}`).join(',') });
 }
 
 async function startNginx(addresses: string[]): Promise<{ proc: Started; url: string }> {

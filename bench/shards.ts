@@ -10,7 +10,6 @@
  * 7 replicas (on 7 servers), and 10 servers with 6 shards × 8 replicas.
  */
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { Pool } from 'undici';
@@ -18,10 +17,13 @@ import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
 import { ClusterStore } from '#core/records/cluster-store.js';
 import { RecordsStore } from '#core/records/records-store.js';
 import { emulatorEnv, useEmulator } from '../scripts/lib/emulator.js';
-import { type Started, spawnUntil, stopProcess } from '../scripts/lib/spawn.js';
+import { type Started, stopProcess } from '../scripts/lib/spawn.js';
+import { ROOT, startProxy, startServer } from './lib/processes.js';
 import { seededRandom } from './lib/random.js';
 
 const json = process.argv.includes('--json');
+// This process talks to the emulator with the pinned SDK; its Node 22 notice is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const argValue = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
@@ -34,8 +36,6 @@ const SHARD_SIZE = 4096;
  * (about 150 ms at 4,096 rows), so 10,000 of them would take most of an hour.
  */
 const DIRECT_QUERY_SAMPLE = 200;
-// The bundle runs from dist/bench/.
-const ROOT = resolve(import.meta.dirname, '../..');
 
 interface Layout {
   name: string;
@@ -97,46 +97,15 @@ async function runLayout(layout: Layout, endpoint: string) {
   });
   await createTables(client, names);
   await createTables(client, directNames);
-  const env = (extra: Record<string, string>) => ({
-    PATH: process.env.PATH ?? '',
-    ...aws,
-    ...tableEnv(names),
-    LOG_LEVEL: 'warn',
-    ...extra,
-  });
+  const env = { ...aws, ...tableEnv(names) };
   const procs: Started[] = [];
   try {
-    for (let i = 0; i < layout.servers; i++) {
-      procs.push(
-        await spawnUntil(
-          process.execPath,
-          ['dist/server.js'],
-          { cwd: ROOT, env: env({ SERVER_ID: `s${i + 1}`, SERVER_HOST: '127.0.0.1', SERVER_PORT: '0' }) },
-          (l) => l.includes('server-ready'),
-        ),
-      );
-    }
-    const token = randomBytes(24).toString('hex');
-    const proxyProc = await spawnUntil(
-      process.execPath,
-      ['dist/proxy.js'],
-      {
-        cwd: ROOT,
-        env: env({
-          PROXY_HOST: '127.0.0.1',
-          PROXY_PORT: '0',
-          ADMIN_HOST: '127.0.0.1',
-          ADMIN_PORT: '0',
-          ADMIN_TOKEN: token,
-          MEMBERSHIP: 'dynamodb',
-        }),
-      },
-      (l) => l.includes('"ringmaster":"ready"'),
-    );
-    procs.push(proxyProc);
-    const { proxyPort, adminPort } = JSON.parse(proxyProc.readyLine) as { proxyPort: number; adminPort: number };
-    const proxy = new Pool(`http://127.0.0.1:${proxyPort}`, { connections: CONCURRENCY });
-    const admin = new Pool(`http://127.0.0.1:${adminPort}`, { connections: 1 });
+    for (let i = 0; i < layout.servers; i++) procs.push((await startServer(`s${i + 1}`, env)).proc);
+    const ringmaster = await startProxy({ ...env, MEMBERSHIP: 'dynamodb' });
+    procs.push(ringmaster.proc);
+    const token = ringmaster.token;
+    const proxy = new Pool(ringmaster.url, { connections: CONCURRENCY });
+    const admin = new Pool(ringmaster.adminUrl, { connections: 1 });
     const call = async (method: 'POST' | 'PUT', path: string, body: unknown, headers: Record<string, string> = {}) => {
       const res = await proxy.request({
         method,

@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { type Started, spawnUntil } from '../../scripts/lib/spawn.js';
+
+/** The benchmark bundles run from dist/bench/, two levels below the repository root. */
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+const baseEnv = (extra: Record<string, string>) => ({ PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...extra });
+
+/** A backend server bundle on a free loopback port; resolves with its process and address. */
+export async function startServer(
+  id: string,
+  env: Record<string, string> = {},
+): Promise<{ proc: Started; address: string }> {
+  const proc = await spawnUntil(
+    process.execPath,
+    ['dist/server.js'],
+    { cwd: ROOT, env: baseEnv({ SERVER_ID: id, SERVER_HOST: '127.0.0.1', SERVER_PORT: '0', ...env }) },
+    (l) => l.includes('server-ready'),
+  );
+  return { proc, address: (JSON.parse(proc.readyLine) as { address: string }).address };
+}
+
+/** A Ringmaster proxy bundle on free loopback ports, with a fresh admin token. */
+export async function startProxy(
+  env: Record<string, string>,
+): Promise<{ proc: Started; url: string; adminUrl: string; token: string }> {
+  const token = randomBytes(24).toString('hex');
+  const proc = await spawnUntil(
+    process.execPath,
+    ['dist/proxy.js'],
+    {
+      cwd: ROOT,
+      env: baseEnv({
+        PROXY_HOST: '127.0.0.1',
+        PROXY_PORT: '0',
+        ADMIN_HOST: '127.0.0.1',
+        ADMIN_PORT: '0',
+        ADMIN_TOKEN: token,
+        ...env,
+      }),
+    },
+    (l) => l.includes('"ringmaster":"ready"'),
+  );
+  const { proxyPort, adminPort } = JSON.parse(proc.readyLine) as { proxyPort: number; adminPort: number };
+  return { proc, url: `http://127.0.0.1:${proxyPort}`, adminUrl: `http://127.0.0.1:${adminPort}`, token };
+}
