@@ -217,6 +217,17 @@ describe('sharded records through the proxy', () => {
     expect(read.body.data).toEqual([row(12_500)]);
   });
 
+  it('/status counts a write in valid_idx at once', async () => {
+    const before = (await call(proxy, 'GET', '/status')).body.shards.find(
+      (s: { Shard_id: string }) => s.Shard_id === 'sh4',
+    );
+    expect((await call(proxy, 'POST', '/write', { data: [row(12_600)] })).status).toBe(200);
+    const after = (await call(proxy, 'GET', '/status')).body.shards.find(
+      (s: { Shard_id: string }) => s.Shard_id === 'sh4',
+    );
+    expect(after.valid_idx).toBe(before.valid_idx + 1);
+  });
+
   it('update and delete reach the primary; a missing id is a 404 naming it', async () => {
     const updated = await call(proxy, 'PUT', '/update', { Stud_id: 7, data: { Stud_id: 7, Stud_marks: 99 } });
     expect(updated).toEqual({ status: 200, body: { message: 'Data entry for Stud_id:7 updated', status: 'success' } });

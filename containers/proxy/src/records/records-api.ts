@@ -140,8 +140,9 @@ export class RecordsApi {
     sendJson(res, 200, { message: 'Configured Database', status: 'success' });
   }
 
+  /** Read fresh, not from the routing cache: valid_idx must count every write acknowledged so far. */
   private async status(res: ServerResponse): Promise<void> {
-    const routing = await this.routing();
+    const routing = await this.deps.cache.refreshNow().then((r) => r ?? this.routing());
     const { view } = routing;
     const servers: Record<string, string[]> = {};
     for (const p of view.map) servers[p.Server_id] = [...(servers[p.Server_id] ?? []), p.Shard_id];
