@@ -73,6 +73,8 @@ const NOT_SENT_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'EAI_AGAIN',
+  // The backend's pool was closed (it left the fleet) before this request was queued on it.
+  'UND_ERR_CLOSED',
 ]);
 
 export function errorCode(err: unknown): string | undefined {
