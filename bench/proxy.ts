@@ -7,10 +7,9 @@
  * alike. Then a fixed 1k rps run for the p99 Ringmaster adds over direct.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { freePort, waitForPort } from '../scripts/lib/net.js';
 import { type Started, spawnQuiet, stopProcess } from '../scripts/lib/spawn.js';

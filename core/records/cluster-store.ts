@@ -1,15 +1,16 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   ScanCommand,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { AlreadyInitializedError } from './errors.js';
 import type { Schema } from './schema.js';
 import type { ShardDef } from './shard-layout.js';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** ShardT's reserved item holding the cluster configuration (N, schema, replicas). */
 export const CONFIG_SHARD_ID = '#config';
@@ -26,6 +27,8 @@ export interface ClusterConfig {
 export interface ShardState extends ShardDef {
   /** Committed writes to the shard (rows written, updates, deletes). */
   readonly valid_idx: number;
+  /** Bumped by every placement change; changes are conditional on the version they were decided at. */
+  readonly placement_version: number;
 }
 
 /** A MapT row: a server serving a shard, and whether it is the primary. */
@@ -68,7 +71,13 @@ export class ClusterStore {
             ...shards.map((s) => ({
               Put: {
                 TableName: this.tables.shards,
-                Item: { Shard_id: s.Shard_id, Stud_id_low: s.Stud_id_low, Shard_size: s.Shard_size, valid_idx: 0 },
+                Item: {
+                  Shard_id: s.Shard_id,
+                  Stud_id_low: s.Stud_id_low,
+                  Shard_size: s.Shard_size,
+                  valid_idx: 0,
+                  placement_version: 0,
+                },
               },
             })),
             ...placement.map((p) => ({ Put: { TableName: this.tables.map, Item: { ...p } } })),
@@ -105,81 +114,81 @@ export class ClusterStore {
   }
 
   /**
-   * Makes `next` the primary of `shardId` in place of `previous`. Both
-   * conditions must hold (previous still primary, next still a non-primary
-   * replica), so of several proxies promoting at once exactly one wins.
+   * Makes `next` the primary of `shardId` in place of `previous`, if the
+   * shard's placement is still at `version`.
    */
-  async promote(shardId: string, previous: string | undefined, next: string): Promise<boolean> {
+  promote(shardId: string, version: number, previous: string | undefined, next: string): Promise<boolean> {
+    const flag = (serverId: string, from: boolean, to: boolean, mustExist: boolean): TransactItem => ({
+      Update: {
+        TableName: this.tables.map,
+        Key: { Shard_id: shardId, Server_id: serverId },
+        UpdateExpression: 'SET #primary = :to',
+        ConditionExpression: `${mustExist ? 'attribute_exists(Server_id) AND ' : ''}#primary = :from`,
+        ExpressionAttributeNames: { '#primary': 'primary' },
+        ExpressionAttributeValues: { ':from': from, ':to': to },
+      },
+    });
+    return this.placementChange(shardId, version, [
+      ...(previous ? [flag(previous, true, false, false)] : []),
+      flag(next, false, true, true),
+    ]);
+  }
+
+  /** Places a new (non-primary) replica, if the shard's placement is still at `version`. */
+  addReplica(shardId: string, version: number, serverId: string): Promise<boolean> {
+    return this.placementChange(shardId, version, [
+      {
+        Put: {
+          TableName: this.tables.map,
+          Item: { Shard_id: shardId, Server_id: serverId, primary: false },
+          ConditionExpression: 'attribute_not_exists(Server_id)',
+        },
+      },
+    ]);
+  }
+
+  /** Drops a non-primary replica (a dead server's), if the shard's placement is still at `version`. */
+  dropReplica(shardId: string, version: number, serverId: string): Promise<boolean> {
+    return this.placementChange(shardId, version, [
+      {
+        Delete: {
+          TableName: this.tables.map,
+          Key: { Shard_id: shardId, Server_id: serverId },
+          ConditionExpression: '#primary = :false',
+          ExpressionAttributeNames: { '#primary': 'primary' },
+          ExpressionAttributeValues: { ':false': false },
+        },
+      },
+    ]);
+  }
+
+  /**
+   * One placement change as a transaction with a compare-and-set on the
+   * shard's placement_version: of several proxies that decided a change on
+   * the same observation, exactly one commits, and a proxy acting on an older
+   * observation commits nothing. False when any condition did not hold.
+   */
+  private async placementChange(shardId: string, version: number, items: TransactItem[]): Promise<boolean> {
     try {
       await this.doc.send(
         new TransactWriteCommand({
           TransactItems: [
-            ...(previous
-              ? [
-                  {
-                    Update: {
-                      TableName: this.tables.map,
-                      Key: { Shard_id: shardId, Server_id: previous },
-                      UpdateExpression: 'SET #primary = :false',
-                      ConditionExpression: '#primary = :true',
-                      ExpressionAttributeNames: { '#primary': 'primary' },
-                      ExpressionAttributeValues: { ':true': true, ':false': false },
-                    },
-                  },
-                ]
-              : []),
             {
               Update: {
-                TableName: this.tables.map,
-                Key: { Shard_id: shardId, Server_id: next },
-                UpdateExpression: 'SET #primary = :true',
-                ConditionExpression: 'attribute_exists(Server_id) AND #primary = :false',
-                ExpressionAttributeNames: { '#primary': 'primary' },
-                ExpressionAttributeValues: { ':true': true, ':false': false },
+                TableName: this.tables.shards,
+                Key: { Shard_id: shardId },
+                UpdateExpression: 'SET placement_version = :next',
+                ConditionExpression: 'placement_version = :version',
+                ExpressionAttributeValues: { ':version': version, ':next': version + 1 },
               },
             },
+            ...items,
           ],
         }),
       );
       return true;
     } catch (err) {
       if (err instanceof TransactionCanceledException) return false;
-      throw err;
-    }
-  }
-
-  /** Places a new (non-primary) replica; false if it is already there. */
-  async addReplica(shardId: string, serverId: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tables.map,
-          Item: { Shard_id: shardId, Server_id: serverId, primary: false },
-          ConditionExpression: 'attribute_not_exists(Server_id)',
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
-  }
-
-  /** Drops a non-primary replica (a dead server's); false if it is gone or became primary. */
-  async dropReplica(shardId: string, serverId: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.tables.map,
-          Key: { Shard_id: shardId, Server_id: serverId },
-          ConditionExpression: '#primary = :false',
-          ExpressionAttributeNames: { '#primary': 'primary' },
-          ExpressionAttributeValues: { ':false': false },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
       throw err;
     }
   }

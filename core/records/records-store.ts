@@ -11,6 +11,11 @@ import { KEY_COLUMN, MAX_ROWS_PER_SHARD_WRITE, type Row } from './schema.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
+/** Attempts for a transaction that lost a race on the shard's ShardT item. */
+const TRANSACTION_CONFLICT_ATTEMPTS = 8;
+/** Jittered back-off base for those retries (full jitter: 0..base·2^attempt ms). */
+const CONFLICT_BACKOFF_MS = 5;
+
 /**
  * The sharded rows. Every mutation is one DynamoDB transaction of three parts:
  *   1. a check that the writing server is still the shard's primary in MapT
@@ -128,39 +133,43 @@ export class RecordsStore {
     committedChanges: number,
     onItemConflict: (index: number) => never,
   ): Promise<void> {
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              ConditionCheck: {
-                TableName: this.tables.map,
-                Key: { Shard_id: shardId, Server_id: serverId },
-                ConditionExpression: '#primary = :true',
-                ExpressionAttributeNames: { '#primary': 'primary' },
-                ExpressionAttributeValues: { ':true': true },
-              },
-            },
-            ...items,
-            {
-              Update: {
-                TableName: this.tables.shards,
-                Key: { Shard_id: shardId },
-                UpdateExpression: 'ADD valid_idx :n',
-                ConditionExpression: 'attribute_exists(Shard_id)',
-                ExpressionAttributeValues: { ':n': committedChanges },
-              },
-            },
-          ],
-        }),
-      );
-    } catch (err) {
-      if (!(err instanceof TransactionCanceledException)) throw err;
-      const reasons = err.CancellationReasons ?? [];
-      if (reasons[0]?.Code === 'ConditionalCheckFailed') throw new NotPrimaryError(shardId, serverId);
-      const conflict = reasons.findIndex((r, i) => i > 0 && i <= items.length && r.Code === 'ConditionalCheckFailed');
-      if (conflict > 0) onItemConflict(conflict - 1);
-      throw err;
+    const TransactItems: TransactItem[] = [
+      {
+        ConditionCheck: {
+          TableName: this.tables.map,
+          Key: { Shard_id: shardId, Server_id: serverId },
+          ConditionExpression: '#primary = :true',
+          ExpressionAttributeNames: { '#primary': 'primary' },
+          ExpressionAttributeValues: { ':true': true },
+        },
+      },
+      ...items,
+      {
+        Update: {
+          TableName: this.tables.shards,
+          Key: { Shard_id: shardId },
+          UpdateExpression: 'ADD valid_idx :n',
+          ConditionExpression: 'attribute_exists(Shard_id)',
+          ExpressionAttributeValues: { ':n': committedChanges },
+        },
+      },
+    ];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.doc.send(new TransactWriteCommand({ TransactItems }));
+        return;
+      } catch (err) {
+        if (!(err instanceof TransactionCanceledException)) throw err;
+        const reasons = err.CancellationReasons ?? [];
+        if (reasons[0]?.Code === 'ConditionalCheckFailed') throw new NotPrimaryError(shardId, serverId);
+        const conflict = reasons.findIndex((r, i) => i > 0 && i <= items.length && r.Code === 'ConditionalCheckFailed');
+        if (conflict > 0) onItemConflict(conflict - 1);
+        // Every write to a shard touches its ShardT item, so concurrent writers collide there
+        // (TransactionConflict). A cancelled transaction committed nothing: try it again.
+        const contended = reasons.some((r) => r.Code === 'TransactionConflict');
+        if (!contended || attempt >= TRANSACTION_CONFLICT_ATTEMPTS) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * CONFLICT_BACKOFF_MS * 2 ** attempt));
+      }
     }
   }
 }

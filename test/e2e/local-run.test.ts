@@ -48,8 +48,12 @@ describe('container entry points (no Docker engine here: run the CMD itself)', (
 
 describe('npm start (the local run)', () => {
   it('starts the emulator, a proxy and three servers on the Ring table, prints URLs and token, and stops cleanly', async () => {
-    const run = await spawnUntil(['dist/scripts/start.js'], { RINGMASTER_PORT: '0', RINGMASTER_ADMIN_PORT: '0' }, (l) =>
-      l.includes('Press Ctrl-C'),
+    // A user's emulator (AWS_ENDPOINT_URL) is used as is; otherwise the script starts MiniStack.
+    const emulator = process.env.AWS_ENDPOINT_URL ? awsEnv() : {};
+    const run = await spawnUntil(
+      ['dist/scripts/start.js'],
+      { RINGMASTER_PORT: '0', RINGMASTER_ADMIN_PORT: '0', ...emulator },
+      (l) => l.includes('Press Ctrl-C'),
     );
     const text = run.lines.join('\n');
     const proxyUrl = /proxy: {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];

@@ -310,16 +310,20 @@ describe('sharded records through the proxy', () => {
     expect(acknowledged.length).toBeGreaterThan(0);
     expect(acknowledged.filter((id) => !stored.has(id))).toEqual([]);
     // The replacement brought sh4 back to three replicas, none of them the dead server.
+    let last: unknown;
     await waitFor(
       async () => {
         const s = (await call(proxy, 'GET', '/status')).body.shards.find(
           (x: { Shard_id: string }) => x.Shard_id === 'sh4',
         );
+        last = s;
         return s.replicas.length === 3 && !s.replicas.includes(sh4.primary);
       },
       10_000,
       'sh4 re-replicated',
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; dead ${sh4.primary}; last ${JSON.stringify(last)}`);
+    });
     // Writes work again on the new primary.
     const after = await call(proxy, 'POST', '/write', { data: [row(16_000)] });
     expect(after.status).toBe(200);

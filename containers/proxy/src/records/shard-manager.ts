@@ -14,10 +14,12 @@ const MAX_MEMBERSHIP_AGE_MS = 5000;
  * replica rows are dropped. The rows are in DynamoDB, so a new replica needs
  * no copying.
  *
- * Every proxy runs this at once. Each change is a conditional write that
- * holds only for the state it was decided on, and every proxy makes the same
- * choice from the same state (ids in sorted order), so exactly one wins each
- * change and the rest see their condition fail and move on.
+ * Every proxy runs this at once, each on its own reading of the tables. Each
+ * change is a transaction conditional on the shard's placement_version as it
+ * was read, and advances it: of proxies acting on the same reading exactly
+ * one commits, one acting on an older reading commits nothing, and the rest
+ * find their condition failed and look again on the next tick. (Without the
+ * version, two proxies once each added a different replacement to one shard.)
  */
 export class ShardManager {
   private timer: NodeJS.Timeout | undefined;
@@ -73,9 +75,12 @@ export class ShardManager {
       const rows = view.map.filter((p) => p.Shard_id === shard.Shard_id);
       const primary = rows.find((p) => p.primary);
       const liveRows = rows.filter((p) => live.has(p.Server_id)).sort(byServer);
+      // Each change below is conditional on this version and advances it by one.
+      let version = shard.placement_version ?? 0;
       if ((!primary || !live.has(primary.Server_id)) && liveRows.length > 0) {
         const next = liveRows.find((p) => !p.primary) as Placement;
-        if (await this.store.promote(shard.Shard_id, primary?.Server_id, next.Server_id)) {
+        if (await this.store.promote(shard.Shard_id, version, primary?.Server_id, next.Server_id)) {
+          version++;
           this.promotions++;
           changed = true;
           this.log.warn(
@@ -91,7 +96,8 @@ export class ShardManager {
           .sort((a, b) => (load.get(a) ?? 0) - (load.get(b) ?? 0) || (a < b ? -1 : 1))
           .slice(0, missing);
         for (const serverId of candidates) {
-          if (await this.store.addReplica(shard.Shard_id, serverId)) {
+          if (await this.store.addReplica(shard.Shard_id, version, serverId)) {
+            version++;
             this.replacements++;
             changed = true;
             load.set(serverId, (load.get(serverId) ?? 0) + 1);
@@ -100,7 +106,8 @@ export class ShardManager {
         }
       }
       for (const dead of rows.filter((p) => !live.has(p.Server_id) && !p.primary)) {
-        if (await this.store.dropReplica(shard.Shard_id, dead.Server_id)) {
+        if (await this.store.dropReplica(shard.Shard_id, version, dead.Server_id)) {
+          version++;
           changed = true;
           this.log.info({ shard: shard.Shard_id, server: dead.Server_id }, 'dropped a dead server’s replica');
         }
