@@ -59,7 +59,7 @@ describe('npm start (the local run)', () => {
     const proxyUrl = /proxy: {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
     const adminUrl = /admin: {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
     const token = /token: {2}([0-9a-f]{64})/.exec(text)?.[1];
-    const awsUrl = /aws: {4}(http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
+    const awsUrl = /aws: {4}(http:\/\/\S+)/.exec(text)?.[1];
     expect(proxyUrl && adminUrl && token && awsUrl).toBeTruthy();
     const home = await request(`${proxyUrl}/home`);
     expect(JSON.parse(await home.body.text()).message).toMatch(/^Hello from Server: s[123]$/);
