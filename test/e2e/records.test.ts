@@ -7,7 +7,8 @@ import { startTestProxy, startTestServer, type TestProxy, type TestServer, waitF
 
 const SERVERS = ['a', 'b', 'c', 'd', 'e', 'f'];
 const SHARD_SIZE = 4096;
-const LEASE_MS = 3000;
+// Promotion takes lease expiry + one Ring refresh (1 s) + one manager tick (1 s); 4 s leases leave margin inside "2 leases".
+const LEASE_MS = 4000;
 const INIT = {
   N: 6,
   schema: { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'Number'] },
