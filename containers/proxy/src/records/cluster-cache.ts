@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import type { ClusterStore, ClusterView, Placement } from '#core/records/cluster-store.js';
 import { ShardLayout } from '#core/records/shard-layout.js';
+import { BackoffPoller } from '../backoff-poller.js';
 import { ShardReadRing } from './shard-read-ring.js';
-
-const MAX_BACKOFF_MS = 5000;
 
 /** Routing facts derived from one ClusterView. */
 export interface ClusterRouting {
@@ -21,54 +20,37 @@ export interface ClusterRouting {
  */
 export class ClusterCache {
   private routing: ClusterRouting | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private consecutiveErrors = 0;
-  errors = 0;
+  private readonly poller: BackoffPoller;
 
   constructor(
     private readonly store: ClusterStore,
-    private readonly refreshMs: number,
-    private readonly log: Logger,
-  ) {}
+    refreshMs: number,
+    log: Logger,
+  ) {
+    this.poller = new BackoffPoller(() => this.read(), refreshMs, 'ShardT and MapT', log);
+  }
 
   /** Undefined until /init has run (or while the tables cannot be read at start-up). */
   get current(): ClusterRouting | undefined {
     return this.routing;
   }
 
-  async start(): Promise<void> {
-    await this.refresh();
+  start(): Promise<void> {
+    return this.poller.pollNow();
   }
 
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    this.poller.stop();
   }
 
   async refreshNow(): Promise<ClusterRouting | undefined> {
-    clearTimeout(this.timer);
-    await this.refresh();
+    await this.poller.pollNow();
     return this.routing;
   }
 
-  private async refresh(): Promise<void> {
-    if (this.stopped) return;
-    let delay = this.refreshMs;
-    try {
-      const view = await this.store.load();
-      this.routing = view ? derive(view) : undefined;
-      this.consecutiveErrors = 0;
-    } catch (err) {
-      this.errors++;
-      this.consecutiveErrors++;
-      delay = Math.min(this.refreshMs * 2 ** this.consecutiveErrors, MAX_BACKOFF_MS);
-      if (this.consecutiveErrors === 1) this.log.warn({ err }, 'reading ShardT/MapT failed; keeping the last view');
-    }
-    if (!this.stopped) {
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => void this.refresh(), delay).unref();
-    }
+  private async read(): Promise<void> {
+    const view = await this.store.load();
+    this.routing = view ? derive(view) : undefined;
   }
 }
 
