@@ -4,10 +4,22 @@ import { createInterface } from 'node:readline';
 
 const READY_TIMEOUT_MS = 15_000;
 
-/** Every process started here, so a failed run still stops them. */
+/**
+ * Every process started here, so a failed run still stops them. Each runs in
+ * its own process group, and the whole group is killed: a program that
+ * started programs of its own (npm start's proxy and servers) leaves none
+ * behind.
+ */
 const started = new Set<ChildProcess>();
 process.on('exit', () => {
-  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of started) {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) continue;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  }
 });
 
 export interface Started {
@@ -26,7 +38,12 @@ export async function spawnUntil(
   ready: (line: string) => boolean,
   timeoutMs = READY_TIMEOUT_MS,
 ): Promise<Started> {
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   started.add(child);
   child.on('exit', () => started.delete(child));
   const lines: string[] = [];
@@ -55,6 +72,7 @@ export async function spawnUntil(
 
 /** Spawns a program that prints nothing when ready (callers wait for its port); stopped like the rest. */
 export function spawnQuiet(command: string, args: readonly string[], env?: Record<string, string>): Started {
+  // Same process group as the caller: when the caller's group is killed, this goes too.
   const child = spawn(command, args, {
     stdio: 'ignore',
     env: env ? { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } : process.env,
