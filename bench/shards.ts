@@ -10,13 +10,12 @@
  * 7 replicas (on 7 servers), and 10 servers with 6 shards × 8 replicas.
  */
 import { randomBytes } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { Pool } from 'undici';
 import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
 import { ClusterStore } from '#core/records/cluster-store.js';
 import { RecordsStore } from '#core/records/records-store.js';
-import { emulatorEnv, useEmulator } from '../scripts/lib/emulator.js';
+import { emulatorClient, emulatorEnv, useEmulator } from '../scripts/lib/emulator.js';
 import { type Started, stopProcess } from '../scripts/lib/spawn.js';
 import { ROOT, startProxy, startServer } from './lib/processes.js';
 import { seededRandom } from './lib/random.js';
@@ -90,11 +89,7 @@ async function runLayout(layout: Layout, endpoint: string) {
     map: `${names.map}-d`,
     records: `${names.records}-d`,
   };
-  const client = new DynamoDBClient({
-    endpoint,
-    region: aws.AWS_REGION,
-    credentials: { accessKeyId: aws.AWS_ACCESS_KEY_ID as string, secretAccessKey: aws.AWS_SECRET_ACCESS_KEY as string },
-  });
+  const client = emulatorClient(endpoint);
   await createTables(client, names);
   await createTables(client, directNames);
   const env = { ...aws, ...tableEnv(names) };

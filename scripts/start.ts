@@ -13,9 +13,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
-import { type Emulator, emulatorEnv, useEmulator } from './lib/emulator.js';
+import { type Emulator, emulatorClient, emulatorEnv, useEmulator } from './lib/emulator.js';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const proxyPort = process.env.RINGMASTER_PORT ?? '8080';
@@ -57,14 +56,7 @@ const tables: TableNames = {
   map: 'ringmaster-local-map',
   records: 'ringmaster-local-records',
 };
-await createTables(
-  new DynamoDBClient({
-    endpoint: emulator.endpoint,
-    region: aws.AWS_REGION,
-    credentials: { accessKeyId: aws.AWS_ACCESS_KEY_ID as string, secretAccessKey: aws.AWS_SECRET_ACCESS_KEY as string },
-  }),
-  tables,
-);
+await createTables(emulatorClient(emulator.endpoint), tables);
 
 proxy = spawn(process.execPath, [join(dist, 'proxy.js')], {
   env: {

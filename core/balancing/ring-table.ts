@@ -1,4 +1,5 @@
 import { hash32 } from '../hash/hash32.js';
+import { lowerBound } from '../util/lower-bound.js';
 import type { HashTable } from './hash-table.js';
 
 /**
@@ -49,15 +50,8 @@ export class RingTable implements HashTable {
   }
 
   slotFor(hash: number): number {
-    const points = this.points;
-    let lo = 0;
-    let hi = points.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((points[mid] as number) < hash) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo === points.length ? 0 : lo;
+    const slot = lowerBound(this.points, hash);
+    return slot === this.points.length ? 0 : slot;
   }
 
   ownerAt(slot: number): number {

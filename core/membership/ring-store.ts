@@ -1,11 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  PutCommand,
-  ScanCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { scanAll } from '../aws/scan-all.js';
 import { RING_TTL_ATTRIBUTE } from '../aws/tables.js';
 import type { Member, MemberStatus } from '../ports/membership.js';
 
@@ -126,17 +121,8 @@ export class RingStore {
   }
 
   /** Every item, strongly consistent (the table holds one small item per server). */
-  async scan(): Promise<RingItem[]> {
-    const items: RingItem[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new ScanCommand({ TableName: this.tableName, ConsistentRead: true, ExclusiveStartKey }),
-      );
-      for (const item of page.Items ?? []) items.push(item as RingItem);
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return items;
+  scan(): Promise<RingItem[]> {
+    return scanAll<RingItem>(this.doc, this.tableName);
   }
 
   /** Live members: not tombstoned, lease not expired (TTL deletion is lazy, so expiry is checked here). */

@@ -2,10 +2,10 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  ScanCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { scanAll } from '../aws/scan-all.js';
 import { AlreadyInitializedError } from './errors.js';
 import type { Schema } from './schema.js';
 import type { ShardDef } from './shard-layout.js';
@@ -102,8 +102,8 @@ export class ClusterStore {
     );
     if (!config.Item) return undefined;
     const [shards, map] = await Promise.all([
-      this.scan<ShardState>(this.tables.shards),
-      this.scan<Placement>(this.tables.map),
+      scanAll<ShardState>(this.doc, this.tables.shards),
+      scanAll<Placement>(this.doc, this.tables.map),
     ]);
     const { N, schema, replicas } = config.Item as ClusterConfig;
     return {
@@ -191,16 +191,5 @@ export class ClusterStore {
       if (err instanceof TransactionCanceledException) return false;
       throw err;
     }
-  }
-
-  private async scan<T>(TableName: string): Promise<T[]> {
-    const items: T[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(new ScanCommand({ TableName, ConsistentRead: true, ExclusiveStartKey }));
-      items.push(...((page.Items ?? []) as T[]));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return items;
   }
 }

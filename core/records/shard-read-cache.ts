@@ -1,4 +1,5 @@
 import { HttpError } from '../http/http-error.js';
+import { lowerBound } from '../util/lower-bound.js';
 import type { RecordsStore } from './records-store.js';
 import { KEY_COLUMN, MAX_STUD_ID, type Row } from './schema.js';
 
@@ -72,15 +73,4 @@ function slice(entry: Entry, low: number, high: number): Row[] {
   const start = lowerBound(entry.ids, low);
   const end = lowerBound(entry.ids, high + 1);
   return entry.rows.slice(start, end);
-}
-
-function lowerBound(ids: Float64Array, value: number): number {
-  let lo = 0;
-  let hi = ids.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((ids[mid] as number) < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { freePort } from './net.js';
 import { spawnQuiet, stopProcess } from './spawn.js';
 
@@ -37,6 +38,16 @@ export function emulatorEnv(endpoint: string): Record<string, string> {
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
   };
+}
+
+/** A DynamoDB client for an emulator, for the scripts and tests that set it up (runtime code uses the SDK's environment lookup). */
+export function emulatorClient(endpoint: string): DynamoDBClient {
+  const env = emulatorEnv(endpoint);
+  return new DynamoDBClient({
+    endpoint,
+    region: env.AWS_REGION,
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string },
+  });
 }
 
 /** Creates .venv and installs the pinned MiniStack unless it is already there at that version. */

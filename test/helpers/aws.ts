@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
-import { emulatorEnv } from '../../scripts/lib/emulator.js';
+import { emulatorClient, emulatorEnv } from '../../scripts/lib/emulator.js';
 
 /** Environment for processes (and this one) to reach the test emulator. */
 export function awsEnv(endpoint = inject('awsEndpoint')): Record<string, string> {
@@ -11,12 +11,7 @@ export function awsEnv(endpoint = inject('awsEndpoint')): Record<string, string>
 }
 
 export function testClients(endpoint = inject('awsEndpoint')) {
-  const env = awsEnv(endpoint);
-  const client = new DynamoDBClient({
-    endpoint,
-    region: env.AWS_REGION,
-    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string },
-  });
+  const client = emulatorClient(endpoint);
   return { client, doc: DynamoDBDocumentClient.from(client) };
 }
 
