@@ -155,6 +155,36 @@ describe('proxy behaviour', () => {
   });
 });
 
+describe('routing keys from headers and cookies', () => {
+  it('sends every request with the same cookie to the same server, and spreads different cookies', async () => {
+    const servers = await Promise.all(['a', 'b', 'c'].map((id) => startTestServer(id, undefined)));
+    const p = await startTestProxy({
+      MEMBERSHIP: 'static',
+      STATIC_SERVERS: servers.map((s) => `${s.id}=${s.address}`).join(','),
+      HASH_KEY: 'cookie:sid',
+      STRATEGY: 'maglev',
+    });
+    try {
+      const owner = async (cookies: string[]) => {
+        const res = await request(`${p.url}/home`, { headers: cookies.flatMap((c) => ['cookie', c]) });
+        return JSON.parse(await res.body.text()).message as string;
+      };
+      for (let sid = 0; sid < 10; sid++) {
+        const first = await owner([`theme=dark; sid=user-${sid}`]);
+        // Same sid, in another position and split over two Cookie headers: same server.
+        expect(await owner([`sid=user-${sid}`])).toBe(first);
+        expect(await owner(['theme=light', `sid=user-${sid}`])).toBe(first);
+        expect(await owner([`sid=user-${sid}`, 'theme=light'])).toBe(first);
+      }
+      const spread = new Set(await Promise.all(Array.from({ length: 60 }, (_, i) => owner([`sid=u${i}`]))));
+      expect(spread.size).toBe(3);
+    } finally {
+      await p.stop();
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  });
+});
+
 describe('upstream failures', () => {
   it('504 when the server does not answer within the headers timeout', async () => {
     const slow = await startTestServer('slow', undefined, { SERVER_WORK_LATENCY_MS: '2000' });

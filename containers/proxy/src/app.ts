@@ -89,7 +89,8 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
     log,
     debug: log.isLevelEnabled('debug'),
     keySource: config.keySource,
-    keyHeaderName: config.keySource.kind === 'header' ? config.keySource.name : '',
+    keyHeaderName:
+      config.keySource.kind === 'header' ? config.keySource.name : config.keySource.kind === 'cookie' ? 'cookie' : '',
     demandHeaderName: config.DEMAND_HEADER.toLowerCase(),
     usesDemand: strategy.name === 'drf',
     maxBodyBytes: config.MAX_BODY_BYTES,

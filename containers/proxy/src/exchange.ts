@@ -35,7 +35,7 @@ export interface ProxyContext {
   /** True when per-request debug lines are wanted; checked before building them. */
   readonly debug: boolean;
   readonly keySource: KeySource;
-  /** Lower-case header name for `header:` key sources, '' otherwise. */
+  /** Lower-case header the key is read from: the named one for `header:`, `cookie` for `cookie:`, '' otherwise. */
   readonly keyHeaderName: string;
   readonly demandHeaderName: string;
   readonly usesDemand: boolean;
@@ -136,10 +136,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
         return queryParam(url, source.name);
       case 'header':
         return keyHeader;
-      case 'cookie': {
-        const cookie = this.req.headers.cookie;
-        return cookie === undefined ? undefined : cookieValue(cookie, source.name);
-      }
+      case 'cookie':
+        // Captured by the raw-header scan, so Node never has to build req.headers.
+        return keyHeader === undefined ? undefined : cookieValue(keyHeader, source.name);
       case 'path':
         return pathOf(url);
       case 'client-ip':

@@ -51,7 +51,11 @@ export function scanRequestHead(raw: readonly string[], keyHeaderName: string, d
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
-    if (name.length === keyHeaderName.length && equalsLower(name, keyHeaderName)) head.keyHeader = value;
+    if (name.length === keyHeaderName.length && equalsLower(name, keyHeaderName)) {
+      // Repeated Cookie headers form one cookie list (RFC 6265 §5.4); other headers, the last wins.
+      head.keyHeader =
+        head.keyHeader !== undefined && keyHeaderName === 'cookie' ? `${head.keyHeader}; ${value}` : value;
+    }
     if (name.length === demandHeaderName.length && equalsLower(name, demandHeaderName)) head.demandHeader = value;
     switch (name.length) {
       case 2:
