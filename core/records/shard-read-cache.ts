@@ -25,8 +25,6 @@ interface Entry {
 export class ShardReadCache {
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<Entry | undefined>>();
-  hits = 0;
-  reloads = 0;
 
   constructor(
     private readonly store: RecordsStore,
@@ -40,8 +38,6 @@ export class ShardReadCache {
     if (entry === undefined || entry.validIdx !== validIdx) {
       entry = await this.reload(shardId, validIdx);
       if (entry === undefined) return this.store.readRange(shardId, low, high);
-    } else {
-      this.hits++;
     }
     return slice(entry, low, high);
   }
@@ -52,7 +48,6 @@ export class ShardReadCache {
     let pending = this.loading.get(key);
     if (!pending) {
       pending = (async () => {
-        this.reloads++;
         const rows = await this.store.readRange(shardId, 0, MAX_STUD_ID);
         if (rows.length > this.maxRows) {
           this.entries.delete(shardId);

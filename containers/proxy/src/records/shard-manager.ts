@@ -24,8 +24,6 @@ const MAX_MEMBERSHIP_AGE_MS = 5000;
 export class ShardManager {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
-  promotions = 0;
-  replacements = 0;
 
   constructor(
     private readonly fleet: Fleet,
@@ -81,7 +79,6 @@ export class ShardManager {
         const next = liveRows.find((p) => !p.primary) as Placement;
         if (await this.store.promote(shard.Shard_id, version, primary?.Server_id, next.Server_id)) {
           version++;
-          this.promotions++;
           changed = true;
           this.log.warn(
             { shard: shard.Shard_id, from: primary?.Server_id, to: next.Server_id },
@@ -98,7 +95,6 @@ export class ShardManager {
         for (const serverId of candidates) {
           if (await this.store.addReplica(shard.Shard_id, version, serverId)) {
             version++;
-            this.replacements++;
             changed = true;
             load.set(serverId, (load.get(serverId) ?? 0) + 1);
             this.log.info({ shard: shard.Shard_id, server: serverId }, 'placed a replacement replica');
