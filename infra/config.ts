@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { STRATEGY_NAMES } from '#core/balancing/strategies.js';
+import { parseKeySource } from '#core/routing/key-source.js';
 
 /** Fargate's valid cpu units; memory must suit the cpu (checked below). */
 const FARGATE_CPU = [256, 512, 1024, 2048, 4096] as const;
@@ -19,7 +20,14 @@ export const ringmasterConfig = z
       .object({
         desiredCount: z.number().int().min(1).max(100),
         strategy: z.enum(STRATEGY_NAMES),
-        hashKey: z.string().min(1),
+        /** Parsed by the proxy's own parser, so a bad key fails `cdk synth`, not a task start. */
+        hashKey: z.string().superRefine((text, ctx) => {
+          try {
+            parseKeySource(text);
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          }
+        }),
         ...task,
       })
       .strict(),

@@ -20,6 +20,16 @@ describe('cdk.json context', () => {
     expect(() => parseRingmasterConfig({ ...valid, extra: 1 })).toThrow(/extra/);
   });
 
+  it('rejects a hash key the proxy could not parse, naming the key', () => {
+    const bad = structuredClone(valid);
+    bad.proxy.hashKey = 'query:';
+    expect(() => parseRingmasterConfig(bad)).toThrow(
+      /ringmaster\.proxy\.hashKey: expected query:<name>, header:<name>, cookie:<name>, path or client-ip, got "query:"/,
+    );
+    bad.proxy.hashKey = 'cookie:session';
+    expect(parseRingmasterConfig(bad).proxy.hashKey).toBe('cookie:session');
+  });
+
   it('checks settings against each other once each is well formed', () => {
     const bad = structuredClone(valid);
     bad.servers.minCount = 20;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_STRATEGY, STRATEGY_NAMES } from '#core/balancing/strategies.js';
 import { ConfigError, flagVar, intVar, numberVar, parseEnv, portVar } from '#core/config/env.js';
 import { readSecret } from '#core/config/secret.js';
-import { parseKeySource } from './request-key.js';
+import { parseKeySource } from '#core/routing/key-source.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

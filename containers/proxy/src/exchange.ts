@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { type Demand, NO_DEMAND } from '#core/balancing/backend.js';
 import type { LatencyObserver, Strategy } from '#core/balancing/strategy.js';
+import { cookieValue, type KeySource, pathOf, queryParam } from '#core/routing/key-source.js';
 import { ByteLimit } from './byte-limit.js';
 import { parseDemand } from './demand.js';
 import {
@@ -19,7 +20,6 @@ import type { Fleet } from './fleet.js';
 import { increment, type ProxyMetrics } from './metrics.js';
 import { responseHeaders, scanRequestHead } from './request-head.js';
 import type { RequestIds } from './request-ids.js';
-import { cookieValue, type KeySource, pathOf, queryParam } from './request-key.js';
 import type { RetryBudget, RetryWaiter } from './retry-budget.js';
 import { statusClassIndex, type UpstreamBackend } from './upstream-backend.js';
 

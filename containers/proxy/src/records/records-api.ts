@@ -13,8 +13,8 @@ import {
   validatePatch,
   validateRow,
 } from '#core/records/schema.js';
+import { pathOf } from '#core/routing/key-source.js';
 import type { Fleet } from '../fleet.js';
-import { pathOf } from '../request-key.js';
 import type { ClusterCache, ClusterRouting } from './cluster-cache.js';
 import { initRequest, planInit } from './init-request.js';
 import { callServer, ServerUnreachableError, type ShardReply } from './shard-client.js';
