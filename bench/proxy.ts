@@ -11,8 +11,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { freePort, waitForPort } from '../scripts/lib/net.js';
-import { type Started, spawnQuiet, stopProcess } from '../scripts/lib/spawn.js';
+import { freePort, waitForPort } from '#scripts/lib/net.js';
+import { type Started, spawnQuiet, stopProcess } from '#scripts/lib/spawn.js';
 import { fixedRate } from './lib/fixed-rate.js';
 import { startProxy, startServer } from './lib/processes.js';
 

@@ -12,11 +12,11 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { Pool } from 'undici';
+import { ClusterStore } from '#core/aws/cluster-store.js';
+import { RecordsStore } from '#core/aws/records-store.js';
 import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
-import { ClusterStore } from '#core/records/cluster-store.js';
-import { RecordsStore } from '#core/records/records-store.js';
-import { emulatorClient, emulatorEnv, useEmulator } from '../scripts/lib/emulator.js';
-import { type Started, stopProcess } from '../scripts/lib/spawn.js';
+import { emulatorClient, emulatorEnv, useEmulator } from '#scripts/lib/emulator.js';
+import { type Started, stopProcess } from '#scripts/lib/spawn.js';
 import { ROOT, startProxy, startServer } from './lib/processes.js';
 import { seededRandom } from './lib/random.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { type Started, spawnUntil } from '../../scripts/lib/spawn.js';
+import { type Started, spawnUntil } from '#scripts/lib/spawn.js';
 
 /** The benchmark bundles run from dist/bench/, two levels below the repository root. */
 export const ROOT = resolve(import.meta.dirname, '../..');

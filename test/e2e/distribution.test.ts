@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../bench/lib/random.js';
+import { seededRandom } from '#bench/lib/random.js';
 import { runLoad } from '../helpers/load.js';
 import { startTestProxy, type TestProxy } from '../helpers/processes.js';
 

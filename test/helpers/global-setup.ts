@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { type Emulator, useEmulator } from '../../scripts/lib/emulator.js';
+import { type Emulator, useEmulator } from '#scripts/lib/emulator.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
-import { type Started, spawnUntil as spawnProcess, stopProcess } from '../../scripts/lib/spawn.js';
+import { type Started, spawnUntil as spawnProcess, stopProcess } from '#scripts/lib/spawn.js';
 
 export { stopProcess };
 

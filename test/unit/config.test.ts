@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromZodError } from '#core/http/http-error.js';
-import { scaleRequest } from '../../containers/proxy/src/admin/schemas.js';
-import { loadProxyConfig } from '../../containers/proxy/src/config.js';
-import { loadServerConfig } from '../../containers/server/src/config.js';
+import { scaleRequest } from '#proxy/admin/schemas.js';
+import { loadProxyConfig } from '#proxy/config.js';
+import { loadServerConfig } from '#server/config.js';
 
 const TOKEN = 'x'.repeat(40);
 

@@ -1,9 +1,9 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { RingItem, RingStore } from '#core/membership/ring-store.js';
+import type { RingItem, RingStore } from '#core/aws/ring-store.js';
 import type { Member } from '#core/ports/membership.js';
-import { DynamoMembership } from '../../containers/proxy/src/membership/dynamo-membership.js';
+import { DynamoMembership } from '#proxy/membership/dynamo-membership.js';
 
 /**
  * DynamoDB throttling cannot be produced by the emulator, so the scan here

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isTimeout, toClientError, wasNeverSent } from '../../containers/proxy/src/errors.js';
+import { isTimeout, toClientError, wasNeverSent } from '#proxy/forwarding/errors.js';
 
 const err = (code: string) => Object.assign(new Error(code), { code });
 

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { FleetLoad } from '#core/balancing/backend.js';
 import { createStrategy } from '#core/balancing/strategies.js';
 import type { Member } from '#core/ports/membership.js';
-import { Fleet, type FleetOptions } from '../../containers/proxy/src/fleet.js';
-import type { UpstreamBackend } from '../../containers/proxy/src/upstream-backend.js';
+import { Fleet, type FleetOptions } from '#proxy/fleet/fleet.js';
+import type { UpstreamBackend } from '#proxy/fleet/upstream-backend.js';
 
 const OPTIONS: FleetOptions = {
   slowStartMs: 30_000,

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cookieValue, parseKeySource, pathOf, queryParam } from '#core/routing/key-source.js';
-import { parseDemand } from '../../containers/proxy/src/demand.js';
-import { responseHeaders, scanRequestHead } from '../../containers/proxy/src/request-head.js';
+import { parseDemand } from '#proxy/forwarding/demand.js';
+import { responseHeaders, scanRequestHead } from '#proxy/forwarding/request-head.js';
 
 describe('queryParam', () => {
   it('finds the assignments’ request_id', () => {

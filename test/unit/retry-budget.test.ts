@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FleetLoad } from '#core/balancing/backend.js';
-import { RetryBudget, type RetryWaiter } from '../../containers/proxy/src/retry-budget.js';
+import { RetryBudget, type RetryWaiter } from '#proxy/forwarding/retry-budget.js';
 
 function waiter() {
   const w = { granted: 0, denied: 0, grantRetry: () => w.granted++, denyRetry: () => w.denied++ };

@@ -1,27 +1,27 @@
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
+import { ClusterStore } from '#core/aws/cluster-store.js';
 import { dynamoDocumentClient } from '#core/aws/dynamo-client.js';
 import { FleetLoad } from '#core/balancing/backend.js';
 import { createStrategy } from '#core/balancing/strategies.js';
 import { isLatencyObserver } from '#core/balancing/strategy.js';
+import { closeServer, listen, stopListening } from '#core/http/listen.js';
 import type { MembershipSource } from '#core/ports/membership.js';
 import type { Scaler } from '#core/ports/scaler.js';
-import { ClusterStore } from '#core/records/cluster-store.js';
 import { createAdminServer } from './admin/admin-server.js';
 import { FleetActions } from './admin/fleet-actions.js';
 import type { ProxyConfig } from './config.js';
-import type { ProxyContext } from './exchange.js';
-import { Fleet } from './fleet.js';
-import { HealthChecker } from './health-checker.js';
-import { closeServer, listen, stopListening } from './listen.js';
+import { Fleet } from './fleet/fleet.js';
+import { HealthChecker } from './fleet/health-checker.js';
+import type { ProxyContext } from './forwarding/exchange.js';
+import { createProxyServer } from './forwarding/proxy-server.js';
+import { RequestIds } from './forwarding/request-ids.js';
+import { RetryBudget } from './forwarding/retry-budget.js';
 import { createMembership } from './membership/create-membership.js';
-import { ProxyMetrics } from './metrics.js';
-import { createProxyServer } from './proxy-server.js';
 import { ClusterCache } from './records/cluster-cache.js';
 import { RecordsApi } from './records/records-api.js';
 import { ShardManager } from './records/shard-manager.js';
-import { RequestIds } from './request-ids.js';
-import { RetryBudget } from './retry-budget.js';
+import { ProxyMetrics } from './telemetry/metrics.js';
 
 /** How often shutdown checks whether the last request has finished. */
 const SHUTDOWN_POLL_MS = 25;

@@ -1,8 +1,8 @@
 import { loadOrExit } from '#core/config/load-or-exit.js';
 import { startProxy } from './app.js';
 import { loadProxyConfig, type ProxyConfig } from './config.js';
-import { createLogger } from './logger.js';
 import { LocalProcessScaler } from './scaler/local-process-scaler.js';
+import { createLogger } from './telemetry/logger.js';
 
 /** Entry point of the proxy container: `node dist/proxy.js`. */
 async function main(): Promise<void> {

@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { RecordsStore } from '#core/records/records-store.js';
-import { ShardReadCache } from '#core/records/shard-read-cache.js';
+import type { RecordsStore } from '#core/aws/records-store.js';
 import type { ServerConfig } from './config.js';
 import type { LoadSampler } from './load-sampler.js';
+import { ShardReadCache } from './shard-read-cache.js';
 import { handleShardRoute, isShardRoute } from './shard-routes.js';
 
 export interface ServerState {

@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { dynamoDocumentClient } from '#core/aws/dynamo-client.js';
+import { RecordsStore } from '#core/aws/records-store.js';
+import { RingStore } from '#core/aws/ring-store.js';
 import { loadOrExit } from '#core/config/load-or-exit.js';
-import { RingStore } from '#core/membership/ring-store.js';
-import { RecordsStore } from '#core/records/records-store.js';
 import { createBackendServer, type ServerState } from './app.js';
 import { advertiseAddress, loadServerConfig } from './config.js';
 import { HttpLease } from './http-lease.js';

@@ -1,4 +1,4 @@
-import type { RingStore } from '#core/membership/ring-store.js';
+import type { RingStore } from '#core/aws/ring-store.js';
 import type { LeaseTarget } from './registration.js';
 
 /** The DynamoDB Ring table: a conditional update renews the lease; a tombstone (left by /rm) refuses it. */

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { RecordsStore } from '#core/aws/records-store.js';
 import { fromZodError, HttpError } from '#core/http/http-error.js';
 import { readJsonBody, sendFailure, sendJson } from '#core/http/json.js';
-import type { RecordsStore } from '#core/records/records-store.js';
 import { MAX_ROWS_PER_SHARD_WRITE, MAX_STUD_ID, type Row } from '#core/records/schema.js';
-import type { ShardReadCache } from '#core/records/shard-read-cache.js';
+import type { ShardReadCache } from './shard-read-cache.js';
 
 /** Shard bodies: up to 98 rows of up to 64 columns of 4 KiB strings, with room to spare. */
 const MAX_SHARD_BODY_BYTES = 4 * 1024 * 1024;

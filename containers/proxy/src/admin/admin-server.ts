@@ -4,13 +4,13 @@ import { fromZodError, HttpError } from '#core/http/http-error.js';
 import { bearerMatches, readJsonBody, sendFailure, sendJson } from '#core/http/json.js';
 import type { MembershipSource } from '#core/ports/membership.js';
 import { pathOf } from '#core/routing/key-source.js';
-import type { Fleet } from '../fleet.js';
+import type { Fleet } from '../fleet/fleet.js';
+import type { RetryBudget } from '../forwarding/retry-budget.js';
 import type { LeaseRegistry } from '../membership/lease-registry.js';
-import type { ProxyMetrics } from '../metrics.js';
-import type { RetryBudget } from '../retry-budget.js';
+import type { ProxyMetrics } from '../telemetry/metrics.js';
+import { type StatusInfo, statusReport } from '../telemetry/status-report.js';
 import type { FleetActions } from './fleet-actions.js';
 import { heartbeatRequest, SERVER_ID, scaleRequest } from './schemas.js';
-import { type StatusInfo, statusReport } from './status-report.js';
 
 /** A slow admin client gets this long to send its request. */
 const ADMIN_REQUEST_TIMEOUT_MS = 10_000;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { HttpError } from '#core/http/http-error.js';
 import type { MembershipSource } from '#core/ports/membership.js';
 import type { Scaler } from '#core/ports/scaler.js';
-import type { Fleet } from '../fleet.js';
+import type { Fleet } from '../fleet/fleet.js';
 import type { ScaleRequest } from './schemas.js';
 
 /** How often /add looks for the new servers' registrations. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { dynamoDocumentClient } from '#core/aws/dynamo-client.js';
-import { RingStore } from '#core/membership/ring-store.js';
+import { RingStore } from '#core/aws/ring-store.js';
 import type { MembershipSource } from '#core/ports/membership.js';
 import type { ProxyConfig } from '../config.js';
 import { DynamoMembership } from './dynamo-membership.js';

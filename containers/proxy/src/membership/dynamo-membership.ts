@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { RingStore } from '#core/membership/ring-store.js';
+import { RingStore } from '#core/aws/ring-store.js';
 import type { Member, MembershipSource } from '#core/ports/membership.js';
-import { BackoffPoller } from '../backoff-poller.js';
+import { BackoffPoller } from './backoff-poller.js';
 
 /**
  * Membership from the DynamoDB Ring table, read every `refreshMs`. Every

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { ClusterStore, ClusterView, Placement } from '#core/records/cluster-store.js';
+import type { ClusterStore, ClusterView, Placement } from '#core/aws/cluster-store.js';
 import { ShardLayout } from '#core/records/shard-layout.js';
-import { BackoffPoller } from '../backoff-poller.js';
+import { BackoffPoller } from '../membership/backoff-poller.js';
 import { ShardReadRing } from './shard-read-ring.js';
 
 /** Routing facts derived from one ClusterView. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { type ClusterConfig, MAX_TRANSACTION_ITEMS, type Placement } from '#core/aws/cluster-store.js';
 import { HttpError } from '#core/http/http-error.js';
-import { type ClusterConfig, MAX_TRANSACTION_ITEMS, type Placement } from '#core/records/cluster-store.js';
 import { schemaSchema } from '#core/records/schema.js';
 import { type ShardDef, ShardLayout } from '#core/records/shard-layout.js';
 

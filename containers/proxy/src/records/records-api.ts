@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { ClusterStore } from '#core/aws/cluster-store.js';
 import { fromZodError, HttpError } from '#core/http/http-error.js';
 import { bearerMatches, readJsonBody, sendFailure, sendJson } from '#core/http/json.js';
-import type { ClusterStore } from '#core/records/cluster-store.js';
 import {
   KEY_COLUMN,
   MAX_ROWS_PER_SHARD_WRITE,
@@ -14,7 +14,7 @@ import {
   validateRow,
 } from '#core/records/schema.js';
 import { pathOf } from '#core/routing/key-source.js';
-import type { Fleet } from '../fleet.js';
+import type { Fleet } from '../fleet/fleet.js';
 import type { ClusterCache, ClusterRouting } from './cluster-cache.js';
 import { initRequest, planInit } from './init-request.js';
 import { callServer, ServerUnreachableError, type ShardReply } from './shard-client.js';

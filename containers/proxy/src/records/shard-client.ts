@@ -1,5 +1,5 @@
 import { HttpError } from '#core/http/http-error.js';
-import type { Fleet } from '../fleet.js';
+import type { Fleet } from '../fleet/fleet.js';
 
 /** A shard call that takes longer than this has failed. */
 const SHARD_CALL_TIMEOUT_MS = 10_000;

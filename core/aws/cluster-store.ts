@@ -5,10 +5,10 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { scanAll } from '../aws/scan-all.js';
-import { AlreadyInitializedError } from './errors.js';
-import type { Schema } from './schema.js';
-import type { ShardDef } from './shard-layout.js';
+import { AlreadyInitializedError } from '../records/errors.js';
+import type { Schema } from '../records/schema.js';
+import type { ShardDef } from '../records/shard-layout.js';
+import { scanAll } from './scan-all.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 

@@ -5,6 +5,9 @@ import type { Dispatcher } from 'undici';
 import { type Demand, NO_DEMAND } from '#core/balancing/backend.js';
 import type { LatencyObserver, Strategy } from '#core/balancing/strategy.js';
 import { cookieValue, type KeySource, pathOf, queryParam } from '#core/routing/key-source.js';
+import type { Fleet } from '../fleet/fleet.js';
+import { statusClassIndex, type UpstreamBackend } from '../fleet/upstream-backend.js';
+import { increment, type ProxyMetrics } from '../telemetry/metrics.js';
 import { ByteLimit } from './byte-limit.js';
 import { parseDemand } from './demand.js';
 import {
@@ -16,12 +19,9 @@ import {
   toClientError,
   wasNeverSent,
 } from './errors.js';
-import type { Fleet } from './fleet.js';
-import { increment, type ProxyMetrics } from './metrics.js';
 import { responseHeaders, scanRequestHead } from './request-head.js';
 import type { RequestIds } from './request-ids.js';
 import type { RetryBudget, RetryWaiter } from './retry-budget.js';
-import { statusClassIndex, type UpstreamBackend } from './upstream-backend.js';
 
 /** Everything an exchange needs, built once per proxy. */
 export interface ProxyContext {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
+import type { RecordsApi } from '../records/records-api.js';
 import { Exchange, type ProxyContext } from './exchange.js';
-import type { RecordsApi } from './records/records-api.js';
 
 export interface ProxyServerLimits {
   readonly headersTimeoutMs: number;

@@ -1,7 +1,7 @@
 import type { MembershipSource } from '#core/ports/membership.js';
-import type { Fleet } from '../fleet.js';
-import type { ProxyMetrics } from '../metrics.js';
-import type { RetryBudget } from '../retry-budget.js';
+import type { Fleet } from '../fleet/fleet.js';
+import type { RetryBudget } from '../forwarding/retry-budget.js';
+import type { ProxyMetrics } from './metrics.js';
 
 /** Static facts /status repeats. */
 export interface StatusInfo {

@@ -1,6 +1,6 @@
-import type { Fleet } from './fleet.js';
-import type { RetryBudget } from './retry-budget.js';
-import { statusClassIndex } from './upstream-backend.js';
+import type { Fleet } from '../fleet/fleet.js';
+import { statusClassIndex } from '../fleet/upstream-backend.js';
+import type { RetryBudget } from '../forwarding/retry-budget.js';
 
 /** Prometheus histogram bounds, seconds. */
 const LATENCY_BOUNDS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

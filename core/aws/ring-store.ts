@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { scanAll } from '../aws/scan-all.js';
-import { RING_TTL_ATTRIBUTE } from '../aws/tables.js';
 import type { Member, MemberStatus } from '../ports/membership.js';
+import { scanAll } from './scan-all.js';
+import { RING_TTL_ATTRIBUTE } from './tables.js';
 
 /** How long a removed server's tombstone keeps it from heartbeating back in. */
 export const TOMBSTONE_TTL_MS = 60 * 60 * 1000;

@@ -1,7 +1,7 @@
-import { HttpError } from '../http/http-error.js';
-import { lowerBound } from '../util/lower-bound.js';
-import type { RecordsStore } from './records-store.js';
-import { KEY_COLUMN, MAX_STUD_ID, type Row } from './schema.js';
+import type { RecordsStore } from '#core/aws/records-store.js';
+import { HttpError } from '#core/http/http-error.js';
+import { KEY_COLUMN, MAX_STUD_ID, type Row } from '#core/records/schema.js';
+import { lowerBound } from '#core/util/lower-bound.js';
 
 /** Shards larger than this are not cached: their reads go to DynamoDB each time. */
 export const MAX_CACHED_SHARD_ROWS = 100_000;

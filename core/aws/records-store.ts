@@ -6,8 +6,8 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { DuplicateIdError, NotPrimaryError, RecordNotFoundError } from './errors.js';
-import { KEY_COLUMN, MAX_ROWS_PER_SHARD_WRITE, type Row } from './schema.js';
+import { DuplicateIdError, NotPrimaryError, RecordNotFoundError } from '../records/errors.js';
+import { KEY_COLUMN, MAX_ROWS_PER_SHARD_WRITE, type Row } from '../records/schema.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
