@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
+import { parseProxyReady } from '#core/runtime/ready-line.js';
 import { type Emulator, emulatorClient, emulatorEnv, useEmulator } from './lib/emulator.js';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -79,8 +80,8 @@ proxy.stderr?.pipe(process.stderr);
 
 createInterface({ input: proxy.stdout as NodeJS.ReadableStream }).on('line', (line) => {
   logs.write(`${line}\n`);
-  if (!line.includes('"ringmaster":"ready"')) return;
-  const ready = JSON.parse(line) as { proxyPort: number; adminPort: number };
+  const ready = parseProxyReady(line);
+  if (!ready) return;
   process.stdout.write(
     [
       '',

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { type ProxyReady, parseProxyReady, parseServerReady, type ServerReady } from '#core/runtime/ready-line.js';
 import { type Started, spawnUntil } from '#scripts/lib/spawn.js';
 
 /** The benchmark bundles run from dist/bench/, two levels below the repository root. */
@@ -16,9 +17,9 @@ export async function startServer(
     process.execPath,
     ['dist/server.js'],
     { cwd: ROOT, env: baseEnv({ SERVER_ID: id, SERVER_HOST: '127.0.0.1', SERVER_PORT: '0', ...env }) },
-    (l) => l.includes('server-ready'),
+    (l) => parseServerReady(l) !== undefined,
   );
-  return { proc, address: (JSON.parse(proc.readyLine) as { address: string }).address };
+  return { proc, address: (parseServerReady(proc.readyLine) as ServerReady).address };
 }
 
 /** A Ringmaster proxy bundle on free loopback ports, with a fresh admin token. */
@@ -40,8 +41,8 @@ export async function startProxy(
         ...env,
       }),
     },
-    (l) => l.includes('"ringmaster":"ready"'),
+    (l) => parseProxyReady(l) !== undefined,
   );
-  const { proxyPort, adminPort } = JSON.parse(proc.readyLine) as { proxyPort: number; adminPort: number };
+  const { proxyPort, adminPort } = parseProxyReady(proc.readyLine) as ProxyReady;
   return { proc, url: `http://127.0.0.1:${proxyPort}`, adminUrl: `http://127.0.0.1:${adminPort}`, token };
 }

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Member, MemberStatus } from '../ports/membership.js';
+import { byId } from '../util/by-id.js';
 import { scanAll } from './scan-all.js';
 import { RING_TTL_ATTRIBUTE } from './tables.js';
 
@@ -132,6 +133,6 @@ export class RingStore {
       if (item.removed || !item.address || (item.leaseExpiresAtMs ?? 0) <= nowMs) continue;
       members.push({ id: item.id, address: item.address, weight: item.weight ?? 1, status: item.status ?? 'active' });
     }
-    return members.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return members.sort(byId);
   }
 }

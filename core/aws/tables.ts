@@ -6,8 +6,6 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
-import { parseEnv } from '../config/env.js';
 
 /** Physical table names; they always come from configuration, never from code. */
 export interface TableNames {
@@ -21,19 +19,7 @@ export interface TableNames {
   readonly records: string;
 }
 
-const TABLE_NAME = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: 'expected a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)' });
-
-export function tableNamesFromEnv(env: Record<string, string | undefined>): TableNames {
-  const parsed = parseEnv(
-    z.object({ RING_TABLE: TABLE_NAME, SHARD_TABLE: TABLE_NAME, MAP_TABLE: TABLE_NAME, RECORDS_TABLE: TABLE_NAME }),
-    env,
-    'table',
-  );
-  return { ring: parsed.RING_TABLE, shards: parsed.SHARD_TABLE, map: parsed.MAP_TABLE, records: parsed.RECORDS_TABLE };
-}
-
+/** The environment variables the containers read the table names from. */
 export function tableEnv(names: TableNames): Record<string, string> {
   return { RING_TABLE: names.ring, SHARD_TABLE: names.shards, MAP_TABLE: names.map, RECORDS_TABLE: names.records };
 }

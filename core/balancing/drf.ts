@@ -1,6 +1,6 @@
+import { sortedById } from '../util/by-id.js';
 import type { Backend, Demand } from './backend.js';
 import { FastRandom } from './random.js';
-import { sortedById } from './sorted.js';
 import type { Strategy } from './strategy.js';
 import { pickTwoChoices } from './two-choices.js';
 
@@ -16,6 +16,7 @@ import { pickTwoChoices } from './two-choices.js';
 export class DrfStrategy implements Strategy {
   readonly name = 'drf';
   readonly usesKey = false;
+  readonly usesDemand = true;
   private backends: Backend[] = [];
   private demand: Demand = { cpu: 0, storage: 0 };
   private readonly dominantShare = (b: Backend): number =>

@@ -1,6 +1,6 @@
+import { sortedById } from '../util/by-id.js';
 import type { Backend, Demand, FleetLoad } from './backend.js';
 import type { HashTable } from './hash-table.js';
-import { sortedById } from './sorted.js';
 import type { Strategy } from './strategy.js';
 
 /** HAProxy's hash-balance-factor 125 and the paper's recommended c. */
@@ -16,6 +16,7 @@ export const DEFAULT_BOUND_FACTOR = 1.25;
  */
 export class HashingStrategy implements Strategy {
   readonly usesKey = true;
+  readonly usesDemand = false;
   readonly name: string;
   private backends: Backend[] = [];
   private availableWeight = 0;

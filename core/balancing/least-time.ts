@@ -1,7 +1,7 @@
+import { sortedById } from '../util/by-id.js';
 import type { Backend, Demand } from './backend.js';
 import { FastRandom } from './random.js';
-import { sortedById } from './sorted.js';
-import type { LatencyObserver, Strategy } from './strategy.js';
+import type { Strategy } from './strategy.js';
 import { pickTwoChoices } from './two-choices.js';
 
 /** Finagle's default decay window for peak EWMA. */
@@ -17,9 +17,10 @@ export const DEFAULT_LATENCY_DECAY_MS = 10_000;
  * picked becomes attractive again within a few τ, gets probed, and is judged
  * on a fresh sample rather than starved forever on an old one.
  */
-export class LeastTimeStrategy implements Strategy, LatencyObserver {
+export class LeastTimeStrategy implements Strategy {
   readonly name = 'least-time';
   readonly usesKey = false;
+  readonly usesDemand = false;
   private backends: Backend[] = [];
   private nowMs = 0;
   private readonly costAtNow = (b: Backend): number => {

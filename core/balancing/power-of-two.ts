@@ -1,6 +1,6 @@
+import { sortedById } from '../util/by-id.js';
 import type { Backend, Demand } from './backend.js';
 import { FastRandom } from './random.js';
-import { sortedById } from './sorted.js';
 import type { Strategy } from './strategy.js';
 import { pickTwoChoices } from './two-choices.js';
 
@@ -10,6 +10,7 @@ const inflightPerWeight = (b: Backend): number => (b.inflight + 1) / b.effective
 export class PowerOfTwoStrategy implements Strategy {
   readonly name = 'power-of-two';
   readonly usesKey = false;
+  readonly usesDemand = false;
   private backends: Backend[] = [];
 
   constructor(private readonly random = new FastRandom()) {}

@@ -1,5 +1,5 @@
+import { sortedById } from '../util/by-id.js';
 import type { Backend, Demand } from './backend.js';
-import { sortedById } from './sorted.js';
 import type { Strategy } from './strategy.js';
 
 /**
@@ -10,6 +10,7 @@ import type { Strategy } from './strategy.js';
 export class WeightedRoundRobinStrategy implements Strategy {
   readonly name = 'weighted-round-robin';
   readonly usesKey = false;
+  readonly usesDemand = false;
   private backends: Backend[] = [];
   private current = new Float64Array(0);
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TABLE_NAME_PATTERN, TABLE_NAME_RULE } from '../aws/table-name.js';
 
 /** Configuration that cannot be used as given; names each variable and the reason. */
 export class ConfigError extends Error {
@@ -60,3 +61,28 @@ export function flagVar() {
 }
 
 export const portVar = (defaultValue: number) => intVar(defaultValue, 0, 65535);
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** pino's levels, `info` by default. */
+export function logLevelVar() {
+  return z.enum(LOG_LEVELS).default('info');
+}
+
+/** An optional DynamoDB table name: unset (or empty) means the feature is off. */
+export function tableNameVar() {
+  return z
+    .string()
+    .default('')
+    .refine((name) => name === '' || TABLE_NAME_PATTERN.test(name), { error: TABLE_NAME_RULE });
+}
+
+/** The records feature needs its three tables together: all set, or none. */
+export const RECORD_TABLE_VARS = ['SHARD_TABLE', 'MAP_TABLE', 'RECORDS_TABLE'] as const;
+
+export function checkRecordTables(parsed: Readonly<Record<(typeof RECORD_TABLE_VARS)[number], string>>): void {
+  const set = RECORD_TABLE_VARS.filter((key) => parsed[key] !== '').length;
+  if (set !== 0 && set !== RECORD_TABLE_VARS.length) {
+    throw new ConfigError(`${RECORD_TABLE_VARS.join(', ')}: set all three or none`, ['SHARD_TABLE: incomplete']);
+  }
+}

@@ -1,26 +1,21 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError } from './http-error.js';
+import { DomainError } from '../errors/domain-error.js';
+import { statusOf } from './error-status.js';
+import { readLimited } from './read-body.js';
 
 /** Admin bodies are small JSON documents. */
 export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
 export async function readJsonBody(req: IncomingMessage, limit = MAX_ADMIN_BODY_BYTES): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? -1);
-  if (declared > limit) throw new HttpError(413, 'body', `larger than ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new HttpError(413, 'body', `larger than ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') throw new HttpError(400, 'body', 'expected a JSON object, got an empty body');
+  if (declared > limit) throw new DomainError('BODY_TOO_LARGE', 'body', `larger than ${limit} bytes`);
+  const text = (await readLimited(req, limit)).toString('utf8');
+  if (text.trim() === '') throw new DomainError('INVALID_INPUT', 'body', 'expected a JSON object, got an empty body');
   try {
     return JSON.parse(text);
   } catch (cause) {
-    throw new HttpError(400, 'body', `not valid JSON (${(cause as Error).message})`, { cause });
+    throw new DomainError('INVALID_INPUT', 'body', `not valid JSON (${(cause as Error).message})`, { cause });
   }
 }
 
@@ -30,14 +25,25 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
   res.end(body);
 }
 
-/** A failure in the assignments' shape, with the field and, where one applies, a machine-readable code. */
-export function sendFailure(res: ServerResponse, err: HttpError, code?: string): void {
-  sendJson(res, err.status, {
+/**
+ * The one JSON shape every edge answers errors with, the assignments'
+ * `{"message": …, "status": "failure"}` plus the machine-readable code, the
+ * field when one is at fault, and the request id when the proxy assigned one.
+ */
+export function errorJson(err: DomainError, requestId?: string): string {
+  return JSON.stringify({
     message: err.message,
     status: 'failure',
+    code: err.code,
     ...(err.field ? { field: err.field } : {}),
-    ...(code ? { code } : {}),
+    ...(requestId ? { requestId } : {}),
   });
+}
+
+export function sendError(res: ServerResponse, err: DomainError): void {
+  const body = errorJson(err);
+  res.writeHead(statusOf(err.code), { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 /**

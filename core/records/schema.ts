@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HttpError } from '../http/http-error.js';
+import { DomainError } from '../errors/domain-error.js';
 
 /** The key column every schema has, as in the assignments. */
 export const KEY_COLUMN = 'Stud_id';
@@ -86,20 +86,20 @@ function describe(value: unknown): string {
 
 /**
  * Validates a full row (every column present, no others) and returns it typed;
- * throws an HttpError naming `<path>.<column>` and the reason.
+ * throws an INVALID_INPUT DomainError naming `<path>.<column>` and the reason.
  */
 export function validateRow(schema: Schema, value: unknown, path: string): Row {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new HttpError(400, path, 'expected an object with the schema’s columns');
+    throw new DomainError('INVALID_INPUT', path, 'expected an object with the schema’s columns');
   }
   const row = value as Record<string, unknown>;
   for (const key of Object.keys(row)) {
-    if (!schema.columns.includes(key)) throw new HttpError(400, `${path}.${key}`, 'unknown column');
+    if (!schema.columns.includes(key)) throw new DomainError('INVALID_INPUT', `${path}.${key}`, 'unknown column');
   }
   schema.columns.forEach((column, i) => {
-    if (!(column in row)) throw new HttpError(400, `${path}.${column}`, 'missing');
+    if (!(column in row)) throw new DomainError('INVALID_INPUT', `${path}.${column}`, 'missing');
     const problem = valueProblem(row[column], schema.dtypes[i] as Dtype, column);
-    if (problem) throw new HttpError(400, `${path}.${column}`, problem);
+    if (problem) throw new DomainError('INVALID_INPUT', `${path}.${column}`, problem);
   });
   return row as Row;
 }
@@ -110,22 +110,26 @@ export function validateRow(schema: Schema, value: unknown, path: string): Row {
  */
 export function validatePatch(schema: Schema, value: unknown, path: string, studId: number): Row {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new HttpError(400, path, 'expected an object of columns to change');
+    throw new DomainError('INVALID_INPUT', path, 'expected an object of columns to change');
   }
   const patch = value as Record<string, unknown>;
   const out: Row = {};
   for (const [key, v] of Object.entries(patch)) {
     const i = schema.columns.indexOf(key);
-    if (i < 0) throw new HttpError(400, `${path}.${key}`, 'unknown column');
+    if (i < 0) throw new DomainError('INVALID_INPUT', `${path}.${key}`, 'unknown column');
     if (key === KEY_COLUMN) {
       if (v !== studId)
-        throw new HttpError(400, `${path}.${KEY_COLUMN}`, `cannot change ${KEY_COLUMN} (${studId} to ${describe(v)})`);
+        throw new DomainError(
+          'INVALID_INPUT',
+          `${path}.${KEY_COLUMN}`,
+          `cannot change ${KEY_COLUMN} (${studId} to ${describe(v)})`,
+        );
       continue;
     }
     const problem = valueProblem(v, schema.dtypes[i] as Dtype, key);
-    if (problem) throw new HttpError(400, `${path}.${key}`, problem);
+    if (problem) throw new DomainError('INVALID_INPUT', `${path}.${key}`, problem);
     out[key] = v as number | string;
   }
-  if (Object.keys(out).length === 0) throw new HttpError(400, path, 'names no column to change');
+  if (Object.keys(out).length === 0) throw new DomainError('INVALID_INPUT', path, 'names no column to change');
   return out;
 }

@@ -27,6 +27,7 @@ describe('admin API', () => {
       expect(missing.body).toEqual({
         message: 'authorization: a valid bearer token is required',
         status: 'failure',
+        code: 'UNAUTHORIZED',
         field: 'authorization',
       });
       expect((await proxy.admin(method, path, undefined, 'wrong-token')).status).toBe(401);

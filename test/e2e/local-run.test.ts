@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { parseProxyReady, parseServerReady, type ServerReady } from '#core/runtime/ready-line.js';
 import { awsEnv } from '../helpers/aws.js';
 import { ROOT, spawnUntil, stopProcess } from '../helpers/processes.js';
 
@@ -19,9 +20,9 @@ describe('container entry points (no Docker engine here: run the CMD itself)', (
     const [node, ...args] = dockerCmd('containers/server/Dockerfile');
     expect(node).toBe('node');
     const server = await spawnUntil(args, { SERVER_ID: 'img', SERVER_HOST: '127.0.0.1', SERVER_PORT: '0' }, (l) =>
-      l.includes('server-ready'),
+      Boolean(parseServerReady(l)),
     );
-    const { address } = JSON.parse(server.readyLine) as { address: string };
+    const { address } = parseServerReady(server.readyLine) as ServerReady;
     const res = await request(`${address}/home`);
     expect(JSON.parse(await res.body.text())).toEqual({ message: 'Hello from Server: img', status: 'successful' });
     expect(await stopProcess(server.child)).toBe(0);
@@ -40,7 +41,7 @@ describe('container entry points (no Docker engine here: run the CMD itself)', (
         ADMIN_PORT: '0',
         ADMIN_TOKEN: 't'.repeat(40),
       },
-      (l) => l.includes('"ringmaster":"ready"'),
+      (l) => Boolean(parseProxyReady(l)),
     );
     expect(await stopProcess(proxy.child)).toBe(0);
   });

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
+import { type ProxyReady, parseProxyReady, parseServerReady, type ServerReady } from '#core/runtime/ready-line.js';
 import { type Started, spawnUntil as spawnProcess, stopProcess } from '#scripts/lib/spawn.js';
 
 export { stopProcess };
@@ -44,9 +45,9 @@ export async function startTestProxy(env: Record<string, string> = {}): Promise<
       LOCAL_SERVER_ENTRY: SERVER_BUNDLE,
       ...env,
     },
-    (line) => line.includes('"ringmaster":"ready"'),
+    (line) => parseProxyReady(line) !== undefined,
   );
-  const ready = JSON.parse(proc.readyLine) as { proxyPort: number; adminPort: number };
+  const ready = parseProxyReady(proc.readyLine) as ProxyReady;
   const adminUrl = `http://127.0.0.1:${ready.adminPort}`;
   return {
     ...proc,
@@ -100,9 +101,9 @@ export async function startTestServer(
       ...(proxy ? { REGISTRY_URL: `${proxy.adminUrl}/members`, REGISTRY_TOKEN_FILE: proxy.tokenFile } : {}),
       ...env,
     },
-    (line) => line.includes('"ringmaster":"server-ready"'),
+    (line) => parseServerReady(line) !== undefined,
   );
-  const ready = JSON.parse(proc.readyLine) as { address: string };
+  const ready = parseServerReady(proc.readyLine) as ServerReady;
   return {
     ...proc,
     id,

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fromZodError } from '#core/http/http-error.js';
+import { fromZodError } from '#core/errors/zod-error.js';
 import { scaleRequest } from '#proxy/admin/schemas.js';
 import { loadProxyConfig } from '#proxy/config.js';
 import { loadServerConfig } from '#server/config.js';

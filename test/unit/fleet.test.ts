@@ -1,7 +1,7 @@
 import pino from 'pino';
 import type { Pool } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { FleetLoad } from '#core/balancing/backend.js';
+import { FleetLoad, NO_DEMAND } from '#core/balancing/backend.js';
 import { createStrategy } from '#core/balancing/strategies.js';
 import type { Member } from '#core/ports/membership.js';
 import { Fleet, type FleetOptions } from '#proxy/fleet/fleet.js';
@@ -126,15 +126,14 @@ describe('fleet', () => {
     const { fleet } = fleetWithClock();
     fleet.applyMembership([member('a')]);
     const a = fleet.get('a') as UpstreamBackend;
-    a.inflight = 1;
+    fleet.beginAttempt(a, NO_DEMAND);
     let drained = false;
     const waiting = fleet.waitDrained(a).then(() => {
       drained = true;
     });
     await new Promise((r) => setTimeout(r, 20));
     expect(drained).toBe(false);
-    a.inflight = 0;
-    fleet.noteIdle(a);
+    fleet.endAttempt(a, NO_DEMAND, 200, 1);
     await waiting;
     expect(drained).toBe(true);
   });

@@ -4,16 +4,15 @@ import { ClusterStore } from '#core/aws/cluster-store.js';
 import { dynamoDocumentClient } from '#core/aws/dynamo-client.js';
 import { FleetLoad } from '#core/balancing/backend.js';
 import { createStrategy } from '#core/balancing/strategies.js';
-import { isLatencyObserver } from '#core/balancing/strategy.js';
 import { closeServer, listen, stopListening } from '#core/http/listen.js';
 import type { MembershipSource } from '#core/ports/membership.js';
 import type { Scaler } from '#core/ports/scaler.js';
-import { createAdminServer } from './admin/admin-server.js';
+import { createAdminListener, serveAdmin } from './admin/admin-server.js';
 import { FleetActions } from './admin/fleet-actions.js';
 import type { ProxyConfig } from './config.js';
 import { Fleet } from './fleet/fleet.js';
 import { HealthChecker } from './fleet/health-checker.js';
-import type { ProxyContext } from './forwarding/exchange.js';
+import { type Forwarding, forwardingSettings, Traffic } from './forwarding/forwarding.js';
 import { createProxyServer } from './forwarding/proxy-server.js';
 import { RequestIds } from './forwarding/request-ids.js';
 import { RetryBudget } from './forwarding/retry-budget.js';
@@ -22,6 +21,7 @@ import { ClusterCache } from './records/cluster-cache.js';
 import { RecordsApi } from './records/records-api.js';
 import { ShardManager } from './records/shard-manager.js';
 import { ProxyMetrics } from './telemetry/metrics.js';
+import { type ProxyInfo, type ProxySnapshot, takeSnapshot } from './telemetry/snapshot.js';
 
 /** How often shutdown checks whether the last request has finished. */
 const SHUTDOWN_POLL_MS = 25;
@@ -35,6 +35,8 @@ export interface RunningProxy {
   readonly proxyPort: number;
   readonly adminPort: number;
   readonly fleet: Fleet;
+  /** The proxy's state now; every report renders this. */
+  readonly snapshot: () => ProxySnapshot;
   /** Graceful stop: refuse new connections, let in-flight requests finish (bounded), release everything. */
   shutdown(): Promise<void>;
 }
@@ -78,30 +80,31 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
     log,
   );
   const retryBudget = new RetryBudget(load, config.RETRY_BUDGET_RATIO, config.RETRY_BUDGET_MIN, config.RETRY_WAIT_MS);
-
-  const ctx: ProxyContext = {
+  const traffic = new Traffic();
+  const forwarding: Forwarding = {
+    settings: forwardingSettings(
+      config.keySource,
+      config.DEMAND_HEADER,
+      { maxBodyBytes: config.MAX_BODY_BYTES, maxAttempts: config.MAX_ATTEMPTS },
+      log.isLevelEnabled('debug'),
+    ),
     fleet,
-    strategy,
-    latencyObserver: isLatencyObserver(strategy) ? strategy : undefined,
     metrics,
     retryBudget,
     requestIds: new RequestIds(),
+    traffic,
     log,
-    debug: log.isLevelEnabled('debug'),
-    keySource: config.keySource,
-    keyHeaderName:
-      config.keySource.kind === 'header' ? config.keySource.name : config.keySource.kind === 'cookie' ? 'cookie' : '',
-    demandHeaderName: config.DEMAND_HEADER.toLowerCase(),
-    usesDemand: strategy.name === 'drf',
-    maxBodyBytes: config.MAX_BODY_BYTES,
-    maxAttempts: config.MAX_ATTEMPTS,
-    draining: false,
-    activeRequests: 0,
-    lastRequestAt: 0,
   };
 
-  const { membership, registry } = createMembership(config, log);
-  await membership.start((members) => fleet.applyMembership(members));
+  const membership = createMembership(config, log);
+  await membership.source.start((members) => fleet.applyMembership(members));
+  const info: ProxyInfo = {
+    strategy: strategy.name,
+    hashKey: config.HASH_KEY,
+    membership: config.MEMBERSHIP,
+    scaler: config.SCALER,
+  };
+  const snapshot = () => takeSnapshot({ fleet, metrics, retryBudget, membership: membership.source, info });
 
   const health = new HealthChecker(
     fleet,
@@ -116,10 +119,10 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
   );
   health.start();
 
-  const records = config.SHARD_TABLE ? startRecords(config, fleet, membership, log) : undefined;
+  const records = config.SHARD_TABLE ? startRecords(config, fleet, membership.source, log) : undefined;
   if (records) await records.cache.start();
   const proxyServer = createProxyServer(
-    ctx,
+    forwarding,
     {
       headersTimeoutMs: config.CLIENT_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: config.CLIENT_REQUEST_TIMEOUT_MS,
@@ -130,31 +133,21 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
   );
   records?.manager.start();
 
-  // The admin port must be known before the scaler exists (servers heartbeat to it),
-  // so the admin server starts first and learns its actions once they are built.
-  let actions: FleetActions | undefined;
-  const adminServer = createAdminServer({
-    token: config.adminToken,
-    fleet,
-    get actions() {
-      return actions as FleetActions;
-    },
-    registry,
-    membership,
-    metrics,
-    retryBudget,
-    info: { strategy: strategy.name, hashKey: config.HASH_KEY, membership: config.MEMBERSHIP, scaler: config.SCALER },
-    log,
-  });
+  // Built in dependency order: the admin port first (the local scaler hands it to
+  // the servers it starts), then the scaler, the actions that use it, and only
+  // then the admin routes. Nothing runs between listening and attaching the
+  // routes, so no request can arrive before them.
+  const adminServer = createAdminListener();
   const adminPort = await listen(adminServer, config.ADMIN_PORT, config.ADMIN_HOST);
   const scaler = extras.createScaler?.(adminPort);
-  actions = new FleetActions(
+  const actions = new FleetActions(
     fleet,
-    membership,
+    membership.control,
     scaler,
     { maxServers: config.MAX_SERVERS, registerWaitMs: config.REGISTER_WAIT_MS },
     log,
   );
+  serveAdmin(adminServer, { token: config.adminToken, actions, registry: membership.registry, snapshot, log });
   const proxyPort = await listen(proxyServer, config.PROXY_PORT, config.PROXY_HOST);
   log.info({ proxyPort, adminPort, strategy: strategy.name, hashKey: config.HASH_KEY }, 'proxy listening');
 
@@ -166,26 +159,25 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
   const shutdown = () => {
     stopping ??= (async () => {
       log.info({ inflight: fleet.load.inflight }, 'shutting down: finishing in-flight requests');
-      ctx.draining = true;
+      traffic.draining = true;
       const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
       const listenUntil = Math.min(deadline, Date.now() + SHUTDOWN_LISTEN_MAX_MS);
-      const quiet = () => ctx.activeRequests === 0 && performance.now() - ctx.lastRequestAt >= SHUTDOWN_QUIET_MS;
       // Keep accepting until traffic stops (the balancer has deregistered us) or a bound passes:
       // closing the listener resets connections still in the kernel's accept queue. Meanwhile
       // every reply carries Connection: close, so clients move on.
-      while (!quiet() && Date.now() < listenUntil) await sleep(SHUTDOWN_POLL_MS);
+      while (!traffic.isQuiet(SHUTDOWN_QUIET_MS) && Date.now() < listenUntil) await sleep(SHUTDOWN_POLL_MS);
       stopListening(proxyServer);
-      while (ctx.activeRequests > 0 && Date.now() < deadline) await sleep(SHUTDOWN_POLL_MS);
+      while (traffic.active > 0 && Date.now() < deadline) await sleep(SHUTDOWN_POLL_MS);
       const closed = closeServer(proxyServer);
       const timedOut = sleep(Math.max(0, deadline - Date.now())).then(() => 'deadline' as const);
-      if (ctx.activeRequests > 0 || (await Promise.race([closed, timedOut])) === 'deadline') {
-        log.warn({ active: ctx.activeRequests }, 'shutdown deadline passed; closing remaining connections');
+      if (traffic.active > 0 || (await Promise.race([closed, timedOut])) === 'deadline') {
+        log.warn({ active: traffic.active }, 'shutdown deadline passed; closing remaining connections');
         proxyServer.closeAllConnections();
       }
       health.stop();
       records?.manager.stop();
       records?.cache.stop();
-      await membership.stop();
+      await membership.source.stop();
       await scaler?.close();
       adminServer.closeAllConnections();
       await closeServer(adminServer);
@@ -195,7 +187,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
     return stopping;
   };
 
-  return { proxyPort, adminPort, fleet, shutdown };
+  return { proxyPort, adminPort, fleet, snapshot, shutdown };
 }
 
 /** The sharded records API and its helpers, when the records tables are configured. */

@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { DEFAULT_STRATEGY, STRATEGY_NAMES } from '#core/balancing/strategies.js';
-import { ConfigError, flagVar, intVar, numberVar, parseEnv, portVar } from '#core/config/env.js';
+import {
+  ConfigError,
+  checkRecordTables,
+  flagVar,
+  intVar,
+  logLevelVar,
+  numberVar,
+  parseEnv,
+  portVar,
+  tableNameVar,
+} from '#core/config/env.js';
 import { readSecret } from '#core/config/secret.js';
 import { parseKeySource } from '#core/routing/key-source.js';
 
@@ -15,7 +25,7 @@ const schema = z.object({
   ADMIN_PORT: portVar(8081),
   /** Local development only: allows an admin API without a token. */
   RINGMASTER_LOCAL_DEV: flagVar(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevelVar(),
 
   STRATEGY: z.enum(STRATEGY_NAMES).default(DEFAULT_STRATEGY),
   BOUND_FACTOR: numberVar(1.25, 1.01, 10),
@@ -68,12 +78,12 @@ const schema = z.object({
   STATIC_SERVERS: z.string().default(''),
   LEASE_MS: intVar(10 * SECOND, 500, 10 * MINUTE),
   /** dynamodb membership: the Ring table, read every RING_REFRESH_MS. */
-  RING_TABLE: z.string().default(''),
+  RING_TABLE: tableNameVar(),
   RING_REFRESH_MS: intVar(SECOND, 100, MINUTE),
   /** Records API (sharded database): all three tables, or none to turn it off. */
-  SHARD_TABLE: z.string().default(''),
-  MAP_TABLE: z.string().default(''),
-  RECORDS_TABLE: z.string().default(''),
+  SHARD_TABLE: tableNameVar(),
+  MAP_TABLE: tableNameVar(),
+  RECORDS_TABLE: tableNameVar(),
   SHARD_MANAGER_INTERVAL_MS: intVar(SECOND, 100, MINUTE),
   MAX_SERVERS: intVar(64, 1, 10_000),
 
@@ -103,10 +113,7 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
   if (parsed.MEMBERSHIP === 'dynamodb' && !parsed.RING_TABLE) {
     throw new ConfigError('RING_TABLE: required when MEMBERSHIP=dynamodb', ['RING_TABLE: required']);
   }
-  const recordTables = [parsed.SHARD_TABLE, parsed.MAP_TABLE, parsed.RECORDS_TABLE].filter(Boolean).length;
-  if (recordTables !== 0 && recordTables !== 3) {
-    throw new ConfigError('SHARD_TABLE, MAP_TABLE, RECORDS_TABLE: set all three or none', ['SHARD_TABLE: incomplete']);
-  }
+  checkRecordTables(parsed);
   if (parsed.SCALER === 'local' && !parsed.LOCAL_SERVER_ENTRY) {
     throw new ConfigError('LOCAL_SERVER_ENTRY: required when SCALER=local', ['LOCAL_SERVER_ENTRY: required']);
   }

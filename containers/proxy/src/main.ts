@@ -1,4 +1,5 @@
 import { loadOrExit } from '#core/config/load-or-exit.js';
+import { readyLine } from '#core/runtime/ready-line.js';
 import { startProxy } from './app.js';
 import { loadProxyConfig, type ProxyConfig } from './config.js';
 import { LocalProcessScaler } from './scaler/local-process-scaler.js';
@@ -35,9 +36,7 @@ async function main(): Promise<void> {
   }
   // Machine-readable line for scripts and tests that start the proxy on port 0. Printed only
   // once the signal handlers exist: a SIGTERM sent on seeing it must not meet the default action.
-  process.stdout.write(
-    `${JSON.stringify({ ringmaster: 'ready', proxyPort: proxy.proxyPort, adminPort: proxy.adminPort })}\n`,
-  );
+  process.stdout.write(readyLine({ ringmaster: 'ready', proxyPort: proxy.proxyPort, adminPort: proxy.adminPort }));
 }
 
 /** What the servers a local scaler starts need: how to register, and any artificial work. */

@@ -4,7 +4,7 @@ import type { RecordsStore } from '#core/aws/records-store.js';
 import type { ServerConfig } from './config.js';
 import type { LoadSampler } from './load-sampler.js';
 import { ShardReadCache } from './shard-read-cache.js';
-import { handleShardRoute, isShardRoute } from './shard-routes.js';
+import { isShardRoute, shardRoutes } from './shard-routes.js';
 
 export interface ServerState {
   inflight: number;
@@ -25,6 +25,7 @@ export function createBackendServer(
 ): Server {
   // Reads are cached per shard, keyed by valid_idx; see ShardReadCache.
   const readCache = records ? new ShardReadCache(records) : undefined;
+  const handleShard = shardRoutes(config.id, records, readCache, log);
   const home = Buffer.from(JSON.stringify({ message: `Hello from Server: ${config.id}`, status: 'successful' }));
   const homeStatus = config.SERVER_FAIL_STATUS || 200;
   const notFound = Buffer.from(JSON.stringify({ message: 'not found', status: 'failure' }));
@@ -57,7 +58,7 @@ export function createBackendServer(
     } else if (path === '/echo' && req.method === 'POST') {
       echo(req, res, config.id);
     } else if (path !== undefined && isShardRoute(path)) {
-      void handleShardRoute(req, res, path, config.id, records, readCache, log);
+      handleShard(req, res);
     } else {
       res.writeHead(404, ['content-type', 'application/json', 'content-length', String(notFound.length)]);
       res.end(notFound);

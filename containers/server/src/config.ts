@@ -1,12 +1,19 @@
 import { hostname, networkInterfaces, totalmem } from 'node:os';
 import { z } from 'zod';
-import { ConfigError, intVar, parseEnv, portVar } from '#core/config/env.js';
+import {
+  ConfigError,
+  checkRecordTables,
+  intVar,
+  logLevelVar,
+  parseEnv,
+  portVar,
+  tableNameVar,
+} from '#core/config/env.js';
 import { readSecret } from '#core/config/secret.js';
-
-const SERVER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+import { SERVER_ID_PATTERN, SERVER_ID_RULE } from '#core/membership/server-id.js';
 
 const schema = z.object({
-  SERVER_ID: z.string().regex(SERVER_ID, { error: 'expected 1-63 letters, digits, "-", "_" or "."' }).optional(),
+  SERVER_ID: z.string().regex(SERVER_ID_PATTERN, { error: SERVER_ID_RULE }).optional(),
   SERVER_HOST: z.string().default('0.0.0.0'),
   SERVER_PORT: portVar(8080),
   /** Address proxies dial; derived from the host and port when unset. */
@@ -17,11 +24,11 @@ const schema = z.object({
   /** Lease registry to heartbeat into (the proxy's /members); unset disables self-registration. */
   REGISTRY_URL: z.url({ error: 'expected a URL' }).optional(),
   /** DynamoDB Ring table to heartbeat into (the AWS way); exclusive with REGISTRY_URL. */
-  RING_TABLE: z.string().optional(),
+  RING_TABLE: tableNameVar(),
   /** Records tables (all three, or none): the shard work this server does. */
-  SHARD_TABLE: z.string().optional(),
-  MAP_TABLE: z.string().optional(),
-  RECORDS_TABLE: z.string().optional(),
+  SHARD_TABLE: tableNameVar(),
+  MAP_TABLE: tableNameVar(),
+  RECORDS_TABLE: tableNameVar(),
   HEARTBEAT_INTERVAL_MS: intVar(2000, 50, 60_000),
   LEASE_MS: intVar(10_000, 500, 600_000),
   SERVER_WEIGHT: intVar(1, 1, 1000),
@@ -34,7 +41,7 @@ const schema = z.object({
   KEEPALIVE_TIMEOUT_MS: intVar(5000, 100, 600_000),
   SHUTDOWN_TIMEOUT_MS: intVar(10_000, 0, 600_000),
   MEMORY_LIMIT_BYTES: intVar(0, 0, Number.MAX_SAFE_INTEGER),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevelVar(),
 });
 
 export type ServerConfig = z.infer<typeof schema> & {
@@ -46,15 +53,12 @@ export type ServerConfig = z.infer<typeof schema> & {
 export function loadServerConfig(env: Record<string, string | undefined>): ServerConfig {
   const parsed = parseEnv(schema, env, 'server');
   const id = parsed.SERVER_ID ?? hostname().slice(0, 63);
-  if (!SERVER_ID.test(id))
+  if (!SERVER_ID_PATTERN.test(id))
     throw new ConfigError(`SERVER_ID: unset and hostname "${id}" is not a valid id`, ['SERVER_ID']);
   if (parsed.REGISTRY_URL && parsed.RING_TABLE) {
     throw new ConfigError('REGISTRY_URL and RING_TABLE: set one, not both', ['REGISTRY_URL', 'RING_TABLE']);
   }
-  const recordTables = [parsed.SHARD_TABLE, parsed.MAP_TABLE, parsed.RECORDS_TABLE].filter(Boolean).length;
-  if (recordTables !== 0 && recordTables !== 3) {
-    throw new ConfigError('SHARD_TABLE, MAP_TABLE, RECORDS_TABLE: set all three or none', ['SHARD_TABLE']);
-  }
+  checkRecordTables(parsed);
   if (parsed.LEASE_MS <= parsed.HEARTBEAT_INTERVAL_MS) {
     throw new ConfigError('LEASE_MS: must be longer than HEARTBEAT_INTERVAL_MS', ['LEASE_MS']);
   }

@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import type { LeaseTarget } from './registration.js';
+import type { LeaseTarget } from '#core/ports/lease.js';
 
 /** A heartbeat slower than this counts as failed; the next one retries. */
 const HEARTBEAT_TIMEOUT_MS = 2000;

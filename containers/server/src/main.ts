@@ -4,6 +4,7 @@ import { dynamoDocumentClient } from '#core/aws/dynamo-client.js';
 import { RecordsStore } from '#core/aws/records-store.js';
 import { RingStore } from '#core/aws/ring-store.js';
 import { loadOrExit } from '#core/config/load-or-exit.js';
+import { readyLine } from '#core/runtime/ready-line.js';
 import { createBackendServer, type ServerState } from './app.js';
 import { advertiseAddress, loadServerConfig } from './config.js';
 import { HttpLease } from './http-lease.js';
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
   log.info({ address }, 'server listening');
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void shutdown(signal));
   // After the handlers: whoever reads this line may signal at once.
-  process.stdout.write(`${JSON.stringify({ ringmaster: 'server-ready', id: config.id, address })}\n`);
+  process.stdout.write(readyLine({ ringmaster: 'server-ready', id: config.id, address }));
 }
 
 main().catch((err: unknown) => {

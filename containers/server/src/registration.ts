@@ -1,12 +1,5 @@
 import type { Logger } from 'pino';
-
-/** Where a server keeps its lease: the proxy's lease registry locally, the Ring table on AWS. */
-export interface LeaseTarget {
-  /** Registers or renews the lease; 'removed' when an operator took the server out (/rm). */
-  beat(): Promise<'ok' | 'removed'>;
-  /** Gives the lease up (clean shutdown). */
-  leave(): Promise<void>;
-}
+import type { LeaseTarget } from '#core/ports/lease.js';
 
 /**
  * Self-registration: one heartbeat at start (so traffic can begin at once),

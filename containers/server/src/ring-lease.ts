@@ -1,5 +1,5 @@
 import type { RingStore } from '#core/aws/ring-store.js';
-import type { LeaseTarget } from './registration.js';
+import type { LeaseTarget } from '#core/ports/lease.js';
 
 /** The DynamoDB Ring table: a conditional update renews the lease; a tombstone (left by /rm) refuses it. */
 export class RingLease implements LeaseTarget {

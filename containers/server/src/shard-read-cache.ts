@@ -1,5 +1,5 @@
 import type { RecordsStore } from '#core/aws/records-store.js';
-import { HttpError } from '#core/http/http-error.js';
+import { DomainError } from '#core/errors/domain-error.js';
 import { KEY_COLUMN, MAX_STUD_ID, type Row } from '#core/records/schema.js';
 import { lowerBound } from '#core/util/lower-bound.js';
 
@@ -33,7 +33,7 @@ export class ShardReadCache {
 
   async read(shardId: string, low: number, high: number): Promise<Row[]> {
     const validIdx = await this.store.validIdx(shardId);
-    if (validIdx === undefined) throw new HttpError(404, 'Shard_id', `no shard ${shardId}`);
+    if (validIdx === undefined) throw new DomainError('NOT_FOUND', 'Shard_id', `no shard ${shardId}`);
     let entry = this.entries.get(shardId);
     if (entry === undefined || entry.validIdx !== validIdx) {
       entry = await this.reload(shardId, validIdx);

@@ -2,8 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { RecordsStore } from '#core/aws/records-store.js';
-import { fromZodError, HttpError } from '#core/http/http-error.js';
-import { readJsonBody, sendFailure, sendJson } from '#core/http/json.js';
+import { DomainError } from '#core/errors/domain-error.js';
+import { parseOrThrow } from '#core/errors/zod-error.js';
+import { readJsonBody, sendJson } from '#core/http/json.js';
+import { type JsonRoute, serveJson } from '#core/http/json-routes.js';
 import { MAX_ROWS_PER_SHARD_WRITE, MAX_STUD_ID, type Row } from '#core/records/schema.js';
 import type { ShardReadCache } from './shard-read-cache.js';
 
@@ -31,28 +33,27 @@ export function isShardRoute(path: string): boolean {
   return path.startsWith('/shards/');
 }
 
-export async function handleShardRoute(
-  req: IncomingMessage,
-  res: ServerResponse,
-  path: string,
+/** The shard routes as one handler; errors are answered in the shared shape by `serveJson`. */
+export function shardRoutes(
   serverId: string,
   store: RecordsStore | undefined,
   cache: ShardReadCache | undefined,
   log: Logger,
-): Promise<void> {
-  try {
-    if (!store) throw new HttpError(503, undefined, 'this server has no records tables configured');
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const route: JsonRoute = async (req, res) => {
+    if (!store) throw new DomainError('UNAVAILABLE', undefined, 'this server has no records tables configured');
+    const path = (req.url ?? '/').split('?', 1)[0] as string;
     const match = SHARD_PATH.exec(path);
-    if (!match) throw new HttpError(404, undefined, `no shard route ${path}`);
+    if (!match) throw new DomainError('NOT_FOUND', undefined, `no shard route ${path}`);
     const shardId = match[1] as string;
     const action = match[2] as string;
     if (action === 'write' && req.method === 'POST') {
-      const body = parse(writeBody, await readJsonBody(req, MAX_SHARD_BODY_BYTES));
+      const body = parseOrThrow(writeBody, await readJsonBody(req, MAX_SHARD_BODY_BYTES));
       await store.insert(shardId, serverId, body.rows as Row[]);
       return sendJson(res, 200, { status: 'success', written: body.rows.length });
     }
     if (action === 'read' && req.method === 'POST') {
-      const body = parse(readBody, await readJsonBody(req));
+      const body = parseOrThrow(readBody, await readJsonBody(req));
       const rows = cache
         ? await cache.read(shardId, body.low, body.high)
         : await store.readRange(shardId, body.low, body.high);
@@ -60,7 +61,7 @@ export async function handleShardRoute(
     }
     const id = Number(match[3]);
     if (match[3] !== undefined && req.method === 'PUT') {
-      const body = parse(updateBody, await readJsonBody(req));
+      const body = parseOrThrow(updateBody, await readJsonBody(req));
       await store.update(shardId, serverId, id, body.data as Row);
       return sendJson(res, 200, { status: 'success' });
     }
@@ -68,18 +69,7 @@ export async function handleShardRoute(
       await store.remove(shardId, serverId, id);
       return sendJson(res, 200, { status: 'success' });
     }
-    throw new HttpError(405, undefined, `method ${req.method} not allowed on ${path}`);
-  } catch (err) {
-    const failure =
-      err instanceof HttpError ? err : new HttpError(500, undefined, 'shard operation failed', { cause: err });
-    if (failure.status >= 500) log.error({ err, path }, 'shard operation failed');
-    if (res.headersSent) res.destroy();
-    else sendFailure(res, failure, (err as { code?: string }).code);
-  }
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (!result.success) throw fromZodError(result.error);
-  return result.data;
+    throw new DomainError('METHOD_NOT_ALLOWED', undefined, `method ${req.method} not allowed on ${path}`);
+  };
+  return serveJson(route, log, 'shard operation');
 }

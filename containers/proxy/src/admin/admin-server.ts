@@ -1,111 +1,104 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { fromZodError, HttpError } from '#core/http/http-error.js';
-import { bearerMatches, readJsonBody, sendFailure, sendJson } from '#core/http/json.js';
-import type { MembershipSource } from '#core/ports/membership.js';
+import { DomainError } from '#core/errors/domain-error.js';
+import { parseOrThrow } from '#core/errors/zod-error.js';
+import { bearerMatches, readJsonBody, sendJson } from '#core/http/json.js';
+import { expectMethod, serveJson } from '#core/http/json-routes.js';
+import { SERVER_ID_PATTERN, SERVER_ID_RULE } from '#core/membership/server-id.js';
 import { pathOf } from '#core/routing/key-source.js';
-import type { Fleet } from '../fleet/fleet.js';
-import type { RetryBudget } from '../forwarding/retry-budget.js';
 import type { LeaseRegistry } from '../membership/lease-registry.js';
-import type { ProxyMetrics } from '../telemetry/metrics.js';
-import { type StatusInfo, statusReport } from '../telemetry/status-report.js';
+import { renderPrometheus } from '../telemetry/prometheus.js';
+import type { ProxySnapshot } from '../telemetry/snapshot.js';
+import { statusReport } from '../telemetry/status-report.js';
 import type { FleetActions } from './fleet-actions.js';
-import { heartbeatRequest, SERVER_ID, scaleRequest } from './schemas.js';
+import { heartbeatRequest, scaleRequest } from './schemas.js';
 
 /** A slow admin client gets this long to send its request. */
 const ADMIN_REQUEST_TIMEOUT_MS = 10_000;
 
 export interface AdminDeps {
   readonly token: string | undefined;
-  readonly fleet: Fleet;
   readonly actions: FleetActions;
   readonly registry: LeaseRegistry | undefined;
-  readonly membership: MembershipSource;
-  readonly metrics: ProxyMetrics;
-  readonly retryBudget: RetryBudget;
-  readonly info: StatusInfo;
+  readonly snapshot: () => ProxySnapshot;
   readonly log: Logger;
 }
 
 /**
- * The admin API, on its own port. Every route but /healthz needs the bearer
- * token. Routes and JSON shapes follow the assignments (/rep, /add, /rm),
+ * The admin port's HTTP server, without routes yet: it is listened on first,
+ * because the local scaler hands the port to the servers it starts, and the
+ * routes need the scaler (through FleetActions). `serveAdmin` attaches them.
+ */
+export function createAdminListener(): Server {
+  return createServer({ requestTimeout: ADMIN_REQUEST_TIMEOUT_MS });
+}
+
+/**
+ * The admin API. Every route but /healthz needs the bearer token. Routes and
+ * JSON shapes follow the student balancers it replaces (/rep, /add, /rm),
  * plus /status, /metrics and the servers' own registration (/members/:id).
  */
-export function createAdminServer(deps: AdminDeps): Server {
-  const server = createServer({ requestTimeout: ADMIN_REQUEST_TIMEOUT_MS }, (req, res) => {
-    route(deps, req, res).catch((err: unknown) => {
-      const failure = err instanceof HttpError ? err : new HttpError(500, undefined, 'internal error', { cause: err });
-      if (failure.status >= 500) deps.log.error({ err, url: req.url }, 'admin request failed');
-      if (!res.headersSent) sendFailure(res, failure);
-      else res.destroy();
-    });
-  });
-  return server;
+export function serveAdmin(server: Server, deps: AdminDeps): void {
+  server.on(
+    'request',
+    serveJson((req, res) => route(deps, req, res), deps.log, 'admin request'),
+  );
 }
 
 async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = pathOf(req.url ?? '/');
-  const method = req.method ?? 'GET';
   if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
   if (deps.token !== undefined && !bearerMatches(req.headers.authorization, deps.token)) {
     res.setHeader('www-authenticate', 'Bearer realm="ringmaster-admin"');
-    throw new HttpError(401, 'authorization', 'a valid bearer token is required');
+    throw new DomainError('UNAUTHORIZED', 'authorization', 'a valid bearer token is required');
   }
   const member = /^\/members\/([^/]+)$/.exec(path);
   switch (member ? '/members/:id' : path) {
     case '/rep':
-      expectMethod(method, 'GET');
+      expectMethod(req, 'GET');
       return sendJson(res, 200, { message: deps.actions.replicas(), status: 'successful' });
     case '/add': {
-      expectMethod(method, 'POST');
-      const body = scaleRequest.safeParse(await readJsonBody(req));
-      if (!body.success) throw fromZodError(body.error);
-      return sendJson(res, 200, { message: await deps.actions.add(body.data), status: 'successful' });
+      expectMethod(req, 'POST');
+      const body = parseOrThrow(scaleRequest, await readJsonBody(req));
+      return sendJson(res, 200, { message: await deps.actions.add(body), status: 'successful' });
     }
     case '/rm': {
-      expectMethod(method, 'DELETE');
-      const body = scaleRequest.safeParse(await readJsonBody(req));
-      if (!body.success) throw fromZodError(body.error);
-      return sendJson(res, 200, { message: await deps.actions.remove(body.data), status: 'successful' });
+      expectMethod(req, 'DELETE');
+      const body = parseOrThrow(scaleRequest, await readJsonBody(req));
+      return sendJson(res, 200, { message: await deps.actions.remove(body), status: 'successful' });
     }
     case '/status':
-      expectMethod(method, 'GET');
-      return sendJson(res, 200, statusReport(deps.fleet, deps.metrics, deps.retryBudget, deps.info, deps.membership));
+      expectMethod(req, 'GET');
+      return sendJson(res, 200, statusReport(deps.snapshot()));
     case '/metrics': {
-      expectMethod(method, 'GET');
-      const text = deps.metrics.render(deps.fleet, deps.retryBudget, deps.membership.stats?.());
+      expectMethod(req, 'GET');
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(text);
+      res.end(renderPrometheus(deps.snapshot()));
       return;
     }
     case '/members/:id':
       return memberRoute(deps, req, res, decodeURIComponent(member?.[1] ?? ''));
     default:
-      throw new HttpError(404, undefined, `no admin route ${method} ${path}`);
+      throw new DomainError('NOT_FOUND', undefined, `no admin route ${req.method} ${path}`);
   }
 }
 
 async function memberRoute(deps: AdminDeps, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
   const registry = deps.registry;
-  if (!registry)
-    throw new HttpError(409, undefined, 'membership is static (MEMBERSHIP=static); servers cannot register');
-  if (!SERVER_ID.test(id)) throw new HttpError(400, 'id', 'expected 1-63 letters, digits, "-", "_" or "."');
+  if (!registry) {
+    throw new DomainError('CONFLICT', undefined, 'servers register in the Ring table or a static list, not here');
+  }
+  if (!SERVER_ID_PATTERN.test(id)) throw new DomainError('INVALID_INPUT', 'id', SERVER_ID_RULE);
   if (req.method === 'PUT') {
-    const body = heartbeatRequest.safeParse(await readJsonBody(req));
-    if (!body.success) throw fromZodError(body.error);
-    const result = registry.heartbeat(id, body.data.address, body.data.weight);
-    if (result === 'removed') throw new HttpError(410, 'id', `server "${id}" was removed; add it again with /add`);
-    if (result === 'full') throw new HttpError(409, 'id', 'the server limit is reached');
+    const body = parseOrThrow(heartbeatRequest, await readJsonBody(req));
+    const result = registry.heartbeat(id, body.address, body.weight);
+    if (result === 'removed') throw new DomainError('GONE', 'id', `server "${id}" was removed; add it again with /add`);
+    if (result === 'full') throw new DomainError('CONFLICT', 'id', 'the server limit is reached');
     return sendJson(res, 200, { status: 'successful', leaseMs: registry.leaseMs, memberStatus: registry.statusOf(id) });
   }
   if (req.method === 'DELETE') {
-    if (!registry.deregister(id)) throw new HttpError(404, 'id', `unknown server "${id}"`);
+    if (!registry.deregister(id)) throw new DomainError('NOT_FOUND', 'id', `unknown server "${id}"`);
     return sendJson(res, 200, { status: 'successful' });
   }
-  throw new HttpError(405, undefined, `method ${req.method} not allowed on /members/:id`);
-}
-
-function expectMethod(actual: string, expected: string): void {
-  if (actual !== expected) throw new HttpError(405, undefined, `method ${actual} not allowed; use ${expected}`);
+  throw new DomainError('METHOD_NOT_ALLOWED', undefined, `method ${req.method} not allowed on /members/:id`);
 }

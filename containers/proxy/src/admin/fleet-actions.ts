@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { HttpError } from '#core/http/http-error.js';
-import type { MembershipSource } from '#core/ports/membership.js';
+import { DomainError } from '#core/errors/domain-error.js';
+import type { MembershipControl } from '#core/ports/membership.js';
 import type { Scaler } from '#core/ports/scaler.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { ScaleRequest } from './schemas.js';
@@ -15,8 +15,9 @@ export interface ReplicaSet {
 
 /**
  * What /add and /rm do, apart from HTTP: validate against the live fleet,
- * start servers through the scaler and wait for them to register, or drain
- * servers (no new requests, in-flight ones finish) before stopping them.
+ * raise the scaler's desired count and wait for the new servers to register,
+ * or drain servers (no new requests, in-flight ones finish) before the
+ * scaler stops exactly those.
  */
 export class FleetActions {
   /** Ids an /add or /rm is working on, so two calls cannot act on one server. */
@@ -24,7 +25,7 @@ export class FleetActions {
 
   constructor(
     private readonly fleet: Fleet,
-    private readonly membership: MembershipSource,
+    private readonly membership: MembershipControl,
     private readonly scaler: Scaler | undefined,
     private readonly limits: { readonly maxServers: number; readonly registerWaitMs: number },
     private readonly log: Logger,
@@ -41,24 +42,37 @@ export class FleetActions {
   async add(request: ScaleRequest): Promise<ReplicaSet> {
     const scaler = this.requireScaler();
     if (this.fleet.size + request.n > this.limits.maxServers) {
-      throw new HttpError(
-        400,
+      throw new DomainError(
+        'INVALID_INPUT',
         'n',
         `adding ${request.n} would exceed the ${this.limits.maxServers}-server limit (now ${this.fleet.size})`,
       );
     }
-    const ids = request.hostnames ?? this.freshIds(request.n);
+    if (request.hostnames && !scaler.namesServers) {
+      throw new DomainError(
+        'INVALID_INPUT',
+        'hostnames',
+        `the ${scaler.kind} scaler's servers take their own ids; omit hostnames and give n alone`,
+      );
+    }
+    const ids = scaler.namesServers ? (request.hostnames ?? this.freshIds(request.n)) : [];
     ids.forEach((id, i) => {
       if (this.fleet.get(id) || this.busy.has(id)) {
-        throw new HttpError(400, request.hostnames ? `hostnames[${i}]` : 'n', `server "${id}" already exists`);
+        throw new DomainError(
+          'INVALID_INPUT',
+          request.hostnames ? `hostnames[${i}]` : 'n',
+          `server "${id}" already exists`,
+        );
       }
     });
     for (const id of ids) this.busy.add(id);
     try {
       for (const id of ids) await this.membership.allow(id);
-      await scaler.add(ids);
-      await this.waitForRegistration(ids);
-      this.log.info({ servers: ids }, 'servers added');
+      const known = new Set(this.fleet.list().map((b) => b.id));
+      const { desired } = await scaler.describe();
+      await scaler.setDesiredCount(desired + request.n, scaler.namesServers ? ids : undefined);
+      await this.waitForRegistration(ids.length > 0 ? ids : request.n, known);
+      this.log.info({ servers: ids, n: request.n }, 'servers added');
       return this.replicas();
     } finally {
       for (const id of ids) this.busy.delete(id);
@@ -68,7 +82,7 @@ export class FleetActions {
   async remove(request: ScaleRequest): Promise<ReplicaSet> {
     const active = this.fleet.list().filter((b) => b.status === 'active' && !this.busy.has(b.id));
     if (request.n > active.length) {
-      throw new HttpError(400, 'n', `cannot remove ${request.n} of ${active.length} active server(s)`);
+      throw new DomainError('INVALID_INPUT', 'n', `cannot remove ${request.n} of ${active.length} active server(s)`);
     }
     const ids =
       request.hostnames ??
@@ -78,9 +92,9 @@ export class FleetActions {
         .map((b) => b.id);
     ids.forEach((id, i) => {
       const b = this.fleet.get(id);
-      if (!b) throw new HttpError(400, `hostnames[${i}]`, `unknown server "${id}"`);
+      if (!b) throw new DomainError('INVALID_INPUT', `hostnames[${i}]`, `unknown server "${id}"`);
       if (b.status !== 'active' || this.busy.has(id)) {
-        throw new HttpError(400, `hostnames[${i}]`, `server "${id}" is already being removed`);
+        throw new DomainError('INVALID_INPUT', `hostnames[${i}]`, `server "${id}" is already being removed`);
       }
     });
     for (const id of ids) this.busy.add(id);
@@ -93,7 +107,7 @@ export class FleetActions {
         }),
       );
       for (const id of ids) await this.membership.remove(id);
-      if (this.scaler) await this.scaler.remove(ids);
+      if (this.scaler) await this.scaler.removeServers(ids);
       this.log.info({ servers: ids }, 'servers removed');
       return this.replicas();
     } finally {
@@ -103,8 +117,8 @@ export class FleetActions {
 
   private requireScaler(): Scaler {
     if (!this.scaler) {
-      throw new HttpError(
-        409,
+      throw new DomainError(
+        'CONFLICT',
         undefined,
         'no scaler is configured (SCALER=none): servers join by registering themselves',
       );
@@ -122,16 +136,22 @@ export class FleetActions {
     return ids;
   }
 
-  private async waitForRegistration(ids: readonly string[]): Promise<void> {
+  /** Waits for the named servers, or for `count` servers not in `known`, to join the fleet. */
+  private async waitForRegistration(expected: readonly string[] | number, known: ReadonlySet<string>): Promise<void> {
     const deadline = Date.now() + this.limits.registerWaitMs;
     for (;;) {
-      const missing = ids.filter((id) => !this.fleet.get(id));
-      if (missing.length === 0) return;
+      const missingIds = typeof expected === 'number' ? [] : expected.filter((id) => !this.fleet.get(id));
+      const missing =
+        typeof expected === 'number'
+          ? expected - this.fleet.list().filter((b) => !known.has(b.id)).length
+          : missingIds.length;
+      if (missing <= 0) return;
       if (Date.now() > deadline) {
-        throw new HttpError(
-          504,
+        const what = typeof expected === 'number' ? `${missing} of ${expected} new server(s)` : missingIds.join(', ');
+        throw new DomainError(
+          'TIMEOUT',
           undefined,
-          `started ${missing.join(', ')} but they did not register within ${this.limits.registerWaitMs} ms`,
+          `started ${what} but they did not register within ${this.limits.registerWaitMs} ms`,
         );
       }
       await new Promise((r) => setTimeout(r, REGISTER_POLL_MS));

@@ -1,16 +1,12 @@
 import { z } from 'zod';
+import { SERVER_ID_PATTERN, SERVER_ID_RULE } from '#core/membership/server-id.js';
 
 /** Largest change one /add or /rm may ask for; bigger steps are refused rather than queued. */
 export const MAX_SCALE_STEP = 32;
 
-/** Server ids double as hostnames: DNS-label characters, at most 63. */
-export const SERVER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const hostname = z.string({ error: 'expected a string' }).regex(SERVER_ID_PATTERN, { error: SERVER_ID_RULE });
 
-const hostname = z
-  .string({ error: 'expected a string' })
-  .regex(SERVER_ID, { error: 'expected 1-63 letters, digits, "-", "_" or ".", starting with a letter or digit' });
-
-/** Body of POST /add and DELETE /rm, as in the assignments: {"n": 2, "hostnames": ["s4", "s5"]}. */
+/** Body of POST /add and DELETE /rm, as the student balancers took it: {"n": 2, "hostnames": ["s4", "s5"]}. */
 export const scaleRequest = z
   .object(
     {

@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import type { Pool } from 'undici';
-import type { FleetLoad } from '#core/balancing/backend.js';
+import { type Demand, type FleetLoad, NO_DEMAND } from '#core/balancing/backend.js';
 import type { Strategy } from '#core/balancing/strategy.js';
 import type { Member } from '#core/ports/membership.js';
+import { byId } from '#core/util/by-id.js';
+import { increment, statusClassIndex } from '../telemetry/metrics.js';
 import { UpstreamBackend } from './upstream-backend.js';
 
 /** How often slow-start weights are stepped while any server is ramping. */
@@ -50,7 +52,7 @@ export class Fleet {
   }
 
   list(): UpstreamBackend[] {
-    return [...this.backends.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [...this.backends.values()].sort(byId);
   }
 
   get(id: string): UpstreamBackend | undefined {
@@ -90,6 +92,51 @@ export class Fleet {
     }
     this.seenFirstMembership = true;
     this.refresh();
+  }
+
+  /**
+   * A request attempt starts on `b`. This and `endAttempt` are the hot path's
+   * only writes to a backend: plain field updates, no allocation.
+   */
+  beginAttempt(b: UpstreamBackend, demand: Demand): void {
+    b.inflight++;
+    b.requests++;
+    this.load.inflight++;
+    if (demand !== NO_DEMAND) {
+      b.pendingCpu += demand.cpu;
+      b.pendingStorage += demand.storage;
+    }
+  }
+
+  /**
+   * Response headers from `b` arrived `latencyMs` after the attempt was sent:
+   * feeds latency-aware strategies and passive outlier detection.
+   */
+  recordResponse(b: UpstreamBackend, statusCode: number, latencyMs: number, nowMs: number): void {
+    this.strategy.observeLatency?.(b, latencyMs, nowMs);
+    if (statusCode >= 500) this.recordFailure(b);
+    else if (b.consecutiveFailures !== 0) this.recordSuccess(b);
+  }
+
+  /** An attempt on `b` ended; `status` 0 when no response arrived. Wakes drain waiters when `b` is idle. */
+  endAttempt(b: UpstreamBackend, demand: Demand, status: number, elapsedMs: number): void {
+    b.inflight--;
+    this.load.inflight--;
+    if (demand !== NO_DEMAND) {
+      b.pendingCpu -= demand.cpu;
+      b.pendingStorage -= demand.storage;
+    }
+    if (status !== 0) {
+      increment(b.statusClassCounts, statusClassIndex(status));
+      b.latency.observe(elapsedMs);
+    }
+    if (b.inflight === 0 && this.drainWaiters.size !== 0) this.wakeDrainWaiters(b);
+  }
+
+  /** A connect error, reset or timeout on `b` (never a response). */
+  recordUpstreamError(b: UpstreamBackend): void {
+    b.upstreamErrors++;
+    this.recordFailure(b);
   }
 
   /** Records an active health-check result. */
@@ -142,9 +189,7 @@ export class Fleet {
     });
   }
 
-  /** Called when a request on `b` ends; wakes drain waiters cheaply (the set is usually empty). */
-  noteIdle(b: UpstreamBackend): void {
-    if (this.drainWaiters.size === 0 || b.inflight !== 0) return;
+  private wakeDrainWaiters(b: UpstreamBackend): void {
     for (const w of this.drainWaiters) if (w.backend === b) w.resolve();
   }
 

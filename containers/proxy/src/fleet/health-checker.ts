@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { readLimited } from '#core/http/read-body.js';
 import type { Fleet } from './fleet.js';
 import type { UpstreamBackend } from './upstream-backend.js';
 
@@ -56,7 +57,7 @@ export class HealthChecker {
         signal: AbortSignal.timeout(this.options.timeoutMs),
         headers: { 'user-agent': 'ringmaster-health' },
       });
-      const text = await readLimited(body, MAX_HEARTBEAT_BYTES);
+      const text = (await readLimited(body, MAX_HEARTBEAT_BYTES, { destroyOnOverflow: true })).toString('utf8');
       ok = statusCode >= 200 && statusCode < 300;
       if (ok) applyLoadReport(b, text);
     } catch (err) {
@@ -67,20 +68,6 @@ export class HealthChecker {
       this.fleet.reportHealth(b, ok, this.options.unhealthyThreshold, this.options.healthyThreshold);
     }
   }
-}
-
-async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      throw new Error(`heartbeat body over ${limit} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Takes cpu and memory (fractions 0..1) from a heartbeat body; ignores anything malformed. */

@@ -1,13 +1,12 @@
 import type { Pool } from 'undici';
 import { Backend } from '#core/balancing/backend.js';
 import type { MemberStatus } from '#core/ports/membership.js';
-
-/** Index of a status class (1xx..5xx) in `statusClassCounts`; 0 counts proxy-made replies. */
-export const statusClassIndex = (status: number): number => (status >= 100 && status < 600 ? (status / 100) | 0 : 0);
+import { LatencyHistogram } from '../telemetry/latency-histogram.js';
 
 /**
  * A backend as the proxy holds it: the balancing view plus its connection
- * pool, membership status, health and counters.
+ * pool, membership status, health and counters. The fleet owns every write
+ * to it (fleet/fleet.ts); the rest of the proxy only reads.
  */
 export class UpstreamBackend extends Backend {
   status: MemberStatus = 'active';
@@ -24,10 +23,12 @@ export class UpstreamBackend extends Backend {
   ejectedUntil = 0;
   ejections = 0;
   lastEjectedAt = 0;
-  /** Counters for /status and /metrics. */
+  /** Counters for the state snapshot. */
   requests = 0;
   upstreamErrors = 0;
   readonly statusClassCounts = new Float64Array(6);
+  /** Time from sending a request to the end of its response. */
+  readonly latency = new LatencyHistogram();
 
   constructor(
     id: string,

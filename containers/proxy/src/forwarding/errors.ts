@@ -1,44 +1,42 @@
+import { DomainError } from '#core/errors/domain-error.js';
+import { statusOf } from '#core/http/error-status.js';
+
 /**
- * Typed proxy errors and the one place that maps them to HTTP statuses.
- * Bodies are JSON in the assignments' shape: {"message": …, "status": "failure"}.
+ * Errors the proxy answers a forwarded request with, and how upstream
+ * failures are classified. Statuses come from the shared code table
+ * (core/http/error-status.ts); bodies from the shared JSON shape.
  */
-export class ProxyError extends Error {
+export class ProxyError extends DomainError {
   override readonly name: string = 'ProxyError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
+  /** The HTTP status this edge answers with (from the shared code table). */
+  readonly status = statusOf(this.code);
 }
 
 export class NoHealthyServerError extends ProxyError {
   override readonly name = 'NoHealthyServerError';
   constructor() {
-    super(503, 'NO_HEALTHY_SERVER', 'no healthy server is available');
+    super('NO_HEALTHY_SERVER', undefined, 'no healthy server is available');
   }
 }
 
 export class BodyTooLargeError extends ProxyError {
   override readonly name = 'BodyTooLargeError';
   constructor(limit: number) {
-    super(413, 'BODY_TOO_LARGE', `request body exceeds the ${limit}-byte limit`);
+    super('BODY_TOO_LARGE', undefined, `request body exceeds the ${limit}-byte limit`);
   }
 }
 
 export class UpstreamTimeoutError extends ProxyError {
   override readonly name = 'UpstreamTimeoutError';
   constructor(server: string, cause: unknown) {
-    super(504, 'UPSTREAM_TIMEOUT', `server ${server} did not answer in time`, { cause });
+    super('UPSTREAM_TIMEOUT', undefined, `server ${server} did not answer in time`, { cause });
   }
 }
 
 export class UpstreamFailedError extends ProxyError {
   override readonly name = 'UpstreamFailedError';
   constructor(server: string, cause: unknown) {
-    super(502, 'UPSTREAM_FAILED', `server ${server} failed: ${describe(cause)}`, { cause });
+    super('UPSTREAM_FAILED', undefined, `server ${server} failed: ${describe(cause)}`, { cause });
   }
 }
 
@@ -48,10 +46,8 @@ export class ClientAbortedError extends Error {
 }
 
 function describe(cause: unknown): string {
-  if (cause && typeof cause === 'object') {
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-  }
+  const code = errorCode(cause);
+  if (code !== undefined) return code;
   return cause instanceof Error ? cause.message : String(cause);
 }
 
@@ -96,9 +92,4 @@ export function wasNeverSent(err: unknown): boolean {
 export function toClientError(server: string, err: unknown): ProxyError {
   if (err instanceof ProxyError) return err;
   return isTimeout(err) ? new UpstreamTimeoutError(server, err) : new UpstreamFailedError(server, err);
-}
-
-/** JSON body for an error reply. */
-export function errorBody(err: ProxyError, requestId: string): string {
-  return JSON.stringify({ message: err.message, status: 'failure', code: err.code, requestId });
 }

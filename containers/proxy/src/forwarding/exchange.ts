@@ -1,53 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { type Demand, NO_DEMAND } from '#core/balancing/backend.js';
-import type { LatencyObserver, Strategy } from '#core/balancing/strategy.js';
-import { cookieValue, type KeySource, pathOf, queryParam } from '#core/routing/key-source.js';
-import type { Fleet } from '../fleet/fleet.js';
-import { statusClassIndex, type UpstreamBackend } from '../fleet/upstream-backend.js';
-import { increment, type ProxyMetrics } from '../telemetry/metrics.js';
+import { errorJson } from '#core/http/json.js';
+import { cookieValue, pathOf, queryParam } from '#core/routing/key-source.js';
+import type { UpstreamBackend } from '../fleet/upstream-backend.js';
 import { ByteLimit } from './byte-limit.js';
 import { parseDemand } from './demand.js';
 import {
   BodyTooLargeError,
   ClientAbortedError,
-  errorBody,
   NoHealthyServerError,
   type ProxyError,
   toClientError,
   wasNeverSent,
 } from './errors.js';
+import type { Forwarding } from './forwarding.js';
 import { responseHeaders, scanRequestHead } from './request-head.js';
-import type { RequestIds } from './request-ids.js';
-import type { RetryBudget, RetryWaiter } from './retry-budget.js';
-
-/** Everything an exchange needs, built once per proxy. */
-export interface ProxyContext {
-  readonly fleet: Fleet;
-  readonly strategy: Strategy;
-  readonly latencyObserver: LatencyObserver | undefined;
-  readonly metrics: ProxyMetrics;
-  readonly retryBudget: RetryBudget;
-  readonly requestIds: RequestIds;
-  readonly log: Logger;
-  /** True when per-request debug lines are wanted; checked before building them. */
-  readonly debug: boolean;
-  readonly keySource: KeySource;
-  /** Lower-case header the key is read from: the named one for `header:`, `cookie` for `cookie:`, '' otherwise. */
-  readonly keyHeaderName: string;
-  readonly demandHeaderName: string;
-  readonly usesDemand: boolean;
-  readonly maxBodyBytes: number;
-  readonly maxAttempts: number;
-  /** True once SIGTERM arrived: replies ask clients to close their connection. */
-  draining: boolean;
-  /** Client requests not yet finished (graceful shutdown waits for zero). */
-  activeRequests: number;
-  /** performance.now() when the latest request arrived (graceful shutdown waits for a quiet spell). */
-  lastRequestAt: number;
-}
+import type { RetryWaiter } from './retry-budget.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const kExchange = Symbol('ringmaster.exchange');
@@ -63,7 +33,9 @@ function onResponseClose(this: ResponseWithExchange): void {
  * One client request and its attempts upstream. It is its own undici
  * dispatch handler (the legacy callback interface that undici's client core
  * calls directly), so bytes go from upstream socket to client socket with
- * no intermediate stream, promise or per-chunk closure.
+ * no intermediate stream, promise or per-chunk closure. Backend bookkeeping
+ * (in-flight counts, demand, failures, latency) belongs to the fleet; the
+ * exchange only tells it when an attempt begins, answers and ends.
  */
 export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
   private backend: UpstreamBackend | undefined;
@@ -85,23 +57,24 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
   private options: Dispatcher.DispatchOptions | undefined;
 
   constructor(
-    private readonly ctx: ProxyContext,
+    private readonly fwd: Forwarding,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
   ) {}
 
   start(): void {
-    const { ctx, req } = this;
-    ctx.activeRequests++;
-    ctx.lastRequestAt = this.startedAt;
-    const head = scanRequestHead(req.rawHeaders, ctx.keyHeaderName, ctx.demandHeaderName);
-    this.requestId = head.requestId ?? ctx.requestIds.next();
-    if (head.contentLength > ctx.maxBodyBytes) {
-      ctx.metrics.bodyTooLarge++;
-      this.replyError(new BodyTooLargeError(ctx.maxBodyBytes), true);
+    const { fwd, req } = this;
+    const { settings } = fwd;
+    fwd.traffic.active++;
+    fwd.traffic.lastRequestAt = this.startedAt;
+    const head = scanRequestHead(req.rawHeaders, settings.keyHeaderName, settings.demandHeaderName);
+    this.requestId = head.requestId ?? fwd.requestIds.next();
+    if (head.contentLength > settings.maxBodyBytes) {
+      fwd.metrics.bodyTooLarge++;
+      this.replyError(new BodyTooLargeError(settings.maxBodyBytes), true);
       return;
     }
-    if (head.chunked) this.body = req.pipe(new ByteLimit(ctx.maxBodyBytes));
+    if (head.chunked) this.body = req.pipe(new ByteLimit(settings.maxBodyBytes));
     else if (head.contentLength > 0) this.body = req;
 
     const clientAddress = req.socket.remoteAddress ?? '';
@@ -116,12 +89,13 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
     if (!head.forwardedHost && head.host !== undefined) headers.push('x-forwarded-host', head.host);
 
     const url = req.url ?? '/';
-    if (ctx.strategy.usesKey) {
+    const strategy = fwd.fleet.strategy;
+    if (strategy.usesKey) {
       const key = this.routingKey(url, head.keyHeader, clientAddress);
       // No key: spread such requests evenly rather than piling them on one server.
-      this.keyHash = key === undefined ? (Math.random() * 0x100000000) >>> 0 : ctx.strategy.keyHash(key);
+      this.keyHash = key === undefined ? (Math.random() * 0x100000000) >>> 0 : strategy.keyHash(key);
     }
-    if (ctx.usesDemand) this.demand = parseDemand(head.demandHeader);
+    if (strategy.usesDemand) this.demand = parseDemand(head.demandHeader);
     this.options = { path: url, method: req.method as Dispatcher.HttpMethod, headers, body: this.body };
 
     (this.res as ResponseWithExchange)[kExchange] = this;
@@ -130,7 +104,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
   }
 
   private routingKey(url: string, keyHeader: string | undefined, clientAddress: string): string | undefined {
-    const source = this.ctx.keySource;
+    const source = this.fwd.settings.keySource;
     switch (source.kind) {
       case 'query':
         return queryParam(url, source.name);
@@ -148,23 +122,17 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
 
   /** Sends the request to a backend chosen by the strategy, avoiding `exclude`. */
   private attempt(exclude: UpstreamBackend | undefined): void {
-    const { ctx } = this;
-    const backend = ctx.strategy.pick(this.keyHash, this.demand, exclude) as UpstreamBackend | undefined;
+    const { fwd } = this;
+    const backend = fwd.fleet.strategy.pick(this.keyHash, this.demand, exclude) as UpstreamBackend | undefined;
     if (backend === undefined) {
-      ctx.metrics.noHealthyServer++;
+      fwd.metrics.noHealthyServer++;
       this.releaseRetry();
       this.replyError(new NoHealthyServerError(), false);
       return;
     }
     this.backend = backend;
     this.attempts++;
-    backend.inflight++;
-    backend.requests++;
-    ctx.fleet.load.inflight++;
-    if (ctx.usesDemand) {
-      backend.pendingCpu += this.demand.cpu;
-      backend.pendingStorage += this.demand.storage;
-    }
+    fwd.fleet.beginAttempt(backend, this.demand);
     this.upstreamAbort = null;
     this.sentAt = performance.now();
     backend.pool.dispatch(this.options as Dispatcher.DispatchOptions, this);
@@ -176,18 +144,13 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx interim responses are not forwarded
-    const backend = this.backend as UpstreamBackend;
-    const { ctx, res } = this;
-    if (ctx.latencyObserver !== undefined) {
-      const now = performance.now();
-      ctx.latencyObserver.observeLatency(backend, now - this.sentAt, now);
-    }
-    if (statusCode >= 500) ctx.fleet.recordFailure(backend);
-    else if (backend.consecutiveFailures !== 0) ctx.fleet.recordSuccess(backend);
+    const { fwd, res } = this;
+    const now = performance.now();
+    fwd.fleet.recordResponse(this.backend as UpstreamBackend, statusCode, now - this.sentAt, now);
     this.status = statusCode;
     this.resumeUpstream = resume;
     const headers = responseHeaders(rawHeaders, this.requestId);
-    if (ctx.draining) headers.push('connection', 'close');
+    if (fwd.traffic.draining) headers.push('connection', 'close');
     res.writeHead(statusCode, headers);
     return true;
   }
@@ -208,18 +171,19 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
   onError(err: Error): void {
     const failed = this.backend as UpstreamBackend;
     this.releaseBackend();
-    const { ctx, res } = this;
+    const { fwd, res } = this;
     if (this.done) return; // client already gone; the abort we caused lands here
     if (err instanceof BodyTooLargeError) {
-      ctx.metrics.bodyTooLarge++;
+      fwd.metrics.bodyTooLarge++;
       if (!res.headersSent) this.replyError(err, true);
       else res.destroy(err);
       return;
     }
-    failed.upstreamErrors++;
-    ctx.fleet.recordFailure(failed);
+    fwd.fleet.recordUpstreamError(failed);
     if (!res.headersSent && this.mayRetry(err)) {
-      if (ctx.debug) ctx.log.debug({ requestId: this.requestId, server: failed.id, err }, 'retrying on another server');
+      if (fwd.settings.debug) {
+        fwd.log.debug({ requestId: this.requestId, server: failed.id, err }, 'retrying on another server');
+      }
       // Never sent: no server saw it, so a retry adds no load and needs no budget.
       if (this.holdsRetry || wasNeverSent(err)) {
         this.retry(failed);
@@ -227,14 +191,14 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
       }
       this.failedBackend = failed;
       this.failure = err;
-      const decision = ctx.retryBudget.acquire(this);
+      const decision = fwd.retryBudget.acquire(this);
       if (decision === 'granted') this.grantRetry();
       else if (decision === 'denied') this.denyRetry();
       return;
     }
     if (res.headersSent) {
       // Mid-body failure: the status is gone, so cut the client connection to signal it.
-      ctx.log.warn({ requestId: this.requestId, server: failed.id, err }, 'upstream failed mid-response');
+      fwd.log.warn({ requestId: this.requestId, server: failed.id, err }, 'upstream failed mid-response');
       res.destroy(err);
       this.finish();
       return;
@@ -259,13 +223,13 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
   }
 
   private retry(failed: UpstreamBackend): void {
-    this.ctx.metrics.retries++;
+    this.fwd.metrics.retries++;
     this.attempt(failed);
   }
 
   private replyUpstreamFailure(failed: UpstreamBackend, err: Error): void {
     const clientError = toClientError(failed.id, err);
-    this.ctx.log.warn(
+    this.fwd.log.warn(
       { requestId: this.requestId, server: failed.id, status: clientError.status, err },
       'upstream failed',
     );
@@ -275,8 +239,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
   /** The client connection closed; abandon the upstream request if it is still running. */
   clientClosed(): void {
     if (this.done || this.res.writableFinished) return;
-    this.ctx.metrics.clientAborts++;
-    this.ctx.retryBudget.cancel(this);
+    this.fwd.metrics.clientAborts++;
+    this.fwd.retryBudget.cancel(this);
     this.finish();
     this.upstreamAbort?.(new ClientAbortedError('client closed the connection'));
     if (this.body !== null && !this.body.destroyed) this.body.destroy();
@@ -288,7 +252,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
    * reached a server. And only within the attempt limit (the budget is asked next).
    */
   private mayRetry(err: Error): boolean {
-    if (this.attempts >= this.ctx.maxAttempts) return false;
+    if (this.attempts >= this.fwd.settings.maxAttempts) return false;
     const bodyUntouched = this.body === null || (!this.body.destroyed && !this.body.readableDidRead);
     return bodyUntouched && (IDEMPOTENT.has(this.req.method as string) || wasNeverSent(err));
   }
@@ -297,34 +261,27 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
     const backend = this.backend;
     if (backend === undefined) return;
     this.backend = undefined;
-    const { ctx } = this;
-    backend.inflight--;
-    ctx.fleet.load.inflight--;
-    if (ctx.usesDemand) {
-      backend.pendingCpu -= this.demand.cpu;
-      backend.pendingStorage -= this.demand.storage;
-    }
-    if (this.status !== 0) increment(backend.statusClassCounts, statusClassIndex(this.status));
-    if (backend.inflight === 0) ctx.fleet.noteIdle(backend);
+    this.fwd.fleet.endAttempt(backend, this.demand, this.status, performance.now() - this.sentAt);
   }
 
   private releaseRetry(): void {
     if (this.holdsRetry) {
       this.holdsRetry = false;
-      this.ctx.retryBudget.release();
+      this.fwd.retryBudget.release();
     }
   }
 
   private replyError(err: ProxyError, closeConnection: boolean): void {
     const { res } = this;
-    this.status = err.status;
-    const body = errorBody(err, this.requestId);
-    res.writeHead(err.status, {
+    const status = err.status;
+    this.status = status;
+    const body = errorJson(err, this.requestId);
+    res.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
       'x-request-id': this.requestId,
       // An unread upload would otherwise be parsed as the next request.
-      ...(closeConnection || this.ctx.draining || (this.body !== null && !this.req.readableEnded)
+      ...(closeConnection || this.fwd.traffic.draining || (this.body !== null && !this.req.readableEnded)
         ? { connection: 'close' }
         : {}),
     });
@@ -335,13 +292,13 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
   private finish(): void {
     if (this.done) return;
     this.done = true;
-    this.ctx.activeRequests--;
+    const { fwd } = this;
+    fwd.traffic.active--;
     this.releaseRetry();
-    const { ctx } = this;
     const elapsedMs = performance.now() - this.startedAt;
-    ctx.metrics.observe(this.res.writableFinished || this.res.writableEnded ? this.status : 0, elapsedMs);
-    if (ctx.debug) {
-      ctx.log.debug(
+    fwd.metrics.observe(this.res.writableFinished || this.res.writableEnded ? this.status : 0, elapsedMs);
+    if (fwd.settings.debug) {
+      fwd.log.debug(
         {
           requestId: this.requestId,
           method: this.req.method,

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { RecordsApi } from '../records/records-api.js';
-import { Exchange, type ProxyContext } from './exchange.js';
+import { Exchange } from './exchange.js';
+import type { Forwarding } from './forwarding.js';
 
 export interface ProxyServerLimits {
   readonly headersTimeoutMs: number;
@@ -10,7 +11,7 @@ export interface ProxyServerLimits {
 }
 
 /** The client-facing HTTP server. Oversized headers get 431 from Node itself. */
-export function createProxyServer(ctx: ProxyContext, limits: ProxyServerLimits, records?: RecordsApi): Server {
+export function createProxyServer(fwd: Forwarding, limits: ProxyServerLimits, records?: RecordsApi): Server {
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -24,9 +25,9 @@ export function createProxyServer(ctx: ProxyContext, limits: ProxyServerLimits, 
     records
       ? (req, res) => {
           if (records.matches(req.url ?? '/')) records.handle(req, res);
-          else new Exchange(ctx, req, res).start();
+          else new Exchange(fwd, req, res).start();
         }
-      : (req, res) => new Exchange(ctx, req, res).start(),
+      : (req, res) => new Exchange(fwd, req, res).start(),
   );
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed requests, header overflow and timeouts: answer if the socket still can.

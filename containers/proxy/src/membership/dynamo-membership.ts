@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { RingStore } from '#core/aws/ring-store.js';
-import type { Member, MembershipSource } from '#core/ports/membership.js';
+import type { Member, MembershipControl, MembershipSource, MembershipStats } from '#core/ports/membership.js';
 import { BackoffPoller } from './backoff-poller.js';
 
 /**
@@ -12,7 +12,7 @@ import { BackoffPoller } from './backoff-poller.js';
  * counts the error, and retries with back-off. It never crashes and never
  * empties the ring because DynamoDB was unreachable.
  */
-export class DynamoMembership implements MembershipSource {
+export class DynamoMembership implements MembershipSource, MembershipControl {
   private onChange: ((members: readonly Member[]) => void) | undefined;
   private fingerprint = '';
   private readonly poller: BackoffPoller;
@@ -50,8 +50,8 @@ export class DynamoMembership implements MembershipSource {
     await this.ring.allow(id);
   }
 
-  stats(): Record<string, number> {
-    return { errors: this.poller.errors, lastSuccessAgeMs: this.poller.successAgeMs() };
+  stats(): MembershipStats {
+    return { errors: this.poller.errors, lastReadAgeMs: this.poller.successAgeMs() };
   }
 
   /** Announces the live members when they differ from the last announcement. */

@@ -1,4 +1,10 @@
-import type { Member, MemberStatus, MembershipSource } from '#core/ports/membership.js';
+import type {
+  Member,
+  MemberStatus,
+  MembershipControl,
+  MembershipSource,
+  MembershipStats,
+} from '#core/ports/membership.js';
 
 interface Lease {
   readonly id: string;
@@ -7,6 +13,8 @@ interface Lease {
   status: MemberStatus;
   expiresAt: number;
 }
+
+const IN_PROCESS_STATS: MembershipStats = Object.freeze({ errors: 0, lastReadAgeMs: 0 });
 
 export type HeartbeatResult = 'ok' | 'removed' | 'full';
 
@@ -17,7 +25,7 @@ export type HeartbeatResult = 'ok' | 'removed' | 'full';
  * servers.) Only changes are announced — a heartbeat that merely extends a
  * lease rebuilds nothing.
  */
-export class LeaseRegistry implements MembershipSource {
+export class LeaseRegistry implements MembershipSource, MembershipControl {
   private readonly leases = new Map<string, Lease>();
   /** Ids removed by /rm: their heartbeats are refused so they cannot come back by themselves. */
   private readonly removed = new Set<string>();
@@ -39,6 +47,11 @@ export class LeaseRegistry implements MembershipSource {
   async stop(): Promise<void> {
     clearInterval(this.sweeper);
     this.onChange = undefined;
+  }
+
+  /** In-process: never stale, never fails to read. */
+  stats(): MembershipStats {
+    return IN_PROCESS_STATS;
   }
 
   /** Registers or renews a server's lease. */

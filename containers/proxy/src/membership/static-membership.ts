@@ -1,11 +1,13 @@
-import type { Member, MembershipSource } from '#core/ports/membership.js';
+import type { Member, MembershipControl, MembershipSource, MembershipStats } from '#core/ports/membership.js';
+
+const IN_PROCESS_STATS: MembershipStats = Object.freeze({ errors: 0, lastReadAgeMs: 0 });
 
 /**
  * A fixed server list from configuration (STATIC_SERVERS), for fleets that
  * do not register themselves. Draining and removal still work for the
  * lifetime of the process.
  */
-export class StaticMembership implements MembershipSource {
+export class StaticMembership implements MembershipSource, MembershipControl {
   private readonly members: Member[];
   private onChange: ((members: readonly Member[]) => void) | undefined;
 
@@ -36,6 +38,10 @@ export class StaticMembership implements MembershipSource {
   }
 
   async allow(): Promise<void> {}
+
+  stats(): MembershipStats {
+    return IN_PROCESS_STATS;
+  }
 
   async stop(): Promise<void> {
     this.onChange = undefined;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type ClusterConfig, MAX_TRANSACTION_ITEMS, type Placement } from '#core/aws/cluster-store.js';
-import { HttpError } from '#core/http/http-error.js';
+import { DomainError } from '#core/errors/domain-error.js';
 import { schemaSchema } from '#core/records/schema.js';
 import { type ShardDef, ShardLayout } from '#core/records/shard-layout.js';
 
@@ -57,13 +57,14 @@ export function planInit(
 ): { config: ClusterConfig; shards: ShardDef[]; placement: Placement[] } {
   const ids = new Set<string>();
   body.shards.forEach((s, i) => {
-    if (ids.has(s.Shard_id)) throw new HttpError(400, `shards[${i}].Shard_id`, `"${s.Shard_id}" is listed twice`);
+    if (ids.has(s.Shard_id))
+      throw new DomainError('INVALID_INPUT', `shards[${i}].Shard_id`, `"${s.Shard_id}" is listed twice`);
     ids.add(s.Shard_id);
   });
   const overlap = ShardLayout.overlap(body.shards);
   if (overlap) {
-    throw new HttpError(
-      400,
+    throw new DomainError(
+      'INVALID_INPUT',
       'shards',
       `${overlap[0].Shard_id} and ${overlap[1].Shard_id} cover overlapping Stud_id ranges`,
     );
@@ -73,25 +74,31 @@ export function planInit(
   if (body.servers) {
     const names = Object.keys(body.servers);
     if (names.length !== body.N)
-      throw new HttpError(400, 'servers', `names ${names.length} server(s) but N is ${body.N}`);
+      throw new DomainError('INVALID_INPUT', 'servers', `names ${names.length} server(s) but N is ${body.N}`);
     assignment = new Map();
     for (const [server, shardIds] of Object.entries(body.servers)) {
-      if (!live.has(server)) throw new HttpError(400, `servers.${server}`, 'not a live server');
+      if (!live.has(server)) throw new DomainError('INVALID_INPUT', `servers.${server}`, 'not a live server');
       shardIds.forEach((shardId, i) => {
-        if (!ids.has(shardId)) throw new HttpError(400, `servers.${server}[${i}]`, `unknown Shard_id "${shardId}"`);
+        if (!ids.has(shardId))
+          throw new DomainError('INVALID_INPUT', `servers.${server}[${i}]`, `unknown Shard_id "${shardId}"`);
       });
       for (const shardId of new Set(shardIds)) assignment.set(shardId, [...(assignment.get(shardId) ?? []), server]);
     }
     for (const s of body.shards) {
-      if (!assignment.has(s.Shard_id)) throw new HttpError(400, 'servers', `no server holds shard ${s.Shard_id}`);
+      if (!assignment.has(s.Shard_id))
+        throw new DomainError('INVALID_INPUT', 'servers', `no server holds shard ${s.Shard_id}`);
     }
   } else {
     if (body.N > liveServers.length) {
-      throw new HttpError(400, 'N', `${body.N} servers asked for but ${liveServers.length} are live`);
+      throw new DomainError('INVALID_INPUT', 'N', `${body.N} servers asked for but ${liveServers.length} are live`);
     }
     const replicas = body.replicas ?? Math.min(DEFAULT_REPLICAS, body.N);
     if (replicas > body.N)
-      throw new HttpError(400, 'replicas', `${replicas} replicas need at least ${replicas} servers, N is ${body.N}`);
+      throw new DomainError(
+        'INVALID_INPUT',
+        'replicas',
+        `${replicas} replicas need at least ${replicas} servers, N is ${body.N}`,
+      );
     const chosen = [...liveServers].sort().slice(0, body.N);
     assignment = new Map();
     // Round-robin over the chosen servers: shard k starts at server k·replicas, so load stays even.
@@ -115,8 +122,8 @@ export function planInit(
   }
   const items = 1 + body.shards.length + placement.length;
   if (items > MAX_TRANSACTION_ITEMS) {
-    throw new HttpError(
-      400,
+    throw new DomainError(
+      'INVALID_INPUT',
       'shards',
       `shards × (replicas + 1) + 1 = ${items} exceeds ${MAX_TRANSACTION_ITEMS}, what one atomic /init can write`,
     );

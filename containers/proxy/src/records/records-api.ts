@@ -2,8 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ClusterStore } from '#core/aws/cluster-store.js';
-import { fromZodError, HttpError } from '#core/http/http-error.js';
-import { bearerMatches, readJsonBody, sendFailure, sendJson } from '#core/http/json.js';
+import { asDomainError, DomainError, isErrorCode } from '#core/errors/domain-error.js';
+import { parseOrThrow } from '#core/errors/zod-error.js';
+import { statusOf } from '#core/http/error-status.js';
+import { bearerMatches, readJsonBody, sendJson } from '#core/http/json.js';
+import { expectMethod, serveJson } from '#core/http/json-routes.js';
 import {
   KEY_COLUMN,
   MAX_ROWS_PER_SHARD_WRITE,
@@ -56,12 +59,6 @@ const readRequest = z
 const updateRequest = z.object({ Stud_id: studId, data: z.unknown() }, { error: 'expected a JSON object' }).strict();
 const deleteRequest = z.object({ Stud_id: studId }, { error: 'expected a JSON object' }).strict();
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (!result.success) throw fromZodError(result.error);
-  return result.data;
-}
-
 export interface RecordsApiDeps {
   readonly fleet: Fleet;
   readonly store: ClusterStore;
@@ -78,28 +75,21 @@ export interface RecordsApiDeps {
  * shard's own ring. The servers run the DynamoDB transactions.
  */
 export class RecordsApi {
-  constructor(private readonly deps: RecordsApiDeps) {}
+  /** Answers a records request; errors in the shared shape. */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+
+  constructor(private readonly deps: RecordsApiDeps) {
+    this.handle = serveJson((req, res) => this.route(req, res), deps.log, 'records request');
+  }
 
   /** True when the request is for this API (cheap: a set lookup on the path). */
   matches(url: string): boolean {
     return RECORDS_ROUTES.has(url) || (url.includes('?') && RECORDS_ROUTES.has(pathOf(url)));
   }
 
-  handle(req: IncomingMessage, res: ServerResponse): void {
-    this.route(req, res).catch((err: unknown) => {
-      const failure = err instanceof HttpError ? err : new HttpError(500, undefined, 'internal error', { cause: err });
-      if (failure.status >= 500) this.deps.log.error({ err, url: req.url }, 'records request failed');
-      if (res.headersSent) res.destroy();
-      else sendFailure(res, failure, (err as { code?: string }).code);
-    });
-  }
-
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathOf(req.url ?? '/');
-    const expect = (method: string) => {
-      if (req.method !== method)
-        throw new HttpError(405, undefined, `method ${req.method} not allowed on ${path}; use ${method}`);
-    };
+    const expect = (method: string) => expectMethod(req, method);
     switch (path) {
       case '/init':
         expect('POST');
@@ -126,9 +116,9 @@ export class RecordsApi {
   private async init(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { adminToken, fleet, store, cache } = this.deps;
     if (adminToken !== undefined && !bearerMatches(req.headers.authorization, adminToken)) {
-      throw new HttpError(401, 'authorization', 'a valid bearer token is required for /init');
+      throw new DomainError('UNAUTHORIZED', 'authorization', 'a valid bearer token is required for /init');
     }
-    const body = parse(initRequest, await readJsonBody(req, this.deps.maxBodyBytes));
+    const body = parseOrThrow(initRequest, await readJsonBody(req, this.deps.maxBodyBytes));
     const live = fleet
       .list()
       .filter((b) => b.status === 'active')
@@ -175,7 +165,7 @@ export class RecordsApi {
    * atomically on its primary; the reply names every shard that did not.
    */
   private async write(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = parse(writeRequest, await readJsonBody(req, this.deps.maxBodyBytes));
+    const body = parseOrThrow(writeRequest, await readJsonBody(req, this.deps.maxBodyBytes));
     const routing = await this.routing();
     const schema = routing.view.config.schema;
     const groups = new Map<string, Row[]>();
@@ -185,16 +175,16 @@ export class RecordsApi {
       const id = row[KEY_COLUMN] as number;
       const first = seen.get(id);
       if (first !== undefined)
-        throw new HttpError(400, `data[${i}].${KEY_COLUMN}`, `${id} also appears at data[${first}]`);
+        throw new DomainError('INVALID_INPUT', `data[${i}].${KEY_COLUMN}`, `${id} also appears at data[${first}]`);
       seen.set(id, i);
       const shard = routing.layout.shardOf(id);
-      if (!shard) throw new HttpError(400, `data[${i}].${KEY_COLUMN}`, `${id} is outside every shard`);
+      if (!shard) throw new DomainError('INVALID_INPUT', `data[${i}].${KEY_COLUMN}`, `${id} is outside every shard`);
       groups.set(shard.Shard_id, [...(groups.get(shard.Shard_id) ?? []), row]);
     });
     for (const [shardId, rows] of groups) {
       if (rows.length > MAX_ROWS_PER_SHARD_WRITE) {
-        throw new HttpError(
-          400,
+        throw new DomainError(
+          'INVALID_INPUT',
           'data',
           `shard ${shardId} gets ${rows.length} rows; at most ${MAX_ROWS_PER_SHARD_WRITE} per shard in one write`,
         );
@@ -209,7 +199,7 @@ export class RecordsApi {
           return {
             shardId,
             written: 0,
-            error: err instanceof HttpError ? err : new HttpError(500, undefined, String(err)),
+            error: asDomainError(err),
           };
         }
       }),
@@ -221,7 +211,7 @@ export class RecordsApi {
       return;
     }
     const only = failed.length === outcomes.length && failed.length === 1 ? failed[0]?.error : undefined;
-    sendJson(res, only ? only.status : 207, {
+    sendJson(res, only ? statusOf(only.code) : 207, {
       message: `${written} Data entries added; ${failed.length} shard(s) failed`,
       status: written > 0 ? 'partial' : 'failure',
       written: Object.fromEntries(outcomes.filter((o) => !o.error).map((o) => [o.shardId, o.written])),
@@ -230,7 +220,7 @@ export class RecordsApi {
   }
 
   private async read(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = parse(readRequest, await readJsonBody(req, this.deps.maxBodyBytes));
+    const body = parseOrThrow(readRequest, await readJsonBody(req, this.deps.maxBodyBytes));
     const { low, high } = body.Stud_id;
     const routing = await this.routing();
     const parts = routing.layout.overlapping(low, high);
@@ -249,7 +239,7 @@ export class RecordsApi {
   }
 
   private async update(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = parse(updateRequest, await readJsonBody(req, this.deps.maxBodyBytes));
+    const body = parseOrThrow(updateRequest, await readJsonBody(req, this.deps.maxBodyBytes));
     const routing = await this.routing();
     const patch = validatePatch(routing.view.config.schema as Schema, body.data, 'data', body.Stud_id);
     const shard = this.shardOf(routing, body.Stud_id);
@@ -258,7 +248,7 @@ export class RecordsApi {
   }
 
   private async remove(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = parse(deleteRequest, await readJsonBody(req, this.deps.maxBodyBytes));
+    const body = parseOrThrow(deleteRequest, await readJsonBody(req, this.deps.maxBodyBytes));
     const shard = this.shardOf(await this.routing(), body.Stud_id);
     await this.onPrimary(shard, 'DELETE', `/shards/${shard}/records/${body.Stud_id}`, undefined);
     sendJson(res, 200, {
@@ -269,13 +259,15 @@ export class RecordsApi {
 
   private shardOf(routing: ClusterRouting, id: number): string {
     const shard = routing.layout.shardOf(id);
-    if (!shard) throw new HttpError(404, KEY_COLUMN, `no record with Stud_id ${id}: it is outside every shard`);
+    if (!shard)
+      throw new DomainError('NOT_FOUND', KEY_COLUMN, `no record with Stud_id ${id}: it is outside every shard`);
     return shard.Shard_id;
   }
 
   private async routing(): Promise<ClusterRouting> {
     const routing = this.deps.cache.current ?? (await this.deps.cache.refreshNow());
-    if (!routing) throw new HttpError(409, undefined, 'the database is not initialized; POST /init first');
+    if (!routing)
+      throw new DomainError('NOT_INITIALIZED', undefined, 'the database is not initialized; POST /init first');
     return routing;
   }
 
@@ -310,9 +302,8 @@ export class RecordsApi {
         retryable = true;
       }
       if (!retryable || attempt >= PRIMARY_RETRIES) {
-        if (reply)
-          throw new HttpError(reply.status, undefined, reply.body.message ?? `server answered ${reply.status}`);
-        throw new HttpError(503, 'Shard_id', `shard ${shardId} has no reachable primary`);
+        if (reply) throw relayed(reply);
+        throw new DomainError('UNAVAILABLE', 'Shard_id', `shard ${shardId} has no reachable primary`);
       }
       await new Promise((r) => setTimeout(r, PRIMARY_RETRY_DELAY_MS * (attempt + 1)));
       routing = (await this.deps.cache.refreshNow()) ?? routing;
@@ -334,12 +325,21 @@ export class RecordsApi {
       try {
         const reply = await callServer(fleet, serverId, 'POST', path, body);
         if (reply.status === 200) return reply;
-        lastError = new HttpError(reply.status, undefined, reply.body.message ?? `server answered ${reply.status}`);
+        lastError = relayed(reply);
       } catch (err) {
         lastError = err;
       }
     }
-    if (lastError instanceof HttpError && lastError.status < 500) throw lastError;
-    throw new HttpError(503, 'Shard_id', `no replica of shard ${shardId} could serve the read`, { cause: lastError });
+    // A refusal of the request itself (4xx) would be the same on every replica.
+    if (lastError instanceof DomainError && statusOf(lastError.code) < 500) throw lastError;
+    throw new DomainError('UNAVAILABLE', 'Shard_id', `no replica of shard ${shardId} could serve the read`, {
+      cause: lastError,
+    });
   }
+}
+
+/** A server's refusal passed on with its own code and message (the message already names the field). */
+function relayed(reply: ShardReply): DomainError {
+  const code = isErrorCode(reply.body.code) ? reply.body.code : 'UPSTREAM_FAILED';
+  return new DomainError(code, undefined, reply.body.message ?? `server answered ${reply.status}`);
 }

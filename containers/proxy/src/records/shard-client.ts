@@ -1,5 +1,7 @@
-import { HttpError } from '#core/http/http-error.js';
+import { DomainError } from '#core/errors/domain-error.js';
+import { readLimited } from '#core/http/read-body.js';
 import type { Fleet } from '../fleet/fleet.js';
+import { errorCode, wasNeverSent } from '../forwarding/errors.js';
 
 /** A shard call that takes longer than this has failed. */
 const SHARD_CALL_TIMEOUT_MS = 10_000;
@@ -12,14 +14,15 @@ export interface ShardReply {
 }
 
 /** A server could not be reached or did not answer: the request may or may not have run there. */
-export class ServerUnreachableError extends HttpError {
+export class ServerUnreachableError extends DomainError {
   override readonly name = 'ServerUnreachableError';
   constructor(
     readonly serverId: string,
+    /** True when the request cannot have reached the server, so sending it elsewhere is safe. */
     readonly neverSent: boolean,
     cause: unknown,
   ) {
-    super(502, undefined, `server ${serverId} did not answer: ${(cause as { code?: string }).code ?? String(cause)}`, {
+    super('UPSTREAM_FAILED', undefined, `server ${serverId} did not answer: ${errorCode(cause) ?? String(cause)}`, {
       cause,
     });
   }
@@ -43,17 +46,9 @@ export async function callServer(
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(SHARD_CALL_TIMEOUT_MS),
     });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_SHARD_REPLY_BYTES) throw new Error(`reply over ${MAX_SHARD_REPLY_BYTES} bytes`);
-      chunks.push(chunk as Buffer);
-    }
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = (await readLimited(res.body, MAX_SHARD_REPLY_BYTES, { destroyOnOverflow: true })).toString('utf8');
     return { status: res.statusCode, body: text ? JSON.parse(text) : {} };
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    throw new ServerUnreachableError(serverId, code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT', err);
+    throw new ServerUnreachableError(serverId, wasNeverSent(err), err);
   }
 }

@@ -55,8 +55,8 @@ export class ShardManager {
   }
 
   private async reconcile(): Promise<void> {
-    const age = this.membership.stats?.().lastSuccessAgeMs;
-    if (age !== undefined && (age < 0 || age > MAX_MEMBERSHIP_AGE_MS)) return;
+    const age = this.membership.stats().lastReadAgeMs;
+    if (age < 0 || age > MAX_MEMBERSHIP_AGE_MS) return;
     const view = await this.store.load();
     if (!view) return;
     const live = new Set(

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
-import { type Scaler, ScalerError } from '#core/ports/scaler.js';
+import { type Capacity, type Scaler, ScalerError } from '#core/ports/scaler.js';
 
 /** How long a stopped server may take to drain and exit before SIGKILL. */
 const STOP_GRACE_MS = 10_000;
@@ -31,11 +31,14 @@ interface Managed {
 
 /**
  * Runs backend servers as local Node processes (the local stand-in for the
- * ECS service) and respawns any that die unexpectedly, as the assignments'
- * load balancer did. Servers register themselves once listening.
+ * ECS service) and respawns any that die unexpectedly, as the student
+ * balancers did. Servers register themselves once listening. It names its
+ * servers, so /add's hostnames are honoured here.
  */
 export class LocalProcessScaler implements Scaler {
   readonly kind = 'local';
+  readonly namesServers = true;
+  /** In start order, so scaling in by count stops the newest first. */
   private readonly managed = new Map<string, Managed>();
 
   constructor(
@@ -43,22 +46,44 @@ export class LocalProcessScaler implements Scaler {
     private readonly log: Logger,
   ) {}
 
-  owns(id: string): boolean {
-    return this.managed.has(id);
+  /** A process counts as running from its spawn until it exits; one waiting to respawn is pending. */
+  async describe(): Promise<Capacity> {
+    let running = 0;
+    for (const m of this.managed.values()) if (m.child.exitCode === null && m.child.signalCode === null) running++;
+    return { desired: this.managed.size, running, pending: this.managed.size - running };
   }
 
-  async add(ids: readonly string[]): Promise<void> {
+  async setDesiredCount(count: number, newIds?: readonly string[]): Promise<void> {
+    const current = this.managed.size;
+    if (count < current) {
+      await this.removeServers([...this.managed.keys()].slice(count));
+      return;
+    }
+    const ids = newIds ?? this.freshIds(count - current);
+    if (ids.length !== count - current) {
+      throw new ScalerError(
+        `growing from ${current} to ${count} needs ${count - current} id(s), got ${ids.length}`,
+        ids,
+      );
+    }
     const clash = ids.filter((id) => this.managed.has(id));
     if (clash.length > 0) throw new ScalerError(`already running: ${clash.join(', ')}`, clash);
     for (const id of ids) this.managed.set(id, this.spawn(id, 0));
   }
 
-  async remove(ids: readonly string[]): Promise<void> {
+  async removeServers(ids: readonly string[]): Promise<void> {
     await Promise.all(ids.map((id) => this.stop(id)));
   }
 
   async close(): Promise<void> {
-    await this.remove([...this.managed.keys()]);
+    await this.removeServers([...this.managed.keys()]);
+  }
+
+  /** local-1, local-2, … skipping ids already running (used when a caller sets a count without naming). */
+  private freshIds(n: number): string[] {
+    const ids: string[] = [];
+    for (let k = 1; ids.length < n; k++) if (!this.managed.has(`local-${k}`)) ids.push(`local-${k}`);
+    return ids;
   }
 
   private spawn(id: string, restarts: number): Managed {
