@@ -1,7 +1,7 @@
 /**
  * `npm run bench:ring -- --json`: balance, key movement and lookup cost of
  * the consistent-hashing tables, plus bounded load under a Zipf(1.1) stream.
- * Keys are what the assignments sent: random numeric request ids.
+ * Keys are what the student balancers' clients sent: random numeric request ids.
  */
 import { Backend, FleetLoad, NO_DEMAND } from '#core/balancing/backend.js';
 import { createStrategy, DEFAULT_STRATEGY, type StrategyName } from '#core/balancing/strategies.js';

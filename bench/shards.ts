@@ -6,7 +6,7 @@
  * client (the same transaction for a write; a Query for a read, as a server
  * without its cache would), all in one run, and prints rates and ratios.
  *
- * Layouts: the assignments' 6 servers with 4 shards × 3 replicas, 4 shards ×
+ * Layouts: the student database's default of 6 servers with 4 shards × 3 replicas, 4 shards ×
  * 7 replicas (on 7 servers), and 10 servers with 6 shards × 8 replicas.
  */
 import { randomBytes } from 'node:crypto';

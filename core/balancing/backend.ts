@@ -4,7 +4,7 @@
  * the fleet (membership, health, ejection) rather than computed per request.
  */
 export class Backend {
-  /** Stable id chosen by the server (its hostname in the assignments' API). */
+  /** Stable id chosen by the server (the hostname that /add and /rm take). */
   readonly id: string;
   /** Origin the proxy dials, e.g. `http://127.0.0.1:9001`. */
   address: string;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DomainError } from '../errors/domain-error.js';
 
-/** The key column every schema has, as in the assignments. */
+/** The key column every schema has: the student id that the student balancers' database was keyed by. */
 export const KEY_COLUMN = 'Stud_id';
 /** Longest String value stored. */
 export const MAX_STRING_LENGTH = 4096;

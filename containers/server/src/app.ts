@@ -11,7 +11,7 @@ export interface ServerState {
 }
 
 /**
- * The backend's HTTP surface: /home (the assignments' greeting), /heartbeat
+ * The backend's HTTP surface: /home (the student servers' greeting), /heartbeat
  * (health plus load) and /echo (streams a body back, for proxy tests).
  * Replies are precomputed where they can be: this server is the reference
  * the proxy is benchmarked against, so it should cost as little as possible.

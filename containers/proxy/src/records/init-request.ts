@@ -4,11 +4,11 @@ import { DomainError } from '#core/errors/domain-error.js';
 import { schemaSchema } from '#core/records/schema.js';
 import { type ShardDef, ShardLayout } from '#core/records/shard-layout.js';
 
-/** Replicas per shard when /init does not say (the assignments used 3). */
+/** Replicas per shard when /init does not say (the student database used 3). */
 export const DEFAULT_REPLICAS = 3;
 const SHARD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** POST /init, as in the assignments, plus an optional `replicas`. */
+/** POST /init, in the student database's JSON shape, plus an optional `replicas`. */
 export const initRequest = z
   .object(
     {

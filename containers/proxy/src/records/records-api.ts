@@ -69,7 +69,7 @@ export interface RecordsApiDeps {
 }
 
 /**
- * The sharded student database of the assignments, in their JSON shapes.
+ * The sharded student database the student balancers ran, in their JSON shapes.
  * The proxy validates, splits by shard and routes: writes, updates and
  * deletes to each shard's primary, reads to one replica chosen by the
  * shard's own ring. The servers run the DynamoDB transactions.
