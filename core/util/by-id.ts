@@ -1,6 +1,11 @@
-/** Orders anything with an id by that id (code-unit order, as every replica computes it). */
+/** Code-unit order of two ids, the order every replica computes identically (no locale). */
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Orders anything with an id by that id. */
 export function byId(a: { readonly id: string }, b: { readonly id: string }): number {
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  return compareIds(a.id, b.id);
 }
 
 /** Items in id order, so every replica builds identical tables from the same membership. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ClusterStore, Placement } from '#core/aws/cluster-store.js';
 import type { MembershipSource } from '#core/ports/membership.js';
+import { compareIds } from '#core/util/by-id.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { ClusterCache } from './cluster-cache.js';
 
@@ -113,4 +114,4 @@ export class ShardManager {
   }
 }
 
-const byServer = (a: Placement, b: Placement) => (a.Server_id < b.Server_id ? -1 : a.Server_id > b.Server_id ? 1 : 0);
+const byServer = (a: Placement, b: Placement) => compareIds(a.Server_id, b.Server_id);
