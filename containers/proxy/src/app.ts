@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
+import { cloudWatchClient } from '#core/aws/cloudwatch-client.js';
+import { CloudWatchSink } from '#core/aws/cloudwatch-sink.js';
 import { ClusterStore } from '#core/aws/cluster-store.js';
 import { dynamoDocumentClient } from '#core/aws/dynamo-client.js';
 import { FleetLoad } from '#core/balancing/backend.js';
@@ -21,6 +23,7 @@ import { ClusterCache } from './records/cluster-cache.js';
 import { RecordsApi } from './records/records-api.js';
 import { ShardManager } from './records/shard-manager.js';
 import { ProxyMetrics } from './telemetry/metrics.js';
+import { MetricsPublisher } from './telemetry/metrics-publisher.js';
 import { type ProxyInfo, type ProxySnapshot, takeSnapshot } from './telemetry/snapshot.js';
 
 /** How often shutdown checks whether the last request has finished. */
@@ -118,6 +121,17 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
     log,
   );
   health.start();
+  const publisher =
+    config.METRICS_SINK === 'cloudwatch'
+      ? new MetricsPublisher(
+          snapshot,
+          () => fleet.load.inflight,
+          new CloudWatchSink(cloudWatchClient(), config.METRICS_NAMESPACE),
+          { periodMs: config.METRICS_PERIOD_MS, environment: config.ENV_NAME },
+          log,
+        )
+      : undefined;
+  publisher?.start();
 
   const records = config.SHARD_TABLE ? startRecords(config, fleet, membership.source, log) : undefined;
   if (records) await records.cache.start();
@@ -175,6 +189,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
         proxyServer.closeAllConnections();
       }
       health.stop();
+      await publisher?.stop();
       records?.manager.stop();
       records?.cache.stop();
       await membership.source.stop();

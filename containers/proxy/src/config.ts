@@ -13,6 +13,7 @@ import {
 } from '#core/config/env.js';
 import { readSecret } from '#core/config/secret.js';
 import { parseKeySource } from '#core/routing/key-source.js';
+import { DEFAULT_METRICS_NAMESPACE } from '#core/telemetry/metric-names.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -86,6 +87,21 @@ const schema = z.object({
   RECORDS_TABLE: tableNameVar(),
   SHARD_MANAGER_INTERVAL_MS: intVar(SECOND, 100, MINUTE),
   MAX_SERVERS: intVar(64, 1, 10_000),
+
+  /** Where load figures go each period: nowhere but /metrics (local runs), or CloudWatch (on AWS). */
+  METRICS_SINK: z.enum(['none', 'cloudwatch']).default('none'),
+  METRICS_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9._/#:-]{1,255}$/, {
+      error: 'expected a CloudWatch namespace (1-255 of A-Z a-z 0-9 . _ / # : -)',
+    })
+    .default(DEFAULT_METRICS_NAMESPACE),
+  METRICS_PERIOD_MS: intVar(MINUTE, SECOND, 60 * MINUTE),
+  /** The deployment's name: the Environment dimension of every metric. */
+  ENV_NAME: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,15}$/, { error: 'expected 1-16 lower-case letters, digits or "-"' })
+    .default('local'),
 
   SCALER: z.enum(['none', 'local']).default('none'),
   /** local scaler: the server bundle to run with node. */
