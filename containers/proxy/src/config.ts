@@ -103,7 +103,11 @@ const schema = z.object({
     .regex(/^[a-z][a-z0-9-]{0,15}$/, { error: 'expected 1-16 lower-case letters, digits or "-"' })
     .default('local'),
 
-  SCALER: z.enum(['none', 'local']).default('none'),
+  /** What /add and /rm act through: nothing, local processes, or the servers' ECS service. */
+  SCALER: z.enum(['none', 'local', 'ecs']).default('none'),
+  /** ecs scaler: the cluster and the servers' service (names or ARNs). */
+  ECS_CLUSTER: z.string().default(''),
+  ECS_SERVER_SERVICE: z.string().default(''),
   /** local scaler: the server bundle to run with node. */
   LOCAL_SERVER_ENTRY: z.string().default(''),
   INITIAL_SERVERS: intVar(0, 0, 1000),
@@ -130,6 +134,9 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
     throw new ConfigError('RING_TABLE: required when MEMBERSHIP=dynamodb', ['RING_TABLE: required']);
   }
   checkRecordTables(parsed);
+  if (parsed.SCALER === 'ecs' && (!parsed.ECS_CLUSTER || !parsed.ECS_SERVER_SERVICE)) {
+    throw new ConfigError('ECS_CLUSTER, ECS_SERVER_SERVICE: required when SCALER=ecs', ['ECS_CLUSTER: required']);
+  }
   if (parsed.SCALER === 'local' && !parsed.LOCAL_SERVER_ENTRY) {
     throw new ConfigError('LOCAL_SERVER_ENTRY: required when SCALER=local', ['LOCAL_SERVER_ENTRY: required']);
   }

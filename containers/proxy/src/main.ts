@@ -1,3 +1,5 @@
+import { ecsClient } from '#core/aws/ecs-client.js';
+import { EcsScaler, EcsService } from '#core/aws/ecs-service.js';
 import { loadOrExit } from '#core/config/load-or-exit.js';
 import { readyLine } from '#core/runtime/ready-line.js';
 import { startProxy } from './app.js';
@@ -11,17 +13,23 @@ async function main(): Promise<void> {
   const log = createLogger(config.LOG_LEVEL, 'ringmaster-proxy');
   if (!config.adminToken) log.warn('RINGMASTER_LOCAL_DEV=1: the admin API accepts requests without a token');
   const proxy = await startProxy(config, log, {
-    createScaler: (adminPort) =>
-      config.SCALER === 'local'
-        ? new LocalProcessScaler(
+    createScaler: (adminPort) => {
+      switch (config.SCALER) {
+        case 'local':
+          return new LocalProcessScaler(
             {
               entry: config.LOCAL_SERVER_ENTRY,
               logLevel: config.LOG_LEVEL,
               env: localServerEnv(config, adminPort, process.env),
             },
             log,
-          )
-        : undefined,
+          );
+        case 'ecs':
+          return new EcsScaler(new EcsService(ecsClient(), config.ECS_CLUSTER, config.ECS_SERVER_SERVICE));
+        case 'none':
+          return undefined;
+      }
+    },
   });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {

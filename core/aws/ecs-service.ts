@@ -1,0 +1,130 @@
+import {
+  DescribeServicesCommand,
+  type ECSClient,
+  ListTasksCommand,
+  StopTaskCommand,
+  UpdateServiceCommand,
+  UpdateTaskProtectionCommand,
+} from '@aws-sdk/client-ecs';
+import type { Capacity, Scaler } from '../ports/scaler.js';
+import { ScalerError } from '../ports/scaler.js';
+
+/** Scale-in protection on the tasks that must survive a named removal lasts at most this long. */
+export const REMOVAL_PROTECTION_MINUTES = 5;
+/** ECS takes at most this many tasks per UpdateTaskProtection call. */
+const MAX_TASKS_PER_PROTECTION_CALL = 10;
+
+/** One ECS service: the autoscaler resizes it, and the proxy's /add and /rm act on it. */
+export class EcsService {
+  constructor(
+    private readonly client: ECSClient,
+    readonly cluster: string,
+    readonly service: string,
+  ) {}
+
+  async describe(): Promise<Capacity> {
+    const out = await this.client.send(
+      new DescribeServicesCommand({ cluster: this.cluster, services: [this.service] }),
+    );
+    const svc = out.services?.[0];
+    if (!svc) {
+      const reason = out.failures?.[0]?.reason ?? 'not returned';
+      throw new ScalerError(`ECS service ${this.service} in ${this.cluster}: ${reason}`, []);
+    }
+    return { desired: svc.desiredCount ?? 0, running: svc.runningCount ?? 0, pending: svc.pendingCount ?? 0 };
+  }
+
+  async setDesiredCount(count: number): Promise<void> {
+    await this.client.send(
+      new UpdateServiceCommand({ cluster: this.cluster, service: this.service, desiredCount: count }),
+    );
+  }
+
+  /** Ids (the last part of the ARN) of the service's running tasks. */
+  async taskIds(): Promise<string[]> {
+    const ids: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListTasksCommand({ cluster: this.cluster, serviceName: this.service, desiredStatus: 'RUNNING', nextToken }),
+      );
+      for (const arn of page.taskArns ?? []) ids.push(taskIdOf(arn));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return ids;
+  }
+
+  /**
+   * Stops exactly the tasks `ids` and lowers the desired count by as many.
+   * ECS chooses which tasks a lower desired count stops, so every other task
+   * is protected from scale-in first; the named ones are then stopped, and
+   * the count lowered, so a replacement ECS may have started meanwhile is
+   * the unprotected one it stops. Protection is lifted at the end (it also
+   * expires by itself after REMOVAL_PROTECTION_MINUTES).
+   */
+  async stopExactly(ids: readonly string[]): Promise<void> {
+    const running = await this.taskIds();
+    const unknown = ids.filter((id) => !running.includes(id));
+    if (unknown.length > 0) throw new ScalerError(`not running in ${this.service}: ${unknown.join(', ')}`, unknown);
+    const others = running.filter((id) => !ids.includes(id));
+    await this.protect(others, true);
+    try {
+      for (const task of ids) {
+        await this.client.send(
+          new StopTaskCommand({ cluster: this.cluster, task, reason: 'removed by the Ringmaster admin API (/rm)' }),
+        );
+      }
+      const { desired } = await this.describe();
+      await this.setDesiredCount(Math.max(0, desired - ids.length));
+    } finally {
+      await this.protect(others, false);
+    }
+  }
+
+  private async protect(ids: readonly string[], enabled: boolean): Promise<void> {
+    for (let i = 0; i < ids.length; i += MAX_TASKS_PER_PROTECTION_CALL) {
+      await this.client.send(
+        new UpdateTaskProtectionCommand({
+          cluster: this.cluster,
+          tasks: ids.slice(i, i + MAX_TASKS_PER_PROTECTION_CALL),
+          protectionEnabled: enabled,
+          ...(enabled ? { expiresInMinutes: REMOVAL_PROTECTION_MINUTES } : {}),
+        }),
+      );
+    }
+  }
+}
+
+/** `arn:aws:ecs:region:account:task/cluster/abc123` → `abc123`. */
+export function taskIdOf(arn: string): string {
+  return arn.slice(arn.lastIndexOf('/') + 1);
+}
+
+/**
+ * The Scaler port on an ECS service, for the proxy's /add and /rm on AWS.
+ * Tasks take their own ids (a server on ECS registers under its task id), so
+ * /add cannot name servers here.
+ */
+export class EcsScaler implements Scaler {
+  readonly kind = 'ecs';
+  readonly namesServers = false;
+
+  constructor(private readonly service: EcsService) {}
+
+  describe(): Promise<Capacity> {
+    return this.service.describe();
+  }
+
+  async setDesiredCount(count: number, newIds?: readonly string[]): Promise<void> {
+    if (newIds && newIds.length > 0) {
+      throw new ScalerError('ECS tasks take their own ids; new servers cannot be named', newIds);
+    }
+    await this.service.setDesiredCount(count);
+  }
+
+  removeServers(ids: readonly string[]): Promise<void> {
+    return this.service.stopExactly(ids);
+  }
+
+  async close(): Promise<void> {}
+}

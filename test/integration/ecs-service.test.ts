@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+} from '@aws-sdk/client-ecs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EcsScaler, EcsService } from '#core/aws/ecs-service.js';
+import { awsEnv } from '../helpers/aws.js';
+
+/**
+ * On the emulator ECS tasks are records (no containers run) and scale-in
+ * protection is accepted but not modelled, so these tests check what the
+ * emulator can show: counts, and that exactly the named tasks stop.
+ */
+function ecsClient(): ECSClient {
+  const env = awsEnv();
+  return new ECSClient({
+    endpoint: env.AWS_ENDPOINT_URL,
+    region: env.AWS_REGION,
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' },
+  });
+}
+
+describe('the ECS service adapter and the Scaler port on ECS', () => {
+  const client = ecsClient();
+  const cluster = `rm-test-${randomBytes(3).toString('hex')}`;
+  let service: EcsService;
+  beforeAll(async () => {
+    await client.send(new CreateClusterCommand({ clusterName: cluster }));
+    await client.send(
+      new RegisterTaskDefinitionCommand({
+        family: `${cluster}-servers`,
+        requiresCompatibilities: ['FARGATE'],
+        networkMode: 'awsvpc',
+        cpu: '256',
+        memory: '512',
+        containerDefinitions: [{ name: 'server', image: 'ringmaster-server:test', essential: true }],
+      }),
+    );
+    await client.send(
+      new CreateServiceCommand({
+        cluster,
+        serviceName: 'servers',
+        taskDefinition: `${cluster}-servers`,
+        desiredCount: 4,
+        launchType: 'FARGATE',
+      }),
+    );
+    service = new EcsService(client, cluster, 'servers');
+  });
+
+  it('describes and sets the desired count', async () => {
+    const scaler = new EcsScaler(service);
+    expect(await scaler.describe()).toEqual({ desired: 4, running: 4, pending: 0 });
+    await scaler.setDesiredCount(6);
+    expect(await scaler.describe()).toMatchObject({ desired: 6, running: 6 });
+    expect(await service.taskIds()).toHaveLength(6);
+  });
+
+  it('/rm on ECS stops exactly the named tasks and lowers the desired count by as many', async () => {
+    const scaler = new EcsScaler(service);
+    const before = await service.taskIds();
+    const named = [before[1], before[4]] as string[];
+    await scaler.removeServers(named);
+    const after = await service.taskIds();
+    expect(after.sort()).toEqual(before.filter((id) => !named.includes(id)).sort());
+    expect(await scaler.describe()).toMatchObject({ desired: before.length - 2 });
+  });
+
+  it('refuses unknown tasks and names for new tasks, changing nothing', async () => {
+    const scaler = new EcsScaler(service);
+    const before = await service.taskIds();
+    await expect(scaler.removeServers(['no-such-task'])).rejects.toThrow(/not running in servers: no-such-task/);
+    await expect(scaler.setDesiredCount(before.length + 1, ['s9'])).rejects.toThrow(/cannot be named/);
+    expect((await service.taskIds()).sort()).toEqual(before.sort());
+    expect(scaler.namesServers).toBe(false);
+  });
+});
