@@ -15,14 +15,14 @@ import { Pool } from 'undici';
 import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
 import { ClusterStore } from '#core/records/cluster-store.js';
 import { RecordsStore } from '#core/records/records-store.js';
-import { emulatorClient, emulatorEnv, useEmulator } from '../scripts/lib/emulator.js';
+import { emulatorClient, emulatorEnv, quietSdkNodeNotice, useEmulator } from '../scripts/lib/emulator.js';
 import { type Started, stopProcess } from '../scripts/lib/spawn.js';
 import { ROOT, startProxy, startServer } from './lib/processes.js';
 import { seededRandom } from './lib/random.js';
 
 const json = process.argv.includes('--json');
 // This process talks to the emulator with the pinned SDK; its Node 22 notice is noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+quietSdkNodeNotice();
 const argValue = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;

@@ -5,6 +5,7 @@ const entryPoints = {
   proxy: 'containers/proxy/src/main.ts',
   server: 'containers/server/src/main.ts',
   'scripts/start': 'scripts/start.ts',
+  'scripts/local-server': 'scripts/local-server.ts',
   'scripts/install-emulator': 'scripts/install-emulator.ts',
   'bench/ring': 'bench/ring.ts',
   'bench/proxy': 'bench/proxy.ts',

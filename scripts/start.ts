@@ -14,7 +14,10 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
-import { type Emulator, emulatorClient, emulatorEnv, useEmulator } from './lib/emulator.js';
+import { type Emulator, emulatorClient, emulatorEnv, quietSdkNodeNotice, useEmulator } from './lib/emulator.js';
+
+// Ringmaster's own lines only: this process creates the tables with the pinned SDK, whose Node 22 notice is noise here.
+quietSdkNodeNotice();
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const proxyPort = process.env.RINGMASTER_PORT ?? '8080';
@@ -70,7 +73,8 @@ proxy = spawn(process.execPath, [join(dist, 'proxy.js')], {
     ADMIN_PORT: adminPort,
     ADMIN_TOKEN_FILE: tokenFile,
     SCALER: 'local',
-    LOCAL_SERVER_ENTRY: join(dist, 'server.js'),
+    // dist/server.js with the SDK's Node 22 notice quieted (see scripts/local-server.ts).
+    LOCAL_SERVER_ENTRY: join(dist, 'scripts', 'local-server.js'),
     INITIAL_SERVERS: servers,
   },
   stdio: ['ignore', 'pipe', 'pipe'],
