@@ -141,7 +141,7 @@ async function main(): Promise<void> {
       generatedAt: new Date().toISOString(),
       machine: { node: process.version, cpus: cpus().length },
       emulator: emulator.owned ? 'MiniStack (started for this run)' : `AWS_ENDPOINT_URL=${emulator.endpoint}`,
-      proxy: { strategy: "the proxy's default", slowStart },
+      proxy: { strategy: a1.strategy, slowStart },
       requests: { perMeasurement: REQUESTS, perFailurePhase: FAILURE_REQUESTS, shardOps: SHARD_OPS },
       assignment: { ics4104: ICS_4104 },
       a1,

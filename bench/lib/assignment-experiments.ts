@@ -33,7 +33,15 @@ export class ExperimentError extends Error {
 /** How requests spread over the servers in the ring (a server that got none counts as 0). */
 export interface Spread {
   readonly n: number;
+  /** The proxy's balancing strategy. */
+  readonly strategy: string;
   readonly counts: Record<string, number>;
+  /**
+   * Each server's effective weight as the measurement began: below 1 while a
+   * newcomer is in slow start, which is what skews a measurement taken 3 s
+   * after an /add.
+   */
+  readonly effectiveWeights: Record<string, number>;
   readonly requests: number;
   readonly failed: number;
   /** A few failure lines, for the report; never the whole list. */
@@ -61,6 +69,7 @@ function randomIds(seed: number): (i: number) => string {
 
 async function measure(cluster: LocalCluster, requests: number, seed: number): Promise<Spread> {
   const members = await cluster.replicas();
+  const { strategy, effectiveWeights } = await cluster.weights();
   const result = await runLoad(cluster.url, requests, CONCURRENCY, randomIds(seed));
   const counts: Record<string, number> = {};
   for (const id of [...new Set([...members, ...result.servers.keys()])].sort(byServerNumber)) {
@@ -73,7 +82,9 @@ async function measure(cluster: LocalCluster, requests: number, seed: number): P
   const min = Math.min(...values);
   return {
     n: members.length,
+    strategy,
     counts,
+    effectiveWeights,
     requests,
     failed: result.failures.length,
     failureSamples: result.failures.slice(0, FAILURE_SAMPLES),

@@ -137,24 +137,26 @@ export function a3Chart(a3: FailureRun, label: string): TopLevelSpec {
 
 /** A4: proxy write and read rates for each shard layout. */
 export function a4Chart(a4: readonly ShardLayoutResult[]): TopLevelSpec {
+  const short = (r: ShardLayoutResult) => `${r.servers} servers, ${r.shards} × ${r.replicas}`;
   const values = a4.flatMap((r) => [
-    { layout: r.layout, operation: 'writes/s', rate: r.proxy.writesPerSec },
-    { layout: r.layout, operation: 'reads/s', rate: r.proxy.readsPerSec },
+    { layout: short(r), operation: 'writes/s', rate: r.proxy.writesPerSec },
+    { layout: short(r), operation: 'reads/s', rate: r.proxy.readsPerSec },
   ]);
+  const count = (n: number | undefined) => (n ?? 0).toLocaleString('en');
   return {
     title: {
       text: 'A4: sharded records through the proxy',
-      subtitle: `${a4[0]?.operations.writes ?? 0} single-row writes, then ${a4[0]?.operations.reads ?? 0} single-id reads, per layout (MiniStack)`,
+      subtitle: `${count(a4[0]?.operations.writes)} single-row writes, then ${count(a4[0]?.operations.reads)} single-id reads, per layout (shards × replicas; MiniStack)`,
     },
     width: WIDTH,
     height: HEIGHT,
     data: { values },
     mark: 'bar',
     encoding: {
-      x: { field: 'layout', type: 'nominal', title: null, axis: { labelAngle: 0, labelLimit: 140 } },
-      xOffset: { field: 'operation', type: 'nominal' },
+      x: { field: 'layout', type: 'nominal', title: null, sort: a4.map(short), axis: { labelAngle: 0 } },
+      xOffset: { field: 'operation', type: 'nominal', sort: ['writes/s', 'reads/s'] },
       y: { field: 'rate', type: 'quantitative', title: 'operations per second' },
-      color: { field: 'operation', type: 'nominal', title: null },
+      color: { field: 'operation', type: 'nominal', title: null, sort: ['writes/s', 'reads/s'] },
     },
   };
 }

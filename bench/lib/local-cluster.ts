@@ -40,6 +40,8 @@ export interface LocalCluster {
   admin(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<AdminReply>;
   /** The server ids in the ring, as /rep lists them. */
   replicas(): Promise<string[]>;
+  /** The proxy's strategy and each server's effective weight (below 1 while it is in slow start), from GET /status. */
+  weights(): Promise<{ strategy: string; effectiveWeights: Record<string, number> }>;
   /** Stops the proxy (which stops its servers) and drops the tables. */
   stop(): Promise<void>;
 }
@@ -106,6 +108,18 @@ export async function startLocalCluster(options: ClusterOptions): Promise<LocalC
       const rep = await admin('GET', '/rep');
       if (rep.status !== 200) throw new AdminCallError(`GET /rep answered ${rep.status}: ${JSON.stringify(rep.body)}`);
       return rep.body.message.replicas as string[];
+    },
+    async weights() {
+      const status = await admin('GET', '/status');
+      if (status.status !== 200) throw new AdminCallError(`GET /status answered ${status.status}`);
+      const message = status.body.message as { strategy: string; servers: { id: string; effectiveWeight: number }[] };
+      return {
+        strategy: message.strategy,
+        // Two decimals: slow start steps weights in tenths, and 0.30000000000000004 helps nobody.
+        effectiveWeights: Object.fromEntries(
+          message.servers.map((b) => [b.id, Math.round(b.effectiveWeight * 100) / 100]),
+        ),
+      };
     },
     async stop() {
       await stopProcess(proxy.proc.child);
