@@ -15,7 +15,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
 import { parseProxyReady } from '#core/runtime/ready-line.js';
-import { type Emulator, emulatorClient, emulatorEnv, useEmulator } from './lib/emulator.js';
+import { type Emulator, emulatorClient, emulatorEnv, quietSdkNodeNotice, useEmulator } from './lib/emulator.js';
+
+// Ringmaster's own lines only: this process creates the tables with the pinned SDK, whose Node 22 notice is noise here.
+quietSdkNodeNotice();
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const proxyPort = process.env.RINGMASTER_PORT ?? '8080';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLoad } from '#bench/lib/load.js';
 import { seededRandom } from '#bench/lib/random.js';
-import { runLoad } from '../helpers/load.js';
 import { startTestProxy, type TestProxy } from '../helpers/processes.js';
 
 const REQUESTS = 10_000;

@@ -10,8 +10,12 @@ export interface ServerState {
   inflight: number;
 }
 
+/** Longest path echoed back in a 404: enough to recognise it, never a megabyte of someone's URL. */
+const NOT_FOUND_PATH_MAX = 200;
+
 /**
- * The backend's HTTP surface: /home (the student servers' greeting), /heartbeat
+ * The backend's HTTP surface: /home (the student servers' greeting; also served
+ * as /request, the path the ICS 4104 client scripts call), /heartbeat
  * (health plus load) and /echo (streams a body back, for proxy tests).
  * Replies are precomputed where they can be: this server is the reference
  * the proxy is benchmarked against, so it should cost as little as possible.
@@ -28,7 +32,6 @@ export function createBackendServer(
   const handleShard = shardRoutes(config.id, records, readCache, log);
   const home = Buffer.from(JSON.stringify({ message: `Hello from Server: ${config.id}`, status: 'successful' }));
   const homeStatus = config.SERVER_FAIL_STATUS || 200;
-  const notFound = Buffer.from(JSON.stringify({ message: 'not found', status: 'failure' }));
 
   const sendHome = (res: ServerResponse) => {
     res.writeHead(homeStatus, ['content-type', 'application/json', 'content-length', String(home.length)]);
@@ -43,7 +46,7 @@ export function createBackendServer(
     res.once('close', requestClosed);
     const q = req.url?.indexOf('?') ?? -1;
     const path = q < 0 ? req.url : req.url?.slice(0, q);
-    if (path === '/home' && (req.method === 'GET' || req.method === 'HEAD')) {
+    if ((path === '/home' || path === '/request') && (req.method === 'GET' || req.method === 'HEAD')) {
       if (config.SERVER_WORK_CPU_MS > 0) burnCpu(config.SERVER_WORK_CPU_MS);
       if (config.SERVER_WORK_LATENCY_MS > 0) setTimeout(sendHome, config.SERVER_WORK_LATENCY_MS, res);
       else sendHome(res);
@@ -60,11 +63,27 @@ export function createBackendServer(
     } else if (path !== undefined && isShardRoute(path)) {
       handleShard(req, res);
     } else {
-      res.writeHead(404, ['content-type', 'application/json', 'content-length', String(notFound.length)]);
-      res.end(notFound);
+      notFound(res, req.method, path);
     }
   });
   return server;
+}
+
+/**
+ * The assignments' error shape, naming what was asked for: a client script
+ * calling the wrong path should learn which path, not just "not found".
+ * Off the hot path, so it is built per request.
+ */
+function notFound(res: ServerResponse, method: string | undefined, path: string | undefined): void {
+  const shown = (path ?? '').slice(0, NOT_FOUND_PATH_MAX);
+  const body = Buffer.from(
+    JSON.stringify({
+      message: `${shown} not found for ${method ?? 'GET'}: this server serves GET /home and GET /request`,
+      status: 'failure',
+    }),
+  );
+  res.writeHead(404, ['content-type', 'application/json', 'content-length', String(body.length)]);
+  res.end(body);
 }
 
 /** Streams the request body straight back, so tests see bytes flow both ways. */
