@@ -25,6 +25,32 @@ export const STRATEGY_NAMES = [
 ] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
+/** The consistent-hashing strategies: a key's server follows from membership alone. */
+export const HASHING_STRATEGIES: ReadonlySet<StrategyName> = new Set([
+  'maglev',
+  'maglev-bounded',
+  'ring',
+  'ring-bounded',
+  'legacy',
+  'legacy-bounded',
+]);
+
+/** How long a new server's weight ramps up where slow start helps. */
+export const DEFAULT_SLOW_START_MS = 30_000;
+
+/**
+ * Slow start where it helps, off where it hurts. Under consistent hashing a
+ * ramping weight hands a newcomer a fraction of its keys and moves them
+ * again at every step (keys move twice, caches warm twice, and the fleet is
+ * unbalanced for the whole ramp); Envoy applies slow start only to round
+ * robin and least request, and HAProxy and nginx leave it off by default.
+ * The load-aware strategies do benefit: they would otherwise pile requests
+ * on an empty, cold server.
+ */
+export function defaultSlowStartMs(name: StrategyName): number {
+  return HASHING_STRATEGIES.has(name) ? 0 : DEFAULT_SLOW_START_MS;
+}
+
 /** Chosen from `npm run bench:ring`: Maglev balances best at equal lookup cost. */
 export const DEFAULT_STRATEGY: StrategyName = 'maglev-bounded';
 

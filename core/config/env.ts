@@ -43,6 +43,16 @@ export function intVar(defaultValue: number, min: number, max: number) {
     .default(defaultValue);
 }
 
+/** Integer variable with an inclusive range and no default: unset stays undefined, for defaults that depend on other settings. */
+export function optionalIntVar(min: number, max: number) {
+  return z.coerce
+    .number({ error: `expected a whole number from ${min} to ${max}` })
+    .int({ error: `expected a whole number from ${min} to ${max}` })
+    .min(min, { error: `expected a whole number from ${min} to ${max}` })
+    .max(max, { error: `expected a whole number from ${min} to ${max}` })
+    .optional();
+}
+
 /** Decimal variable with a default and an inclusive range. */
 export function numberVar(defaultValue: number, min: number, max: number) {
   return z.coerce

@@ -5,9 +5,27 @@ import {
   ECSClient,
   RegisterTaskDefinitionCommand,
 } from '@aws-sdk/client-ecs';
+import pino from 'pino';
+import { Pool } from 'undici';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EcsScaler, EcsService } from '#core/aws/ecs-service.js';
+import { FleetLoad } from '#core/balancing/backend.js';
+import { createStrategy } from '#core/balancing/strategies.js';
+import { FleetActions } from '#proxy/admin/fleet-actions.js';
+import { Fleet } from '#proxy/fleet/fleet.js';
+import { LeaseRegistry } from '#proxy/membership/lease-registry.js';
 import { awsEnv } from '../helpers/aws.js';
+
+const FLEET_OPTIONS = {
+  slowStartMs: 0,
+  slowStartInitialWeight: 0.1,
+  panicThreshold: 0.5,
+  ejectConsecutiveFailures: 5,
+  ejectBaseMs: 30_000,
+  ejectMaxMs: 300_000,
+  drainTimeoutMs: 1000,
+};
+const LIMITS = { maxServers: 64, registerWaitMs: 300 };
 
 /**
  * On the emulator ECS tasks are records (no containers run) and scale-in
@@ -76,5 +94,18 @@ describe('the ECS service adapter and the Scaler port on ECS', () => {
     await expect(scaler.setDesiredCount(before.length + 1, ['s9'])).rejects.toThrow(/cannot be named/);
     expect((await service.taskIds()).sort()).toEqual(before.sort());
     expect(scaler.namesServers).toBe(false);
+  });
+
+  it('/add on ECS raises the desired count, and refuses hostnames naming the field', async () => {
+    const log = pino({ level: 'silent' });
+    const fleet = new Fleet(createStrategy('maglev'), new FleetLoad(), FLEET_OPTIONS, (a) => new Pool(a), log);
+    const actions = new FleetActions(fleet, new LeaseRegistry(10_000, 64), new EcsScaler(service), LIMITS, log);
+    await expect(actions.add({ n: 1, hostnames: ['s9'] })).rejects.toThrow(
+      /^hostnames: the ecs scaler's servers take their own ids; omit hostnames and give n alone$/,
+    );
+    const { desired } = await service.describe();
+    // No server registers here (ECS tasks are records on the emulator), so the wait for one times out.
+    await expect(actions.add({ n: 2 })).rejects.toThrow(/started 2 of 2 new server\(s\) but they did not register/);
+    expect((await service.describe()).desired).toBe(desired + 2);
   });
 });

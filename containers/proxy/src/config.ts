@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_STRATEGY, STRATEGY_NAMES } from '#core/balancing/strategies.js';
+import { DEFAULT_STRATEGY, defaultSlowStartMs, STRATEGY_NAMES } from '#core/balancing/strategies.js';
 import {
   ConfigError,
   checkRecordTables,
@@ -7,6 +7,7 @@ import {
   intVar,
   logLevelVar,
   numberVar,
+  optionalIntVar,
   parseEnv,
   portVar,
   tableNameVar,
@@ -62,7 +63,8 @@ const schema = z.object({
   EJECT_MAX_MS: intVar(5 * MINUTE, 10, 24 * 60 * MINUTE),
   /** Below this fraction of healthy members, route to every member (panic mode). */
   PANIC_THRESHOLD: numberVar(0.5, 0, 1),
-  SLOW_START_MS: intVar(30 * SECOND, 0, 60 * MINUTE),
+  /** Unset: 0 for the consistent-hashing strategies, 30 s for the others (see defaultSlowStartMs). */
+  SLOW_START_MS: optionalIntVar(0, 60 * MINUTE),
   SLOW_START_INITIAL_WEIGHT: numberVar(0.1, 0.01, 1),
 
   MAX_ATTEMPTS: intVar(3, 1, 10),
@@ -115,7 +117,9 @@ const schema = z.object({
 });
 
 export type ProxyEnv = z.infer<typeof schema>;
-export type ProxyConfig = ProxyEnv & {
+export type ProxyConfig = Omit<ProxyEnv, 'SLOW_START_MS'> & {
+  /** The slow-start ramp in force: configured, or the strategy's default. */
+  readonly SLOW_START_MS: number;
   readonly adminToken: string | undefined;
   readonly keySource: ReturnType<typeof parseKeySource>;
   readonly staticServers: readonly { id: string; address: string }[];
@@ -148,6 +152,7 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
   }
   return {
     ...parsed,
+    SLOW_START_MS: parsed.SLOW_START_MS ?? defaultSlowStartMs(parsed.STRATEGY),
     adminToken,
     keySource,
     staticServers: parseStaticServers(parsed.STATIC_SERVERS),

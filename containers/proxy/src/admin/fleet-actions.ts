@@ -48,23 +48,21 @@ export class FleetActions {
         `adding ${request.n} would exceed the ${this.limits.maxServers}-server limit (now ${this.fleet.size})`,
       );
     }
-    if (request.hostnames && !scaler.namesServers) {
+    const named = request.hostnames ?? [];
+    if (named.length > 0 && !scaler.namesServers) {
       throw new DomainError(
         'INVALID_INPUT',
         'hostnames',
         `the ${scaler.kind} scaler's servers take their own ids; omit hostnames and give n alone`,
       );
     }
-    const ids = scaler.namesServers ? (request.hostnames ?? this.freshIds(request.n)) : [];
-    ids.forEach((id, i) => {
+    named.forEach((id, i) => {
       if (this.fleet.get(id) || this.busy.has(id)) {
-        throw new DomainError(
-          'INVALID_INPUT',
-          request.hostnames ? `hostnames[${i}]` : 'n',
-          `server "${id}" already exists`,
-        );
+        throw new DomainError('INVALID_INPUT', `hostnames[${i}]`, `server "${id}" already exists`);
       }
     });
+    // Names not given are generated (s1, s2, … skipping ids in use), as the student balancers did.
+    const ids = scaler.namesServers ? [...named, ...this.freshIds(request.n - named.length, named)] : [];
     for (const id of ids) this.busy.add(id);
     try {
       for (const id of ids) await this.membership.allow(id);
@@ -84,13 +82,15 @@ export class FleetActions {
     if (request.n > active.length) {
       throw new DomainError('INVALID_INPUT', 'n', `cannot remove ${request.n} of ${active.length} active server(s)`);
     }
-    const ids =
-      request.hostnames ??
-      active
-        .sort((a, b) => b.joinedAt - a.joinedAt)
-        .slice(0, request.n)
-        .map((b) => b.id);
-    ids.forEach((id, i) => {
+    const named = request.hostnames ?? [];
+    // Servers not named are chosen by the balancer: the newest first, as they have the least warm state.
+    const chosen = active
+      .filter((b) => !named.includes(b.id))
+      .sort((a, b) => b.joinedAt - a.joinedAt)
+      .slice(0, request.n - named.length)
+      .map((b) => b.id);
+    const ids = [...named, ...chosen];
+    named.forEach((id, i) => {
       const b = this.fleet.get(id);
       if (!b) throw new DomainError('INVALID_INPUT', `hostnames[${i}]`, `unknown server "${id}"`);
       if (b.status !== 'active' || this.busy.has(id)) {
@@ -126,12 +126,12 @@ export class FleetActions {
     return this.scaler;
   }
 
-  /** s1, s2, … skipping ids in use. */
-  private freshIds(n: number): string[] {
+  /** s1, s2, … skipping ids in use and `taken`. */
+  private freshIds(n: number, taken: readonly string[]): string[] {
     const ids: string[] = [];
     for (let k = 1; ids.length < n; k++) {
       const id = `s${k}`;
-      if (!this.fleet.get(id) && !this.busy.has(id)) ids.push(id);
+      if (!this.fleet.get(id) && !this.busy.has(id) && !taken.includes(id)) ids.push(id);
     }
     return ids;
   }

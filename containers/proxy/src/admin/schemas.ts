@@ -23,11 +23,13 @@ export const scaleRequest = z
   .superRefine((body, ctx) => {
     const names = body.hostnames;
     if (names === undefined) return;
-    if (names.length !== body.n) {
+    // Fewer names than n is the student balancers' shape: the rest are filled in (generated names
+    // for /add, servers the balancer picks for /rm). More names than n cannot be honoured.
+    if (names.length > body.n) {
       ctx.addIssue({
         code: 'custom',
         path: ['hostnames'],
-        message: `lists ${names.length} hostname(s) but n is ${body.n}; they must match (omit hostnames to let the balancer choose)`,
+        message: `lists ${names.length} hostname(s) but n is ${body.n}; list at most n (fewer are filled in)`,
       });
       return;
     }
