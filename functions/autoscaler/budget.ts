@@ -23,7 +23,7 @@ import { filledAt, waterLevel } from './water-fill.js';
 /** Ticks the hard cap pays ahead for, so a missed tick cannot overspend. */
 export const HARD_CAP_TICKS = 2;
 /** The ration plans the rest of the period in slices of this length of the day. */
-export const PLAN_SLICE_MINUTES = 10;
+export const PLAN_SLICE_MINUTES = 15;
 
 export function usdPerTaskMs(service: ServiceSettings, settings: AutoscalerSettings): number {
   return taskHourlyUsd(service.task, settings.fargateRates) / MS_PER_HOUR;
@@ -56,13 +56,16 @@ export function sliceWeights(fromMs: number, toMs: number, sliceMs: number): Flo
   const fullDays = Math.floor((toMs - fromMs) / MS_PER_DAY);
   if (fullDays > 0)
     for (let s = 0; s < slices; s++) weights[s] = fullDays * Math.min(sliceMs, MS_PER_DAY - s * sliceMs);
-  let t = fromMs + fullDays * MS_PER_DAY;
-  while (t < toMs) {
-    const timeOfDay = ((t % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY;
+  // The rest is under a day: walk it slice by slice on a time-of-day counter.
+  let left = toMs - fromMs - fullDays * MS_PER_DAY;
+  let timeOfDay = ((fromMs % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY;
+  while (left > 0) {
     const slice = Math.floor(timeOfDay / sliceMs);
-    const sliceEnd = Math.min(t - timeOfDay + Math.min((slice + 1) * sliceMs, MS_PER_DAY), toMs);
-    weights[slice] = (weights[slice] ?? 0) + (sliceEnd - t);
-    t = sliceEnd;
+    const span = Math.min(left, Math.min((slice + 1) * sliceMs, MS_PER_DAY) - timeOfDay);
+    weights[slice] = (weights[slice] ?? 0) + span;
+    left -= span;
+    timeOfDay += span;
+    if (timeOfDay >= MS_PER_DAY) timeOfDay -= MS_PER_DAY;
   }
   return weights;
 }
@@ -90,12 +93,13 @@ export interface BudgetOutcome {
   readonly belowMinimum: boolean;
 }
 
-/** Each tick's demand for the rest of the period, in tasks, per plan slice of the day. */
-function futureDemand(
+/** Tasks above the minimum each plan slice of the day needs at `requestsPerTask`. */
+function sliceDemand(
   service: ServiceSettings,
   profile: Float64Array | undefined,
   ratio: number,
   wantedNow: number,
+  requestsPerTask: number,
 ): Float64Array {
   const slices = Math.ceil(MS_PER_DAY / (PLAN_SLICE_MINUTES * MS_PER_MINUTE));
   const demand = new Float64Array(slices);
@@ -109,15 +113,47 @@ function futureDemand(
       }
     }
   }
-  // Without a profile, plan as if today's demand held: the most that can be said.
   const fallbackRps = known > 0 ? knownSum / known : undefined;
+  const scale = service.targetRequestsPerTaskPerSecond / requestsPerTask;
   for (let s = 0; s < slices; s++) {
     const rps = profile?.[s];
     const rate = rps !== undefined && Number.isFinite(rps) ? rps : fallbackRps;
-    const tasks = rate === undefined ? wantedNow : (rate * ratio) / service.targetRequestsPerTaskPerSecond;
+    // Without a profile, plan as if the current demand held: the most that can be said.
+    const tasks = rate === undefined ? wantedNow * scale : (rate * ratio) / requestsPerTask;
     demand[s] = Math.min(service.maxCount, Math.max(service.minCount, tasks)) - service.minCount;
   }
   return demand;
+}
+
+interface Ration {
+  /** Tasks above the minimum for the coming tick (fractional). */
+  readonly now: number;
+  /** Whether the coming tick got its whole demand (then round up, else to nearest). */
+  readonly whole: boolean;
+  /** Task-ms above the minimum the plan spends to the period's end. */
+  readonly plannedTaskMs: number;
+}
+
+/**
+ * Two layers, each water-filled: first every slice up to the SLO line (lean),
+ * then, with what is left, the headroom up to the target. `weights[0]` is the
+ * coming tick.
+ */
+function ration(weights: Float64Array, lean: Float64Array, full: Float64Array, taskMs: number): Ration {
+  const leanLevel = waterLevel(weights, lean, taskMs);
+  const leanNow = lean[0] ?? 0;
+  if (Number.isFinite(leanLevel)) {
+    return { now: Math.min(leanNow, leanLevel), whole: leanNow <= leanLevel, plannedTaskMs: taskMs };
+  }
+  const headroom = full.map((x, i) => Math.max(0, x - (lean[i] ?? 0)));
+  const leanTaskMs = filledAt(weights, lean, Number.POSITIVE_INFINITY);
+  const headLevel = waterLevel(weights, headroom, taskMs - leanTaskMs);
+  const headNow = headroom[0] ?? 0;
+  return {
+    now: leanNow + Math.min(headNow, headLevel),
+    whole: headNow <= headLevel,
+    plannedTaskMs: leanTaskMs + filledAt(weights, headroom, headLevel),
+  };
 }
 
 export function budgetCaps(request: BudgetRequest): BudgetOutcome {
@@ -168,24 +204,28 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
     const hardCap = service.minCount + Math.max(0, Math.floor(hardMoney / (price * aheadMs) + 1e-9));
     let cap = Math.min(service.maxCount, hardCap);
     let binding: ServiceBudget['binding'] = wanted[name] > cap ? 'budgetHardCap' : undefined;
-    if (weights) {
+    if (weights && service.maxCount > service.minCount) {
       // Slice 0 is the coming tick at what the load asks now; the rest follow the forecast.
-      const demand = futureDemand(service, profile, ratio ?? 1, wanted[name]);
-      const allWeights = new Float64Array(weights.length + 1);
-      const allDemand = new Float64Array(demand.length + 1);
-      allWeights[0] = Math.min(tickMs, leftMs);
-      allDemand[0] = wanted[name] - service.minCount;
-      allWeights.set(weights, 1);
-      allDemand.set(demand, 1);
-      const level = waterLevel(allWeights, allDemand, Math.max(0, planMoney) / price);
-      if (Number.isFinite(level)) {
-        const rationCap = service.minCount + Math.round(level);
-        if (rationCap < cap) {
-          cap = rationCap;
-          binding = wanted[name] > cap ? 'budgetRation' : undefined;
-        }
+      const sloRate = service.sloRequestsPerTaskPerSecond ?? service.targetRequestsPerTaskPerSecond;
+      const target = service.targetRequestsPerTaskPerSecond;
+      const withNow = (demand: Float64Array, now: number) => {
+        const all = new Float64Array(demand.length + 1);
+        all[0] = now;
+        all.set(demand, 1);
+        return all;
+      };
+      const allWeights = withNow(weights, Math.min(tickMs, leftMs));
+      const wantedExtra = wanted[name] - service.minCount;
+      const full = withNow(sliceDemand(service, profile, ratio ?? 1, wanted[name], target), wantedExtra);
+      const leanNow = Math.max(0, (wanted[name] * target) / sloRate - service.minCount);
+      const lean = withNow(sliceDemand(service, profile, ratio ?? 1, wanted[name], sloRate), leanNow);
+      const plan = ration(allWeights, lean, full, Math.max(0, planMoney) / price);
+      const rationCap = service.minCount + (plan.whole ? Math.ceil(plan.now - 1e-9) : Math.round(plan.now));
+      if (rationCap < cap) {
+        cap = rationCap;
+        binding = wanted[name] > cap ? 'budgetRation' : undefined;
       }
-      planMoney -= filledAt(allWeights, allDemand, level) * price;
+      planMoney -= plan.plannedTaskMs * price;
     }
     const granted = Math.min(wanted[name], cap);
     hardMoney -= (granted - service.minCount) * price * aheadMs;

@@ -106,11 +106,13 @@ export function dailyProfile(history: RequestRateHistory, nowMs: number, planBuc
   const since = nowMs - SEASONAL_DAYS * MS_PER_DAY;
   const rates = history.requestsPerSecond;
   const first = Math.max(0, Math.floor((since - history.startMs) / step));
-  for (let i = first; i < rates.length; i++) {
+  // Walk the buckets with a time-of-day counter: no modulo of epoch milliseconds per sample.
+  let timeOfDay = (((history.startMs + first * step) % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY;
+  for (let i = first; i < rates.length; i++, timeOfDay += step) {
+    if (timeOfDay >= MS_PER_DAY) timeOfDay -= MS_PER_DAY;
     const value = rates[i];
-    if (value === undefined || !Number.isFinite(value) || value < 0) continue;
-    const ms = history.startMs + i * step;
-    const slice = Math.floor((((ms % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY) / planBucketMs);
+    if (value === undefined || !(value >= 0) || value === Number.POSITIVE_INFINITY) continue;
+    const slice = Math.floor(timeOfDay / planBucketMs);
     sum[slice] = (sum[slice] ?? 0) + value;
     count[slice] = (count[slice] ?? 0) + 1;
   }

@@ -28,11 +28,16 @@ const serviceSchema = z
     minCount: count,
     maxCount: count,
     targetRequestsPerTaskPerSecond: positive,
+    sloRequestsPerTaskPerSecond: positive.optional(),
     targetCpuPercent: z.number().gt(0).max(100),
     task: z.object({ cpu: positive, memoryMiB: positive, architecture: z.enum(['x86_64', 'arm64']) }).strict(),
   })
   .strict()
-  .refine((s) => s.minCount <= s.maxCount, { message: 'minCount must not exceed maxCount', path: ['minCount'] });
+  .refine((s) => s.minCount <= s.maxCount, { message: 'minCount must not exceed maxCount', path: ['minCount'] })
+  .refine((s) => (s.sloRequestsPerTaskPerSecond ?? Number.POSITIVE_INFINITY) >= s.targetRequestsPerTaskPerSecond, {
+    message: 'must not be below targetRequestsPerTaskPerSecond',
+    path: ['sloRequestsPerTaskPerSecond'],
+  });
 
 const periodSchema = z.union([
   z.enum(['day', 'week', 'month']),

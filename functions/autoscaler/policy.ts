@@ -41,11 +41,11 @@ function stabilise(
   settings: AutoscalerSettings,
   nowMs: number,
 ): Stabilised {
-  const { capacity, recommendation } = load;
+  const { capacity, recommendation, scaleInFloor } = load;
   const complete = hasData(observation);
   const windowStart = nowMs - settings.scaleInWindowMinutes * MS_PER_MINUTE;
   // Missing data must not open the way to a later scale-in: remember at least the current capacity.
-  const remembered = complete ? recommendation : Math.max(recommendation, Math.min(capacity, service.maxCount));
+  const remembered = complete ? scaleInFloor : Math.max(scaleInFloor, Math.min(capacity, service.maxCount));
   const recent = [
     ...(previous?.recentRecommendations ?? []).filter((r) => r.atMs > windowStart && r.atMs < nowMs),
     { atMs: nowMs, count: remembered },

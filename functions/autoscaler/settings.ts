@@ -21,6 +21,14 @@ export interface ServiceSettings {
   readonly maxCount: number;
   /** Requests per second one task should carry: the request signal's target. */
   readonly targetRequestsPerTaskPerSecond: number;
+  /**
+   * Requests per second at which one task starts to miss the SLO (above the
+   * target, which keeps headroom). When the budget binds, the ration funds
+   * every minute up to this rate before it buys any headroom, since headroom
+   * saves no request while other minutes are over the line.
+   * @default targetRequestsPerTaskPerSecond (no headroom layer)
+   */
+  readonly sloRequestsPerTaskPerSecond?: number | undefined;
   /** Average ECS CPU utilisation to hold, in percent. */
   readonly targetCpuPercent: number;
   /** What one task costs: cpu units, memory and architecture, priced by core/pricing/fargate.ts. */

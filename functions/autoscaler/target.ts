@@ -20,8 +20,15 @@ export interface LoadRecommendation {
   readonly needs: SignalNeeds;
   /** The highest need, undefined when every signal was missing. */
   readonly needed: number | undefined;
-  /** Within min/max: what the scale-in window remembers. */
+  /** Within min/max: what the load asks for now. */
   readonly recommendation: number;
+  /**
+   * The lowest count a scale-in may reach on this tick's load: the need with
+   * the tolerance as headroom, so that the noise which changed nothing at the
+   * old count does not trigger a scale-out at the new one. The scale-in
+   * window remembers this.
+   */
+  readonly scaleInFloor: number;
   readonly clamps: readonly Clamp[];
 }
 
@@ -78,5 +85,10 @@ export function recommend(
     clamps.push({ kind: 'maxCount', from: count, to: service.maxCount });
     count = service.maxCount;
   }
-  return { capacity, needs, needed, recommendation: count, clamps };
+  const floor =
+    needed === undefined || count >= capacity
+      ? count
+      : Math.min(capacity, Math.ceil(needed * (1 + settings.tolerance) - EPSILON));
+  const scaleInFloor = Math.min(service.maxCount, Math.max(service.minCount, floor));
+  return { capacity, needs, needed, recommendation: count, scaleInFloor, clamps };
 }

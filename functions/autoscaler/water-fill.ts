@@ -7,21 +7,29 @@
 /** Infinity when the whole demand fits; 0 when there is nothing to share. */
 export function waterLevel(weights: ArrayLike<number>, demands: ArrayLike<number>, capacity: number): number {
   if (!(capacity > 0)) return 0;
-  const order = Array.from({ length: demands.length }, (_, i) => i).sort(
-    (a, b) => (demands[a] ?? 0) - (demands[b] ?? 0),
-  );
-  let weightAbove = 0;
-  for (let i = 0; i < weights.length; i++) weightAbove += Math.max(0, weights[i] ?? 0);
-  let filled = 0;
-  for (const i of order) {
+  if (filledAt(weights, demands, Number.POSITIVE_INFINITY) <= capacity) return Number.POSITIVE_INFINITY;
+  // filledAt is increasing and piecewise linear in the level, with corners at the demands:
+  // find the two neighbouring demands that bracket `capacity`, then solve the line between them.
+  const corners = new Float64Array(demands.length);
+  for (let i = 0; i < demands.length; i++) corners[i] = Math.max(0, demands[i] ?? 0);
+  corners.sort();
+  let low = -1;
+  let high = corners.length - 1;
+  while (high - low > 1) {
+    const mid = (low + high) >> 1;
+    if (filledAt(weights, demands, corners[mid] ?? 0) >= capacity) high = mid;
+    else low = mid;
+  }
+  const below = low >= 0 ? (corners[low] ?? 0) : 0;
+  let fixed = 0;
+  let slope = 0;
+  for (let i = 0; i < demands.length; i++) {
     const demand = Math.max(0, demands[i] ?? 0);
     const weight = Math.max(0, weights[i] ?? 0);
-    // With the level at this demand, every slice from here up takes `demand`.
-    if (filled + demand * weightAbove >= capacity) return weightAbove > 0 ? (capacity - filled) / weightAbove : 0;
-    filled += demand * weight;
-    weightAbove -= weight;
+    if (demand <= below) fixed += weight * demand;
+    else slope += weight;
   }
-  return Number.POSITIVE_INFINITY;
+  return slope > 0 ? below + (capacity - fixed - below * slope) / slope : below;
 }
 
 /** What the slices use at level L. */
