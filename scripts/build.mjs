@@ -9,6 +9,7 @@ const entryPoints = {
   'bench/ring': 'bench/ring.ts',
   'bench/proxy': 'bench/proxy.ts',
   'bench/shards': 'bench/shards.ts',
+  'bench/autoscaler': 'bench/autoscaler.ts',
 };
 
 await build({
