@@ -51,11 +51,14 @@ function runAll(trace: Trace, config: SimConfig, options: ReplayOptions = {}): R
   return out;
 }
 
-function loadCsvTrace(file: string): Trace {
+/** The CSV trace, or undefined after telling the user which line is wrong and why. */
+function loadCsvTrace(file: string): Trace | undefined {
   try {
     return parseTraceCsv(readFileSync(file, 'utf8'), basename(file).replace(/\.[^.]*$/, ''));
   } catch (err) {
-    throw new Error(`--trace ${file}: ${(err as Error).message}`, { cause: err });
+    process.stderr.write(`--trace ${file}: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return undefined;
   }
 }
 
@@ -117,6 +120,7 @@ function main(): void {
   const traces: Record<string, TraceReport> = {};
   if (file) {
     const trace = loadCsvTrace(file);
+    if (!trace) return;
     traces[trace.name] = { policies: runAll(trace, config) };
   } else {
     const days = diurnal(SEED);
