@@ -10,6 +10,7 @@ const entryPoints = {
   'bench/proxy': 'bench/proxy.ts',
   'bench/shards': 'bench/shards.ts',
   'bench/experiments': 'bench/experiments.ts',
+  'bench/autoscaler': 'bench/autoscaler.ts',
 };
 
 await build({

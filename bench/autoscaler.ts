@@ -1,0 +1,164 @@
+/**
+ * `npm run bench:autoscaler -- --json`: replays load traces through a model
+ * of the server tier (bench/lib/autoscaler-sim) under six policies and
+ * scores each; `--trace FILE` replays a `minute,rps` CSV instead of the
+ * built-in traces. `--replays N` sets the randomised budget replays (1,000).
+ * The model sizes one tier, the servers; the proxy tier stays at its minimum
+ * (billed, like the fixed overhead, in every policy's dollars).
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { defaultSimConfig, type SimConfig } from './lib/autoscaler-sim/config.js';
+import { type PolicyFactory, type ReplayOptions, replay } from './lib/autoscaler-sim/model.js';
+import { hpa } from './lib/autoscaler-sim/policies/hpa.js';
+import { naiveCap } from './lib/autoscaler-sim/policies/naive-cap.js';
+import { predictive } from './lib/autoscaler-sim/policies/predictive.js';
+import { ringmaster } from './lib/autoscaler-sim/policies/ringmaster.js';
+import { targetTracking } from './lib/autoscaler-sim/policies/target-tracking.js';
+import { threshold } from './lib/autoscaler-sim/policies/threshold.js';
+import { randomizedReplays } from './lib/autoscaler-sim/randomized.js';
+import { type Score, score } from './lib/autoscaler-sim/score.js';
+import { diurnal, noisySteady, parseTraceCsv, spikes, step5x, type Trace } from './lib/autoscaler-sim/trace.js';
+
+const POLICIES = { threshold, hpa, targetTracking, predictive, naiveCap, ringmaster } satisfies Record<
+  string,
+  PolicyFactory
+>;
+type PolicyName = keyof typeof POLICIES;
+
+const SEED = 20_260_105;
+const DEFAULT_REPLAYS = 1_000;
+/** tightBudget's budget: this share of what targetTracking spends on the same days unconstrained. */
+const TIGHT_BUDGET_SHARE = 0.7;
+
+function argValue(flag: string): string | undefined {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+interface TraceReport {
+  budgetUsd?: number;
+  policies: Record<PolicyName, Score>;
+}
+
+function runAll(trace: Trace, config: SimConfig, options: ReplayOptions = {}): Record<PolicyName, Score> {
+  const out = {} as Record<PolicyName, Score>;
+  for (const [name, factory] of Object.entries(POLICIES) as [PolicyName, PolicyFactory][]) {
+    out[name] = score(trace, replay(trace, factory, config, options), config);
+  }
+  return out;
+}
+
+/** The CSV trace, or undefined after telling the user which line is wrong and why. */
+function loadCsvTrace(file: string): Trace | undefined {
+  try {
+    return parseTraceCsv(readFileSync(file, 'utf8'), basename(file).replace(/\.[^.]*$/, ''));
+  } catch (err) {
+    process.stderr.write(`--trace ${file}: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return undefined;
+  }
+}
+
+interface Target {
+  met: boolean;
+  [figure: string]: number | boolean | null;
+}
+
+function targetsFor(traces: Record<string, TraceReport>, maxSpendOverBudget: number): Record<string, Target> {
+  const targets: Record<string, Target> = {};
+  const d = traces.diurnal?.policies;
+  if (d) {
+    const rm = d.ringmaster;
+    targets.diurnal = {
+      met:
+        rm.sloViolationMinutes <= 0.5 * d.targetTracking.sloViolationMinutes &&
+        rm.sloViolationMinutes <= d.hpa.sloViolationMinutes &&
+        rm.sloViolationMinutes <= d.predictive.sloViolationMinutes &&
+        rm.dollars <= 1.05 * d.targetTracking.dollars,
+      ringmasterSloViolationMinutes: rm.sloViolationMinutes,
+      halfTargetTrackingSloViolationMinutes: 0.5 * d.targetTracking.sloViolationMinutes,
+      hpaSloViolationMinutes: d.hpa.sloViolationMinutes,
+      predictiveSloViolationMinutes: d.predictive.sloViolationMinutes,
+      ringmasterDollars: rm.dollars,
+      maxDollars: round(1.05 * d.targetTracking.dollars, 3),
+    };
+  }
+  const s = traces.step5x?.policies.ringmaster;
+  if (s)
+    targets.step5x = {
+      met: (s.stepReactionTicks ?? Number.POSITIVE_INFINITY) <= 2,
+      ticks: s.stepReactionTicks,
+      maxTicks: 2,
+    };
+  const n = traces.noisySteady?.policies.ringmaster;
+  if (n) targets.noisySteady = { met: n.scaleEventsPerHour <= 1, scaleEventsPerHour: n.scaleEventsPerHour, max: 1 };
+  const t = traces.tightBudget;
+  if (t?.budgetUsd !== undefined) {
+    const rm = t.policies.ringmaster;
+    const naive = t.policies.naiveCap;
+    targets.tightBudget = {
+      met: rm.dollars <= t.budgetUsd && rm.overSloRequestFraction <= 0.7 * naive.overSloRequestFraction,
+      ringmasterDollars: rm.dollars,
+      budgetUsd: t.budgetUsd,
+      ringmasterOverSloRequestFraction: rm.overSloRequestFraction,
+      maxOverSloRequestFraction: round(0.7 * naive.overSloRequestFraction, 5),
+    };
+  }
+  targets.maxSpendOverBudget = { met: maxSpendOverBudget <= 1, maxSpendOverBudget, max: 1 };
+  return targets;
+}
+
+function main(): void {
+  const started = performance.now();
+  const json = process.argv.includes('--json');
+  const file = argValue('--trace');
+  const replays = Number(argValue('--replays') ?? DEFAULT_REPLAYS);
+  const config = defaultSimConfig();
+  const traces: Record<string, TraceReport> = {};
+  if (file) {
+    const trace = loadCsvTrace(file);
+    if (!trace) return;
+    traces[trace.name] = { policies: runAll(trace, config) };
+  } else {
+    const days = diurnal(SEED);
+    for (const trace of [days, step5x(), spikes(SEED + 1), noisySteady(SEED + 2)]) {
+      traces[trace.name] = { policies: runAll(trace, config) };
+    }
+    // The same days, scored whole, with the whole trace as the budget period.
+    const tight: Trace = { ...days, name: 'tightBudget', scoreFromMinute: 0 };
+    const unconstrained = score(tight, replay(tight, targetTracking, config), config);
+    const budgetUsd = round(TIGHT_BUDGET_SHARE * unconstrained.dollars, 3);
+    traces.tightBudget = { budgetUsd, policies: runAll(tight, config, { budgetUsd }) };
+  }
+  const random = randomizedReplays(SEED + 3, replays);
+  // Unrounded: a rounding to 1 must not hide 1.0000004.
+  const maxSpendOverBudget = random.maxSpendOverBudget;
+  const report = {
+    model: {
+      tier: 'servers (one tier); the proxy stays at its minimum and is billed, with the overhead, in dollars',
+      taskCapacityRps: config.taskCapacityRps,
+      targetRequestsPerTaskPerSecond: config.settings.services.servers.targetRequestsPerTaskPerSecond,
+      sloUtilization: config.sloUtilization,
+      metricDelayMinutes: config.metricDelayMinutes,
+      taskStartMinutes: config.taskStartMinutes,
+      tickMinutes: 1,
+      seed: SEED,
+    },
+    traces: Object.fromEntries(
+      Object.entries(traces).map(([name, t]) => [
+        name,
+        t.budgetUsd === undefined ? t.policies : { budgetUsd: t.budgetUsd, ...t.policies },
+      ]),
+    ),
+    maxSpendOverBudget,
+    randomizedReplays: { replays: random.replays, meanSpendOverBudget: round(random.meanSpendOverBudget, 4) },
+    targets: targetsFor(traces, maxSpendOverBudget),
+    seconds: round((performance.now() - started) / 1000, 1),
+  };
+  process.stdout.write(json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
+}
+
+main();

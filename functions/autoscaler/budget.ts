@@ -1,0 +1,238 @@
+/**
+ * The budget's two limits on each tick's counts.
+ *
+ * The hard cap: a count is allowed only if paying it for the next
+ * HARD_CAP_TICKS ticks, with the minimum counts and the overhead reserved to
+ * the end of the period, fits in what is left. Spend therefore never passes
+ * the budget, even if a tick or two is missed.
+ *
+ * The ration: when the forecast says the money will not last, it is spread
+ * over the rest of the period by water-filling, so every slice of time is cut
+ * to the same level instead of spending freely until the money is gone and
+ * then dropping to the minimum. The proxy's demand is funded before the
+ * servers grow: servers behind a saturated front door serve nobody.
+ */
+import { taskHourlyUsd } from '#core/pricing/fargate.js';
+import type { ServiceName } from '#core/telemetry/metric-names.js';
+import { dailyProfile, levelRatio } from './forecast.js';
+import type { RequestRateHistory } from './inputs.js';
+import { longestPeriodMs, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type PeriodBounds } from './period.js';
+import { type AutoscalerSettings, SERVICE_ORDER, type ServiceSettings } from './settings.js';
+import { filledAt, waterLevel } from './water-fill.js';
+
+/** Ticks the hard cap pays ahead for, so a missed tick cannot overspend. */
+export const HARD_CAP_TICKS = 2;
+/** The ration plans the rest of the period in slices of this length of the day. */
+export const PLAN_SLICE_MINUTES = 15;
+
+export function usdPerTaskMs(service: ServiceSettings, settings: AutoscalerSettings): number {
+  return taskHourlyUsd(service.task, settings.fargateRates) / MS_PER_HOUR;
+}
+
+function overheadPerMs(settings: AutoscalerSettings): number {
+  return settings.fixedOverheadUsdPerHour / MS_PER_HOUR;
+}
+
+/**
+ * Dollars the minimum counts and the overhead cost over a whole period (the
+ * longest one of its kind: 31 days for 'month'). A budget below this cannot be
+ * kept by any policy; config validation refuses it.
+ */
+export function minimumSpendForPeriod(settings: AutoscalerSettings): number {
+  const periodMs = longestPeriodMs(settings.budgetPeriod);
+  let perMs = overheadPerMs(settings);
+  for (const name of SERVICE_ORDER) {
+    const service = settings.services[name];
+    perMs += service.minCount * usdPerTaskMs(service, settings);
+  }
+  return perMs * periodMs;
+}
+
+/** Milliseconds of [fromMs, toMs) that fall in each `sliceMs` slice of the UTC day. */
+export function sliceWeights(fromMs: number, toMs: number, sliceMs: number): Float64Array {
+  const slices = Math.ceil(MS_PER_DAY / sliceMs);
+  const weights = new Float64Array(slices);
+  if (!(toMs > fromMs)) return weights;
+  const fullDays = Math.floor((toMs - fromMs) / MS_PER_DAY);
+  if (fullDays > 0)
+    for (let s = 0; s < slices; s++) weights[s] = fullDays * Math.min(sliceMs, MS_PER_DAY - s * sliceMs);
+  // The rest is under a day: walk it slice by slice on a time-of-day counter.
+  let left = toMs - fromMs - fullDays * MS_PER_DAY;
+  let timeOfDay = ((fromMs % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY;
+  while (left > 0) {
+    const slice = Math.floor(timeOfDay / sliceMs);
+    const span = Math.min(left, Math.min((slice + 1) * sliceMs, MS_PER_DAY) - timeOfDay);
+    weights[slice] = (weights[slice] ?? 0) + span;
+    left -= span;
+    timeOfDay += span;
+    if (timeOfDay >= MS_PER_DAY) timeOfDay -= MS_PER_DAY;
+  }
+  return weights;
+}
+
+export interface BudgetRequest {
+  readonly settings: AutoscalerSettings;
+  readonly nowMs: number;
+  readonly period: PeriodBounds;
+  readonly spendUsd: number;
+  /** Per service, what the load rules asked for (already within min/max). */
+  readonly wanted: Readonly<Record<ServiceName, number>>;
+  readonly history?: RequestRateHistory | undefined;
+}
+
+export interface ServiceBudget {
+  /** Highest count the budget allows now. */
+  readonly cap: number;
+  /** Which limit set `cap`: the hard cap or the ration (undefined when neither binds). */
+  readonly binding: 'budgetHardCap' | 'budgetRation' | undefined;
+}
+
+export interface BudgetOutcome {
+  readonly services: Readonly<Record<ServiceName, ServiceBudget>>;
+  /** Even the minimum counts cannot be paid to the period's end. */
+  readonly belowMinimum: boolean;
+}
+
+/** Tasks above the minimum each plan slice of the day needs at `requestsPerTask`. */
+function sliceDemand(
+  service: ServiceSettings,
+  profile: Float64Array | undefined,
+  ratio: number,
+  wantedNow: number,
+  requestsPerTask: number,
+): Float64Array {
+  const slices = Math.ceil(MS_PER_DAY / (PLAN_SLICE_MINUTES * MS_PER_MINUTE));
+  const demand = new Float64Array(slices);
+  let known = 0;
+  let knownSum = 0;
+  if (profile) {
+    for (const value of profile) {
+      if (Number.isFinite(value)) {
+        known++;
+        knownSum += value;
+      }
+    }
+  }
+  const fallbackRps = known > 0 ? knownSum / known : undefined;
+  const scale = service.targetRequestsPerTaskPerSecond / requestsPerTask;
+  for (let s = 0; s < slices; s++) {
+    const rps = profile?.[s];
+    const rate = rps !== undefined && Number.isFinite(rps) ? rps : fallbackRps;
+    // Without a profile, plan as if the current demand held: the most that can be said.
+    const tasks = rate === undefined ? wantedNow * scale : (rate * ratio) / requestsPerTask;
+    demand[s] = Math.min(service.maxCount, Math.max(service.minCount, tasks)) - service.minCount;
+  }
+  return demand;
+}
+
+interface Ration {
+  /** Tasks above the minimum for the coming tick (fractional). */
+  readonly now: number;
+  /** Whether the coming tick got its whole demand (then round up, else to nearest). */
+  readonly whole: boolean;
+  /** Task-ms above the minimum the plan spends to the period's end. */
+  readonly plannedTaskMs: number;
+}
+
+/**
+ * Two layers, each water-filled: first every slice up to the SLO line (lean),
+ * then, with what is left, the headroom up to the target. `weights[0]` is the
+ * coming tick.
+ */
+function ration(weights: Float64Array, lean: Float64Array, full: Float64Array, taskMs: number): Ration {
+  const leanLevel = waterLevel(weights, lean, taskMs);
+  const leanNow = lean[0] ?? 0;
+  if (Number.isFinite(leanLevel)) {
+    return { now: Math.min(leanNow, leanLevel), whole: leanNow <= leanLevel, plannedTaskMs: taskMs };
+  }
+  const headroom = full.map((x, i) => Math.max(0, x - (lean[i] ?? 0)));
+  const leanTaskMs = filledAt(weights, lean, Number.POSITIVE_INFINITY);
+  const headLevel = waterLevel(weights, headroom, taskMs - leanTaskMs);
+  const headNow = headroom[0] ?? 0;
+  return {
+    now: leanNow + Math.min(headNow, headLevel),
+    whole: headNow <= headLevel,
+    plannedTaskMs: leanTaskMs + filledAt(weights, headroom, headLevel),
+  };
+}
+
+export function budgetCaps(request: BudgetRequest): BudgetOutcome {
+  const { settings, nowMs, period, wanted } = request;
+  const unlimited = (name: ServiceName): ServiceBudget => ({
+    cap: settings.services[name].maxCount,
+    binding: undefined,
+  });
+  if (settings.budgetUsd === Number.POSITIVE_INFINITY) {
+    return { services: { proxy: unlimited('proxy'), servers: unlimited('servers') }, belowMinimum: false };
+  }
+  const leftMs = Math.max(0, period.endMs - Math.max(nowMs, period.startMs));
+  const tickMs = settings.tickMinutes * MS_PER_MINUTE;
+  const aheadMs = Math.min(leftMs, HARD_CAP_TICKS * tickMs);
+  // Money beyond the overhead and the minimum counts to the end of the period.
+  let extra = settings.budgetUsd - request.spendUsd - overheadPerMs(settings) * leftMs;
+  for (const name of SERVICE_ORDER) {
+    const service = settings.services[name];
+    extra -= service.minCount * usdPerTaskMs(service, settings) * leftMs;
+  }
+  const atMinimum = (name: ServiceName): ServiceBudget => ({
+    cap: settings.services[name].minCount,
+    binding: wanted[name] > settings.services[name].minCount ? 'budgetHardCap' : undefined,
+  });
+  if (extra < 0 || aheadMs <= 0) {
+    return { services: { proxy: atMinimum('proxy'), servers: atMinimum('servers') }, belowMinimum: extra < 0 };
+  }
+
+  // Could even the maximum counts to the period's end bind? If not, skip the plan.
+  let fullCost = 0;
+  for (const name of SERVICE_ORDER) {
+    const service = settings.services[name];
+    fullCost += (service.maxCount - service.minCount) * usdPerTaskMs(service, settings) * leftMs;
+  }
+  const mayBind = fullCost > extra;
+  const planSliceMs = PLAN_SLICE_MINUTES * MS_PER_MINUTE;
+  const ratio = mayBind && request.history ? levelRatio(request.history, nowMs) : undefined;
+  const profile =
+    ratio !== undefined && request.history ? dailyProfile(request.history, nowMs, planSliceMs) : undefined;
+  const weights = mayBind ? sliceWeights(nowMs + tickMs, nowMs + leftMs, planSliceMs) : undefined;
+
+  let hardMoney = extra;
+  let planMoney = extra;
+  const out: Partial<Record<ServiceName, ServiceBudget>> = {};
+  for (const name of SERVICE_ORDER) {
+    const service = settings.services[name];
+    const price = usdPerTaskMs(service, settings);
+    const hardCap = service.minCount + Math.max(0, Math.floor(hardMoney / (price * aheadMs) + 1e-9));
+    let cap = Math.min(service.maxCount, hardCap);
+    let binding: ServiceBudget['binding'] = wanted[name] > cap ? 'budgetHardCap' : undefined;
+    if (weights && service.maxCount > service.minCount) {
+      // Slice 0 is the coming tick at what the load asks now; the rest follow the forecast.
+      const sloRate = service.sloRequestsPerTaskPerSecond ?? service.targetRequestsPerTaskPerSecond;
+      const target = service.targetRequestsPerTaskPerSecond;
+      const withNow = (demand: Float64Array, now: number) => {
+        const all = new Float64Array(demand.length + 1);
+        all[0] = now;
+        all.set(demand, 1);
+        return all;
+      };
+      const allWeights = withNow(weights, Math.min(tickMs, leftMs));
+      const wantedExtra = wanted[name] - service.minCount;
+      const full = withNow(sliceDemand(service, profile, ratio ?? 1, wanted[name], target), wantedExtra);
+      const leanNow = Math.max(0, (wanted[name] * target) / sloRate - service.minCount);
+      const lean = withNow(sliceDemand(service, profile, ratio ?? 1, wanted[name], sloRate), leanNow);
+      const plan = ration(allWeights, lean, full, Math.max(0, planMoney) / price);
+      const rationCap = service.minCount + (plan.whole ? Math.ceil(plan.now - 1e-9) : Math.round(plan.now));
+      if (rationCap < cap) {
+        cap = rationCap;
+        binding = wanted[name] > cap ? 'budgetRation' : undefined;
+      }
+      planMoney -= plan.plannedTaskMs * price;
+    }
+    const granted = Math.min(wanted[name], cap);
+    hardMoney -= (granted - service.minCount) * price * aheadMs;
+    out[name] = { cap, binding };
+  }
+  return {
+    services: { proxy: out.proxy ?? unlimited('proxy'), servers: out.servers ?? unlimited('servers') },
+    belowMinimum: false,
+  };
+}

@@ -1,0 +1,53 @@
+/** What the handler reads before a tick: ECS counts, CloudWatch metrics and the request-rate history. */
+import type { ServiceName } from '#core/telemetry/metric-names.js';
+import type { AutoscalerSettings } from './settings.js';
+import type { PersistedState } from './state.js';
+
+/** The last complete minute of a service's metrics. A missing datapoint is `undefined`. */
+export interface ServiceMetrics {
+  /** Requests per second reaching the tier (the proxy's RequestCount / 60). */
+  readonly requestsPerSecond?: number | undefined;
+  /** p99 response time in ms (the proxy's ResponseTime). */
+  readonly p99Ms?: number | undefined;
+  /** Average ECS CPUUtilization across the service's tasks, in percent. */
+  readonly cpuPercent?: number | undefined;
+  /**
+   * Tasks the CPU and p99 figures were measured over (e.g. HealthyServers);
+   * defaults to runningCount. It keeps a scale-out still starting from being
+   * counted twice, since the metrics are a minute older than the ECS counts.
+   */
+  readonly tasksMeasured?: number | undefined;
+  /** False when any expected datapoint was missing or partial: the policy will not scale in on it. */
+  readonly complete: boolean;
+}
+
+export interface ServiceObservation {
+  /** ECS DescribeServices counts, now. */
+  readonly runningCount: number;
+  readonly pendingCount: number;
+  readonly desiredCount: number;
+  readonly metrics: ServiceMetrics;
+}
+
+/**
+ * Requests per second across the tier, oldest bucket first. The handler
+ * reads at least the previous 48 h; gaps are NaN. Any ArrayLike works, so a
+ * caller can pass a Float64Array view without copying.
+ */
+export interface RequestRateHistory {
+  /** Minutes per bucket (1 or 5 are CloudWatch's periods). */
+  readonly bucketMinutes: number;
+  /** Start of the first bucket, epoch ms. */
+  readonly startMs: number;
+  readonly requestsPerSecond: ArrayLike<number>;
+}
+
+export interface TickInputs {
+  readonly nowMs: number;
+  readonly services: Readonly<Record<ServiceName, ServiceObservation>>;
+  /** Absent on a new deployment: the forecast term then stays out and the budget plans on the current load. */
+  readonly history?: RequestRateHistory | undefined;
+  /** Absent on the first tick ever; the handler then writes the returned state with version 1. */
+  readonly state?: PersistedState | undefined;
+  readonly settings: AutoscalerSettings;
+}

@@ -1,0 +1,71 @@
+/**
+ * The autoscaler's persisted state: one JSON item, written by the handler
+ * with a condition on `version` so two overlapping ticks cannot both commit.
+ */
+import { z } from 'zod';
+import type { ServiceName } from '#core/telemetry/metric-names.js';
+
+/** Bumped when the shape changes; parseState refuses other formats rather than guess. */
+export const STATE_FORMAT = 1;
+
+export interface Recommendation {
+  readonly atMs: number;
+  readonly count: number;
+}
+
+export interface ServiceState {
+  /** The count this policy last asked ECS for: what the ledger bills until the next tick. */
+  readonly lastDesired: number;
+  /** Running plus pending at the last tick, to spot newly started tasks (one-minute minimum). */
+  readonly lastBillable: number;
+  /** Load recommendations inside the scale-in window, oldest first. */
+  readonly recentRecommendations: readonly Recommendation[];
+  readonly lastScaleOutMs: number | null;
+}
+
+export interface PersistedState {
+  readonly format: typeof STATE_FORMAT;
+  /** Optimistic-concurrency counter: the next state carries version + 1. */
+  readonly version: number;
+  readonly periodStartMs: number;
+  readonly periodEndMs: number;
+  /** Ledger: dollars accrued in the current period. */
+  readonly spendUsd: number;
+  readonly lastTickMs: number;
+  readonly services: Readonly<Record<ServiceName, ServiceState>>;
+}
+
+/** Persisted state that is not what this code wrote; names the field. */
+export class StateError extends Error {
+  override readonly name = 'StateError';
+}
+
+const serviceState = z
+  .object({
+    lastDesired: z.number().int().min(0),
+    lastBillable: z.number().int().min(0),
+    recentRecommendations: z.array(z.object({ atMs: z.number(), count: z.number().int().min(0) }).strict()),
+    lastScaleOutMs: z.number().nullable(),
+  })
+  .strict();
+
+const stateSchema = z
+  .object({
+    format: z.literal(STATE_FORMAT),
+    version: z.number().int().min(0),
+    periodStartMs: z.number(),
+    periodEndMs: z.number(),
+    spendUsd: z.number().min(0),
+    lastTickMs: z.number(),
+    services: z.object({ proxy: serviceState, servers: serviceState }).strict(),
+  })
+  .strict();
+
+/** Checks an item read back from the store. */
+export function parseState(item: unknown): PersistedState {
+  const result = stateSchema.safeParse(item);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue ? issue.path.join('.') || 'state' : 'state';
+  throw new StateError(`persisted autoscaler state: ${where}: ${issue?.message ?? 'invalid'}`, { cause: result.error });
+}
