@@ -1,0 +1,82 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+
+/** The one item holding the autoscaler's state (the table's key schema is pk/sk, see tables.ts). */
+const STATE_KEY = { pk: 'autoscaler', sk: 'state' } as const;
+/** Decisions kept on the item for the status page and operators (the log has all of them). */
+export const MAX_RECENT_DECISIONS = 20;
+
+/** One decision as operators see it. */
+export interface DecisionRecord {
+  readonly atMs: number;
+  readonly service: string;
+  readonly from: number;
+  readonly to: number;
+  readonly budgetLimited: boolean;
+  readonly reason: string;
+}
+
+export interface StoredState {
+  /** The policy's persisted state, as it wrote it (parsed by the caller). */
+  readonly state: unknown;
+  /** The item's version: the next write must name it. 0 when there is no item yet. */
+  readonly version: number;
+  readonly decisions: readonly DecisionRecord[];
+}
+
+/** Another invocation committed first: this tick's decision must not be applied. */
+export class StateConflictError extends Error {
+  override readonly name = 'StateConflictError';
+}
+
+/**
+ * The autoscaler's state in DynamoDB: read strongly consistent, written only
+ * if the version is still the one read. Two overlapping invocations both read
+ * version n; exactly one writes n + 1, the other gets StateConflictError and
+ * applies nothing, so spend is never counted twice and no decision is applied
+ * twice. The condition is a plain comparison, which real DynamoDB accepts
+ * (MiniStack also accepts arithmetic in conditions; AWS does not).
+ */
+export class AutoscalerStateStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  async load(): Promise<StoredState> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: STATE_KEY, ConsistentRead: true }));
+    const item = out.Item;
+    if (!item) return { state: undefined, version: 0, decisions: [] };
+    return {
+      state: item.state,
+      version: Number(item.version),
+      decisions: Array.isArray(item.decisions) ? (item.decisions as DecisionRecord[]) : [],
+    };
+  }
+
+  /** Writes `state` as version `expectedVersion + 1`, with `newDecisions` prepended to the recent ones. */
+  async commit(
+    expectedVersion: number,
+    state: unknown,
+    recent: readonly DecisionRecord[],
+    newDecisions: readonly DecisionRecord[],
+  ): Promise<void> {
+    const decisions = [...newDecisions, ...recent].slice(0, MAX_RECENT_DECISIONS);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...STATE_KEY, version: expectedVersion + 1, state, decisions },
+          ...(expectedVersion === 0
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': expectedVersion } }),
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) {
+        throw new StateConflictError(`autoscaler state moved past version ${expectedVersion}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+}

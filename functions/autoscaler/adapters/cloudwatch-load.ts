@@ -1,0 +1,170 @@
+import {
+  type CloudWatchClient,
+  type Dimension,
+  GetMetricDataCommand,
+  type MetricDataQuery,
+  type MetricDataResult,
+} from '@aws-sdk/client-cloudwatch';
+import { DIMENSIONS, PROXY_METRICS, SERVICES, type ServiceName } from '#core/telemetry/metric-names.js';
+import type { RequestRateHistory, ServiceMetrics } from '../inputs.js';
+
+const MINUTE_MS = 60_000;
+/**
+ * A minute bucket is read once it is this old: proxies publish every 60 s,
+ * so the minute before last is the newest one every proxy has reported.
+ */
+export const COMPLETE_AFTER_MS = 2 * MINUTE_MS;
+/** History for the forecast: two days at five-minute resolution (576 points). */
+export const HISTORY_HOURS = 48;
+export const HISTORY_BUCKET_MINUTES = 5;
+
+export interface LoadReading {
+  readonly services: Readonly<Record<ServiceName, ServiceMetrics>>;
+  readonly history: RequestRateHistory;
+  /** The minute the per-service figures describe (epoch ms of its start). */
+  readonly minuteStartMs: number;
+}
+
+/** Where the autoscaler reads load from. */
+export interface LoadSource {
+  read(nowMs: number): Promise<LoadReading>;
+}
+
+export interface LoadMetricsScope {
+  readonly namespace: string;
+  readonly environment: string;
+  readonly cluster: string;
+  readonly serviceNames: Readonly<Record<ServiceName, string>>;
+}
+
+/**
+ * Reads a tick's load in one GetMetricData call: the proxies' request count,
+ * p99 and healthy servers, ECS CPU per service, and two days of request
+ * history. Ratios are computed here, because metric math is not available on
+ * the emulator (and one call is cheaper than two).
+ */
+export class CloudWatchLoadReader implements LoadSource {
+  constructor(
+    private readonly client: CloudWatchClient,
+    private readonly scope: LoadMetricsScope,
+  ) {}
+
+  async read(nowMs: number): Promise<LoadReading> {
+    const minuteStartMs = Math.floor((nowMs - COMPLETE_AFTER_MS) / MINUTE_MS) * MINUTE_MS;
+    const historyBucketMs = HISTORY_BUCKET_MINUTES * MINUTE_MS;
+    const endMs = minuteStartMs + MINUTE_MS;
+    const startMs = Math.floor((endMs - HISTORY_HOURS * 3_600_000) / historyBucketMs) * historyBucketMs;
+    const results = await this.query(startMs, endMs);
+    const at = (id: string) => valueAt(results.get(id), minuteStartMs);
+
+    const requestsPerMinute = at('requests');
+    const requestsPerSecond = requestsPerMinute === undefined ? undefined : requestsPerMinute / 60;
+    const p99Ms = at('p99');
+    // No requests, no latency sample: a missing p99 then is not missing data.
+    const latencyComplete = p99Ms !== undefined || requestsPerMinute === 0;
+    const service = (cpuPercent: number | undefined, tasksMeasured?: number): ServiceMetrics => ({
+      requestsPerSecond,
+      p99Ms,
+      cpuPercent,
+      tasksMeasured,
+      complete: requestsPerSecond !== undefined && latencyComplete && cpuPercent !== undefined,
+    });
+    const healthy = at('healthy');
+    return {
+      minuteStartMs,
+      services: {
+        [SERVICES.proxy]: service(at('cpuproxy')),
+        [SERVICES.servers]: service(at('cpuservers'), healthy === undefined ? undefined : Math.round(healthy)),
+      },
+      history: history(results.get('history'), startMs, endMs, historyBucketMs),
+    };
+  }
+
+  private async query(startMs: number, endMs: number): Promise<Map<string, MetricDataResult>> {
+    const { namespace, environment, cluster, serviceNames } = this.scope;
+    const proxyDims: Dimension[] = [
+      { Name: DIMENSIONS.environment, Value: environment },
+      { Name: DIMENSIONS.service, Value: SERVICES.proxy },
+    ];
+    const stat = (Id: string, MetricName: string, Stat: string, Period = 60, Dimensions = proxyDims, ns = namespace) =>
+      ({ Id, MetricStat: { Metric: { Namespace: ns, MetricName, Dimensions }, Period, Stat } }) as MetricDataQuery;
+    const ecsCpu = (Id: string, service: string) =>
+      stat(
+        Id,
+        'CPUUtilization',
+        'Average',
+        60,
+        [
+          { Name: 'ClusterName', Value: cluster },
+          { Name: 'ServiceName', Value: service },
+        ],
+        'AWS/ECS',
+      );
+    const queries = [
+      stat('requests', PROXY_METRICS.requests, 'Sum'),
+      stat('p99', PROXY_METRICS.responseTime, 'p99'),
+      stat('healthy', PROXY_METRICS.healthyServers, 'Average'),
+      ecsCpu('cpuproxy', serviceNames.proxy),
+      ecsCpu('cpuservers', serviceNames.servers),
+      stat('history', PROXY_METRICS.requests, 'Sum', HISTORY_BUCKET_MINUTES * 60),
+    ];
+    const results = new Map<string, MetricDataResult>();
+    let NextToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new GetMetricDataCommand({
+          StartTime: new Date(startMs),
+          EndTime: new Date(endMs),
+          MetricDataQueries: queries,
+          NextToken,
+        }),
+      );
+      for (const r of page.MetricDataResults ?? []) {
+        if (!r.Id) continue;
+        const seen = results.get(r.Id);
+        results.set(
+          r.Id,
+          seen
+            ? {
+                ...seen,
+                Timestamps: [...(seen.Timestamps ?? []), ...(r.Timestamps ?? [])],
+                Values: [...(seen.Values ?? []), ...(r.Values ?? [])],
+              }
+            : r,
+        );
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return results;
+  }
+}
+
+/** The value of the bucket that starts at `startMs`, if CloudWatch has one. */
+function valueAt(result: MetricDataResult | undefined, startMs: number): number | undefined {
+  const timestamps = result?.Timestamps ?? [];
+  for (let i = 0; i < timestamps.length; i++) {
+    if (timestamps[i]?.getTime() === startMs) {
+      const v = result?.Values?.[i];
+      return v === undefined || Number.isNaN(v) ? undefined : v;
+    }
+  }
+  return undefined;
+}
+
+/** Request sums per bucket as requests per second, NaN where a bucket has no datapoint. */
+function history(
+  result: MetricDataResult | undefined,
+  startMs: number,
+  endMs: number,
+  bucketMs: number,
+): RequestRateHistory {
+  const buckets = Math.max(0, Math.floor((endMs - startMs) / bucketMs));
+  const requestsPerSecond = new Float64Array(buckets).fill(Number.NaN);
+  const timestamps = result?.Timestamps ?? [];
+  for (let i = 0; i < timestamps.length; i++) {
+    const index = Math.round(((timestamps[i]?.getTime() ?? Number.NaN) - startMs) / bucketMs);
+    const v = result?.Values?.[i];
+    if (index >= 0 && index < buckets && v !== undefined) requestsPerSecond[index] = v / (bucketMs / 1000);
+  }
+  return { bucketMinutes: bucketMs / MINUTE_MS, startMs, requestsPerSecond };
+}

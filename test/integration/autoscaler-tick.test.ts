@@ -1,0 +1,316 @@
+import { randomBytes } from 'node:crypto';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+} from '@aws-sdk/client-ecs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AutoscalerStateStore } from '#core/aws/autoscaler-state-store.js';
+import { CloudWatchSink } from '#core/aws/cloudwatch-sink.js';
+import { EcsService } from '#core/aws/ecs-service.js';
+import { AUTOSCALER_METRICS, DIMENSIONS, PROXY_METRICS, SERVICES } from '#core/telemetry/metric-names.js';
+import { CloudWatchLoadReader, COMPLETE_AFTER_MS } from '#functions/autoscaler/adapters/cloudwatch-load.js';
+import { minimumSpendForPeriod, parseState, withDefaults } from '#functions/autoscaler/policy.js';
+import type { AutoscalerSettings } from '#functions/autoscaler/settings.js';
+import { runTick, type TickLog, type TickPorts } from '#functions/autoscaler/tick.js';
+import { awsEnv, testClients } from '../helpers/aws.js';
+import { startTestProxy, startTestServer, type TestProxy, type TestServer, waitFor } from '../helpers/processes.js';
+import { TcpGate } from '../helpers/tcp-gate.js';
+
+const NAMESPACE = 'RingmasterTickTest';
+const MINUTE_MS = 60_000;
+const REQUESTS = 1200;
+
+function credentials(endpoint: string) {
+  const env = awsEnv(endpoint);
+  return {
+    endpoint,
+    region: env.AWS_REGION,
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' },
+  };
+}
+
+const quietLog = (): TickLog & { lines: string[] } => {
+  const lines: string[] = [];
+  const keep = (message: string, extra?: Record<string, unknown>) =>
+    lines.push(`${message} ${JSON.stringify(extra ?? {})}`);
+  return { lines, info: keep, warn: keep, error: keep };
+};
+
+/** Servers sized at 5 rps per task, so 1,200 requests in one minute (20 rps) ask for 4 tasks. */
+function settings(budgetUsd: number): AutoscalerSettings {
+  const task = { cpu: 256, memoryMiB: 512, architecture: 'arm64' as const };
+  return withDefaults({
+    services: {
+      proxy: { minCount: 1, maxCount: 4, targetRequestsPerTaskPerSecond: 1000, targetCpuPercent: 60, task },
+      servers: { minCount: 2, maxCount: 10, targetRequestsPerTaskPerSecond: 5, targetCpuPercent: 60, task },
+    },
+    p99SloMs: 10_000,
+    budgetUsd,
+    budgetPeriod: 'day',
+  });
+}
+
+describe('an autoscaler tick against the emulator', () => {
+  const endpoint = inject('awsEndpoint');
+  const environment = `tick${randomBytes(3).toString('hex')}`;
+  const cluster = `rm-tick-${randomBytes(3).toString('hex')}`;
+  const stateTable = `rm-test-state-${randomBytes(4).toString('hex')}`;
+  const ecs = new ECSClient(credentials(endpoint));
+  const cloudWatch = new CloudWatchClient(credentials(endpoint));
+  const servers: TestServer[] = [];
+  let proxy: TestProxy;
+  let loadMinuteMs = 0;
+
+  const ports = (options: { state?: string; cluster?: string; cloudWatchEndpoint?: string } = {}): TickPorts => {
+    const cw = options.cloudWatchEndpoint ? new CloudWatchClient(credentials(options.cloudWatchEndpoint)) : cloudWatch;
+    const c = options.cluster ?? cluster;
+    return {
+      load: new CloudWatchLoadReader(cw, {
+        namespace: NAMESPACE,
+        environment,
+        cluster: c,
+        serviceNames: { proxy: 'proxy', servers: 'servers' },
+      }),
+      services: { proxy: new EcsService(ecs, c, 'proxy'), servers: new EcsService(ecs, c, 'servers') },
+      state: new AutoscalerStateStore(testClients(endpoint).doc, options.state ?? stateTable),
+      metrics: new CloudWatchSink(cloudWatch, NAMESPACE),
+    };
+  };
+  const desired = async (service: string) => (await new EcsService(ecs, cluster, service).describe()).desired;
+
+  beforeAll(async () => {
+    const { client } = testClients(endpoint);
+    await client.send(
+      new CreateTableCommand({
+        TableName: stateTable,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
+    for (const [service, count] of [
+      ['proxy', 1],
+      ['servers', 2],
+    ] as const) {
+      await ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: `${cluster}-${service}`,
+          requiresCompatibilities: ['FARGATE'],
+          networkMode: 'awsvpc',
+          cpu: '256',
+          memory: '512',
+          containerDefinitions: [{ name: service, image: `ringmaster-${service}:test`, essential: true }],
+        }),
+      );
+      await ecs.send(
+        new CreateServiceCommand({
+          cluster,
+          serviceName: service,
+          taskDefinition: `${cluster}-${service}`,
+          desiredCount: count,
+          launchType: 'FARGATE',
+        }),
+      );
+    }
+    // Load through a real proxy that publishes to CloudWatch every second.
+    servers.push(await startTestServer('t1', undefined), await startTestServer('t2', undefined));
+    proxy = await startTestProxy({
+      ...awsEnv(endpoint),
+      MEMBERSHIP: 'static',
+      STATIC_SERVERS: servers.map((s) => `${s.id}=${s.address}`).join(','),
+      METRICS_SINK: 'cloudwatch',
+      METRICS_NAMESPACE: NAMESPACE,
+      METRICS_PERIOD_MS: '1000',
+      ENV_NAME: environment,
+    });
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let i = w; i < REQUESTS; i += 8) (await request(`${proxy.url}/home?request_id=${i}`)).body.dump();
+      }),
+    );
+    // The tick reads the minute before last; find the minute the load landed in.
+    const perMinute = async () => {
+      const out = await cloudWatch.send(
+        new GetMetricDataCommand({
+          StartTime: new Date(Date.now() - 10 * MINUTE_MS),
+          EndTime: new Date(Date.now() + MINUTE_MS),
+          MetricDataQueries: [
+            {
+              Id: 'r',
+              MetricStat: {
+                Metric: {
+                  Namespace: NAMESPACE,
+                  MetricName: PROXY_METRICS.requests,
+                  Dimensions: [
+                    { Name: DIMENSIONS.environment, Value: environment },
+                    { Name: DIMENSIONS.service, Value: SERVICES.proxy },
+                  ],
+                },
+                Period: 60,
+                Stat: 'Sum',
+              },
+            },
+          ],
+        }),
+      );
+      const r = out.MetricDataResults?.[0];
+      return (r?.Timestamps ?? []).map((t, i) => ({ at: t.getTime(), sum: r?.Values?.[i] ?? 0 }));
+    };
+    await waitFor(
+      async () => (await perMinute()).reduce((n, b) => n + b.sum, 0) === REQUESTS,
+      15_000,
+      'the load to be published',
+    );
+    loadMinuteMs = (await perMinute()).sort((a, b) => b.sum - a.sum)[0]?.at ?? 0;
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([proxy, ...servers].map((p) => p?.stop()));
+    await testClients(endpoint)
+      .client.send(new DeleteTableCommand({ TableName: stateTable }))
+      .catch(() => {});
+  });
+
+  it('reads the published load, scales the servers out, commits the ledger and emits its metrics', async () => {
+    const nowMs = loadMinuteMs + COMPLETE_AFTER_MS + 1000;
+    const log = quietLog();
+    const outcome = await runTick(ports(), settings(1000), environment, log, nowMs);
+    expect(outcome.kind, log.lines.join('\n')).toBe('applied');
+    if (outcome.kind !== 'applied') return;
+    const servers = outcome.decision.services.servers;
+    expect(servers.needs.requests).toBeGreaterThan(2);
+    expect(servers.desiredCount).toBeGreaterThan(2);
+    expect(await desired('servers')).toBe(servers.desiredCount);
+    expect(await desired('proxy')).toBe(1);
+    const stored = await ports().state.load();
+    expect(stored.version).toBe(1);
+    expect(stored.decisions[0]).toMatchObject({ service: 'servers', from: 2, to: servers.desiredCount });
+    expect(parseState(stored.state).lastTickMs).toBe(nowMs);
+
+    // A minute later the ledger has billed the running tasks.
+    const next = await runTick(ports(), settings(1000), environment, log, nowMs + MINUTE_MS);
+    expect(next.kind).toBe('applied');
+    const after = await ports().state.load();
+    expect(after.version).toBe(2);
+    expect(parseState(after.state).spendUsd).toBeGreaterThan(parseState(stored.state).spendUsd);
+
+    const emitted = await cloudWatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(nowMs - 5 * MINUTE_MS),
+        EndTime: new Date(nowMs + 5 * MINUTE_MS),
+        MetricDataQueries: [
+          {
+            Id: 'd',
+            MetricStat: {
+              Metric: {
+                Namespace: NAMESPACE,
+                MetricName: AUTOSCALER_METRICS.desiredCount,
+                Dimensions: [
+                  { Name: DIMENSIONS.environment, Value: environment },
+                  { Name: DIMENSIONS.service, Value: SERVICES.servers },
+                ],
+              },
+              Period: 60,
+              Stat: 'Maximum',
+            },
+          },
+        ],
+      }),
+    );
+    expect(emitted.MetricDataResults?.[0]?.Values).toContain(servers.desiredCount);
+  });
+
+  it('two overlapping invocations: exactly one commits and applies', async () => {
+    const nowMs = loadMinuteMs + COMPLETE_AFTER_MS + 3 * MINUTE_MS;
+    const before = await ports().state.load();
+    const outcomes = await Promise.all([
+      runTick(ports(), settings(1000), environment, quietLog(), nowMs),
+      runTick(ports(), settings(1000), environment, quietLog(), nowMs),
+    ]);
+    expect(outcomes.map((o) => o.kind).sort()).toEqual(['applied', 'conflict']);
+    expect((await ports().state.load()).version).toBe(before.version + 1);
+  });
+
+  it('a CloudWatch or ECS failure changes nothing', async () => {
+    const nowMs = loadMinuteMs + COMPLETE_AFTER_MS + 4 * MINUTE_MS;
+    const before = await ports().state.load();
+    const serversBefore = await desired('servers');
+    const url = new URL(endpoint);
+    const gate = new TcpGate(url.hostname, Number(url.port));
+    await gate.open();
+    const deadCloudWatch = gate.url;
+    await gate.close();
+    const cwDown = await runTick(
+      ports({ cloudWatchEndpoint: deadCloudWatch }),
+      settings(1000),
+      environment,
+      quietLog(),
+      nowMs,
+    );
+    expect(cwDown).toMatchObject({ kind: 'error', stage: 'read' });
+    const ecsDown = await runTick(
+      ports({ cluster: 'no-such-cluster' }),
+      settings(1000),
+      environment,
+      quietLog(),
+      nowMs,
+    );
+    expect(ecsDown).toMatchObject({ kind: 'error', stage: 'read' });
+    expect((await ports().state.load()).version).toBe(before.version);
+    expect(await desired('servers')).toBe(serversBefore);
+  });
+
+  it('a budget that pays only the minimum fleet holds the servers at their minimum and says so', async () => {
+    const tight = settings(1);
+    const nowMs = loadMinuteMs + COMPLETE_AFTER_MS + 1000;
+    // The period is the UTC day and this is the first tick of the ledger: enough money for the
+    // minimum fleet over what is left of the day, and 1% more.
+    const dayMs = 24 * 60 * MINUTE_MS;
+    const leftOfDay = (Math.floor(nowMs / dayMs) * dayMs + dayMs - nowMs) / dayMs;
+    const budget = minimumSpendForPeriod(tight) * leftOfDay * 1.01;
+    const state = `rm-test-state-${randomBytes(4).toString('hex')}`;
+    const { client } = testClients(endpoint);
+    await client.send(
+      new CreateTableCommand({
+        TableName: state,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    await new EcsService(ecs, cluster, 'servers').setDesiredCount(2);
+    const outcome = await runTick(
+      ports({ state }),
+      { ...tight, budgetUsd: budget },
+      environment,
+      quietLog(),
+      nowMs,
+    );
+    expect(outcome.kind).toBe('applied');
+    if (outcome.kind !== 'applied') return;
+    expect(outcome.decision.services.servers.budgetLimited).toBe(true);
+    expect(outcome.decision.services.servers.desiredCount).toBe(2);
+    expect(await desired('servers')).toBe(2);
+    expect(outcome.decision.budget.spendUsd).toBeLessThanOrEqual(budget);
+    await client.send(new DeleteTableCommand({ TableName: state })).catch(() => {});
+  });
+});
