@@ -1,0 +1,38 @@
+import type { DeploymentConfig } from '#core/config/deployment.js';
+import { type AutoscalerSettings, type ServiceSettings, withDefaults } from './settings.js';
+
+type Tier = DeploymentConfig['proxy'] | DeploymentConfig['servers'];
+
+/**
+ * The policy's settings from the deployment config the CDK app validated
+ * (and the Lambda validated again at cold start), so cdk.json is the one
+ * place every number comes from.
+ */
+export function settingsFromDeployment(config: DeploymentConfig): AutoscalerSettings {
+  const a = config.autoscaler;
+  return withDefaults({
+    services: { proxy: tierSettings(config.proxy), servers: tierSettings(config.servers) },
+    p99SloMs: a.p99SloMs,
+    tolerance: a.tolerance,
+    scaleOutFactor: a.scaleOutFactor,
+    scaleOutStep: a.scaleOutStep,
+    scaleInWindowMinutes: a.scaleInWindowMinutes,
+    scaleInAfterScaleOutMinutes: a.scaleInAfterScaleOutMinutes,
+    taskStartMinutes: a.taskStartMinutes,
+    tickMinutes: a.scheduleMinutes,
+    budgetUsd: a.budgetUsd,
+    budgetPeriod: a.budgetPeriod,
+    fixedOverheadUsdPerHour: a.fixedOverheadUsdPerHour,
+    fargateRates: { arm64: config.pricing.arm64, x86_64: config.pricing.x86_64 },
+  });
+}
+
+function tierSettings(tier: Tier): ServiceSettings {
+  return {
+    minCount: tier.minCount,
+    maxCount: tier.maxCount,
+    targetRequestsPerTaskPerSecond: tier.targetRequestsPerTaskPerSecond,
+    targetCpuPercent: tier.targetCpuPercent,
+    task: { cpu: tier.cpu, memoryMiB: tier.memoryMiB, architecture: tier.architecture },
+  };
+}
