@@ -34,6 +34,7 @@ const entryPoints = {
   server: 'containers/server/src/main.ts',
   'scripts/start': 'scripts/start.ts',
   'scripts/install-emulator': 'scripts/install-emulator.ts',
+  'scripts/deploy-local': 'scripts/deploy-local.ts',
   'bench/ring': 'bench/ring.ts',
   'bench/proxy': 'bench/proxy.ts',
   'bench/shards': 'bench/shards.ts',

@@ -30,7 +30,11 @@ export class AdminToken extends Construct {
     }
     this.secret = new Secret(this, 'Secret', {
       description: 'Ringmaster admin API bearer token (ADMIN_TOKEN)',
-      generateSecretString: { passwordLength: length, excludeCharacters: NON_ALPHANUMERIC, requireEachIncludedType: true },
+      generateSecretString: {
+        passwordLength: length,
+        excludeCharacters: NON_ALPHANUMERIC,
+        requireEachIncludedType: true,
+      },
     });
     acknowledgeNag(
       this.secret,

@@ -86,7 +86,8 @@ export class AutoscalerFunction extends Construct {
         target: 'node22',
         minify: true,
         sourceMap: true,
-        banner: "import { createRequire as __rmCreateRequire } from 'node:module'; const require = __rmCreateRequire(import.meta.url);",
+        banner:
+          "import { createRequire as __rmCreateRequire } from 'node:module'; const require = __rmCreateRequire(import.meta.url);",
       },
       environment: {
         RINGMASTER_CONFIG: JSON.stringify(config),

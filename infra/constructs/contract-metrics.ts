@@ -1,9 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import {
-  AUTOSCALER_METRICS,
+  type AUTOSCALER_METRICS,
   DIMENSIONS,
-  PROXY_METRICS,
+  type PROXY_METRICS,
   SERVICES,
   type ServiceName,
 } from '#core/telemetry/metric-names.js';

@@ -71,7 +71,9 @@ export class FargateTier extends Construct {
     super(scope, id);
     const stopTimeout = props.stopTimeout ?? Duration.seconds(60);
     if (stopTimeout.toSeconds() < 2 || stopTimeout.toSeconds() > FARGATE_MAX_STOP_TIMEOUT_S) {
-      throw new Error(`FargateTier ${id}: stopTimeout must be 2..${FARGATE_MAX_STOP_TIMEOUT_S} s, got ${stopTimeout.toSeconds()} s`);
+      throw new Error(
+        `FargateTier ${id}: stopTimeout must be 2..${FARGATE_MAX_STOP_TIMEOUT_S} s, got ${stopTimeout.toSeconds()} s`,
+      );
     }
     if (!Number.isInteger(props.desiredCount) || props.desiredCount < 0) {
       throw new Error(`FargateTier ${id}: desiredCount must be a whole number >= 0, got ${props.desiredCount}`);
@@ -80,7 +82,8 @@ export class FargateTier extends Construct {
       throw new Error(`FargateTier ${id}: ports must be 1..65535 and at least one, got [${props.ports.join(', ')}]`);
     }
     const clash = Object.keys(props.secrets ?? {}).find((name) => name in props.environment);
-    if (clash !== undefined) throw new Error(`FargateTier ${id}: ${clash} is both a secret and a plain environment value`);
+    if (clash !== undefined)
+      throw new Error(`FargateTier ${id}: ${clash} is both a secret and a plain environment value`);
 
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,

@@ -70,7 +70,9 @@ export class OpsDashboard extends Construct {
           `metrics namespace \`${metrics.namespace}\``,
       }),
     );
-    this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', width: WIDTH, height: 3, alarms: [...props.alarms] }));
+    this.dashboard.addWidgets(
+      new AlarmStatusWidget({ title: 'Alarms', width: WIDTH, height: 3, alarms: [...props.alarms] }),
+    );
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Requests per second (proxy)',

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IPeer, Peer, Port, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
-import { type ContainerImage, type ICluster, Secret as EcsSecret } from 'aws-cdk-lib/aws-ecs';
+import { type ContainerImage, Secret as EcsSecret, type ICluster } from 'aws-cdk-lib/aws-ecs';
 import {
   ApplicationLoadBalancer,
   ApplicationProtocol,
@@ -74,7 +74,9 @@ export class ProxyService extends Construct {
     }
     const deregistrationDelay = props.deregistrationDelay ?? Duration.seconds(30);
     if (deregistrationDelay.toSeconds() > 3600) {
-      throw new Error(`ProxyService: deregistrationDelay must be at most 3600 s, got ${deregistrationDelay.toSeconds()} s`);
+      throw new Error(
+        `ProxyService: deregistrationDelay must be at most 3600 s, got ${deregistrationDelay.toSeconds()} s`,
+      );
     }
     const { ring, shards, map, records } = props.tables;
     this.tier = new FargateTier(this, 'Proxy', {
@@ -126,7 +128,11 @@ export class ProxyService extends Construct {
       'admin API from inside the VPC only',
     );
     this.loadBalancer = new ApplicationLoadBalancer(this, 'LoadBalancer', { vpc, internetFacing: true });
-    const listener = this.loadBalancer.addListener('Http', { port: 80, protocol: ApplicationProtocol.HTTP, open: true });
+    const listener = this.loadBalancer.addListener('Http', {
+      port: 80,
+      protocol: ApplicationProtocol.HTTP,
+      open: true,
+    });
     acknowledgeNag(
       this.loadBalancer,
       'AwsSolutions-EC23',

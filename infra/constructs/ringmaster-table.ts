@@ -30,7 +30,9 @@ export class RingmasterTable extends Construct {
   constructor(scope: Construct, id: string, props: RingmasterTableProps) {
     super(scope, id);
     if (props.timeToLiveAttribute !== undefined && !/^[A-Za-z0-9_.-]{1,255}$/.test(props.timeToLiveAttribute)) {
-      throw new Error(`RingmasterTable ${id}: timeToLiveAttribute must be an attribute name, got "${props.timeToLiveAttribute}"`);
+      throw new Error(
+        `RingmasterTable ${id}: timeToLiveAttribute must be an attribute name, got "${props.timeToLiveAttribute}"`,
+      );
     }
     const protect = props.deletionProtection ?? true;
     this.table = new Table(this, 'Table', {

@@ -1,7 +1,12 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { AUTOSCALER_STATE_KEYS, AUTOSCALER_STATE_TTL_ATTRIBUTE, RING_TTL_ATTRIBUTE, TABLE_KEYS } from '#core/aws/tables.js';
+import {
+  AUTOSCALER_STATE_KEYS,
+  AUTOSCALER_STATE_TTL_ATTRIBUTE,
+  RING_TTL_ATTRIBUTE,
+  TABLE_KEYS,
+} from '#core/aws/tables.js';
 import { RingmasterTable } from '../constructs/ringmaster-table.js';
 
 /** The data tier's tables, as the other stacks receive them. */

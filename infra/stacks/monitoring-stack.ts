@@ -28,7 +28,10 @@ export class MonitoringStack extends Stack {
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
     const { config } = props;
-    this.topic = new Topic(this, 'AlarmTopic', { displayName: `Ringmaster ${config.envName} alarms`, enforceSSL: true });
+    this.topic = new Topic(this, 'AlarmTopic', {
+      displayName: `Ringmaster ${config.envName} alarms`,
+      enforceSSL: true,
+    });
     if (config.monitoring.alarmEmail !== undefined) {
       this.topic.addSubscription(new EmailSubscription(config.monitoring.alarmEmail));
     }

@@ -1,8 +1,7 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import { CfnOutput, IgnoreMode, Stack, type StackProps } from 'aws-cdk-lib';
 import { Peer } from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { Cluster, ContainerImage, ContainerInsights } from 'aws-cdk-lib/aws-ecs';
-import { IgnoreMode } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { DeploymentConfig } from '#core/config/deployment.js';
 import { AdminToken } from '../constructs/admin-token.js';
@@ -39,7 +38,11 @@ export class ServiceStack extends Stack {
       containerInsightsV2: ContainerInsights.ENABLED,
     });
     const adminToken = new AdminToken(this, 'AdminToken');
-    const placement = { cluster: this.cluster, taskSubnets: network.taskSubnets, assignPublicIp: network.assignPublicIp };
+    const placement = {
+      cluster: this.cluster,
+      taskSubnets: network.taskSubnets,
+      assignPublicIp: network.assignPublicIp,
+    };
     const dataTables = { ring: tables.ring, shards: tables.shards, map: tables.map, records: tables.records };
 
     this.proxy = new ProxyService(this, 'Proxy', {
@@ -82,7 +85,10 @@ export class ServiceStack extends Stack {
     });
 
     new CfnOutput(this, 'ProxyUrl', { value: `http://${this.proxy.loadBalancer.loadBalancerDnsName}` });
-    new CfnOutput(this, 'AdminPort', { value: String(PROXY_ADMIN_PORT), description: 'On each proxy task, inside the VPC' });
+    new CfnOutput(this, 'AdminPort', {
+      value: String(PROXY_ADMIN_PORT),
+      description: 'On each proxy task, inside the VPC',
+    });
     new CfnOutput(this, 'AdminTokenSecretArn', { value: adminToken.secret.secretArn });
     new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName });
     new CfnOutput(this, 'ProxyServiceName', { value: this.proxy.tier.service.serviceName });
