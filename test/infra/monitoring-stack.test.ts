@@ -12,7 +12,8 @@ beforeAll(() => {
   s = synthesize({ config });
   const [dashboard] = Object.values(s.monitoring.findResources('AWS::CloudWatch::Dashboard'));
   // The body is a Fn::Join of JSON text and tokens (region, alarm ARNs); the tokens sit inside strings.
-  const parts = (dashboard?.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+  if (dashboard === undefined) throw new Error('no dashboard');
+  const parts = (dashboard.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
   body = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join(''));
 }, 120_000);
 
@@ -84,7 +85,9 @@ describe('dashboard', () => {
     });
     const spend = body.widgets.find((w) => String(w.properties.title).startsWith('Spend vs budget'));
     expect(
-      (spend?.properties.annotations as { horizontal: { value: number }[] }).horizontal.map((a) => a.value),
+      (spend?.properties.annotations as { horizontal: { value: number }[] } | undefined)?.horizontal.map(
+        (a) => a.value,
+      ),
     ).toEqual([120, 150]);
     const alarms = body.widgets.find((w) => w.properties.title === 'Alarms');
     expect((alarms?.properties.alarms as unknown[]).length).toBe(8);
