@@ -90,7 +90,7 @@ describe('dashboard', () => {
       ),
     ).toEqual([120, 150]);
     const alarms = body.widgets.find((w) => w.properties.title === 'Alarms');
-    expect((alarms?.properties.alarms as unknown[]).length).toBe(8);
+    expect(alarms?.properties.alarms).toHaveLength(8);
   });
 });
 
