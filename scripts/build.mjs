@@ -35,6 +35,7 @@ const entryPoints = {
   'scripts/start': 'scripts/start.ts',
   'scripts/install-emulator': 'scripts/install-emulator.ts',
   'scripts/deploy-local': 'scripts/deploy-local.ts',
+  'scripts/cost': 'scripts/cost.ts',
   'bench/ring': 'bench/ring.ts',
   'bench/proxy': 'bench/proxy.ts',
   'bench/shards': 'bench/shards.ts',

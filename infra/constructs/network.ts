@@ -1,4 +1,11 @@
-import { IpAddresses, type IVpc, type SubnetSelection, SubnetType, Vpc } from 'aws-cdk-lib/aws-ec2';
+import {
+  GatewayVpcEndpointAwsService,
+  IpAddresses,
+  type IVpc,
+  type SubnetSelection,
+  SubnetType,
+  Vpc,
+} from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { acknowledgeNag } from '../nag.js';
 
@@ -55,6 +62,10 @@ export class Network extends Construct {
       'AwsSolutions-VPC7',
       'Flow logs bill per GB ingested, a visible share of a small budget; nothing here needs packet-level audit. Add Vpc.addFlowLog when it does.',
     );
+    if (privateTasks) {
+      // Every proxy scans three tables every second: through NAT that traffic would bill per GB. The gateway endpoint is free.
+      this.vpc.addGatewayEndpoint('DynamoDb', { service: GatewayVpcEndpointAwsService.DYNAMODB });
+    }
     this.taskSubnets = { subnetType: privateTasks ? SubnetType.PRIVATE_WITH_EGRESS : SubnetType.PUBLIC };
     this.assignPublicIp = !privateTasks;
   }

@@ -57,8 +57,13 @@ describe('network', () => {
     });
   });
 
-  it('puts tasks in private subnets behind NAT when natGateways is set', () => {
+  it('puts tasks in private subnets behind NAT when natGateways is set, DynamoDB through a free gateway endpoint', () => {
     natX86.service.resourceCountIs('AWS::EC2::NatGateway', 1);
+    natX86.service.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Gateway',
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.dynamodb']] },
+    });
+    shipped.service.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
     natX86.service.allResourcesProperties('AWS::ECS::Service', {
       NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp: 'DISABLED' } },
     });
