@@ -44,7 +44,9 @@ export class AutoscalerStateStore {
   ) {}
 
   async load(): Promise<StoredState> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: STATE_KEY, ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: STATE_KEY, ConsistentRead: true }),
+    );
     const item = out.Item;
     if (!item) return { state: undefined, version: 0, decisions: [] };
     return {
@@ -69,7 +71,10 @@ export class AutoscalerStateStore {
           Item: { ...STATE_KEY, version: expectedVersion + 1, state, decisions },
           ...(expectedVersion === 0
             ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': expectedVersion } }),
+            : {
+                ConditionExpression: 'version = :expected',
+                ExpressionAttributeValues: { ':expected': expectedVersion },
+              }),
         }),
       );
     } catch (err) {

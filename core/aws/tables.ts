@@ -62,6 +62,23 @@ export const TABLE_KEYS: Record<
   },
 };
 
+/**
+ * The autoscaler's state table (its ledger and last decisions): a generic
+ * partition and sort key, so the Lambda can keep several item kinds in one
+ * table. Items may expire through the same TTL attribute as the Ring.
+ */
+export const AUTOSCALER_STATE_KEYS: Pick<CreateTableCommandInput, 'AttributeDefinitions' | 'KeySchema'> = {
+  AttributeDefinitions: [
+    { AttributeName: 'pk', AttributeType: 'S' },
+    { AttributeName: 'sk', AttributeType: 'S' },
+  ],
+  KeySchema: [
+    { AttributeName: 'pk', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ],
+};
+export const AUTOSCALER_STATE_TTL_ATTRIBUTE = 'expiresAt';
+
 const ACTIVE_POLL_MS = 100;
 const ACTIVE_TIMEOUT_MS = 30_000;
 

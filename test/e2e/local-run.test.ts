@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { parseProxyReady, parseServerReady, type ServerReady } from '#core/runtime/ready-line.js';
 import { awsEnv } from '../helpers/aws.js';
-import { ROOT, spawnUntil, stopProcess } from '../helpers/processes.js';
+import { ROOT, SERVER_BUNDLE, spawnUntil, stopProcess } from '../helpers/processes.js';
 
 /** The CMD of a Dockerfile, as an argv array. */
 function dockerCmd(dockerfile: string): string[] {
@@ -86,5 +88,37 @@ describe('npm start (the local run)', () => {
     await expect(request(`${proxyUrl}/home`)).rejects.toThrow(/ECONNREFUSED/);
     if (!process.env.AWS_ENDPOINT_URL)
       await expect(request(`${awsUrl}/_ministack/health`)).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe('a server on ECS', () => {
+  it('registers under its task id, read from the task metadata endpoint', async () => {
+    const metadata = createServer((req, res) => {
+      if (req.url !== '/task') {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ TaskARN: 'arn:aws:ecs:us-east-1:123456789012:task/ringmaster/0f1e2d3c4b5a' }));
+    });
+    await new Promise<void>((resolve) => metadata.listen(0, '127.0.0.1', resolve));
+    const { port } = metadata.address() as AddressInfo;
+    try {
+      const server = await spawnUntil(
+        [SERVER_BUNDLE],
+        { SERVER_HOST: '127.0.0.1', SERVER_PORT: '0', ECS_CONTAINER_METADATA_URI_V4: `http://127.0.0.1:${port}` },
+        (l) => Boolean(parseServerReady(l)),
+      );
+      expect((parseServerReady(server.readyLine) as ServerReady).id).toBe('0f1e2d3c4b5a');
+      expect(await stopProcess(server.child)).toBe(0);
+      const broken = spawnUntil(
+        [SERVER_BUNDLE],
+        { SERVER_HOST: '127.0.0.1', SERVER_PORT: '0', ECS_CONTAINER_METADATA_URI_V4: `http://127.0.0.1:${port}/nope` },
+        () => false,
+      );
+      await expect(broken).rejects.toThrow(/ECS_CONTAINER_METADATA_URI_V4: cannot read the task metadata/);
+    } finally {
+      metadata.close();
+    }
   });
 });

@@ -7,7 +7,6 @@ import {
   ECSClient,
   RegisterTaskDefinitionCommand,
 } from '@aws-sdk/client-ecs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AutoscalerStateStore } from '#core/aws/autoscaler-state-store.js';
@@ -298,13 +297,7 @@ describe('an autoscaler tick against the emulator', () => {
       }),
     );
     await new EcsService(ecs, cluster, 'servers').setDesiredCount(2);
-    const outcome = await runTick(
-      ports({ state }),
-      { ...tight, budgetUsd: budget },
-      environment,
-      quietLog(),
-      nowMs,
-    );
+    const outcome = await runTick(ports({ state }), { ...tight, budgetUsd: budget }, environment, quietLog(), nowMs);
     expect(outcome.kind).toBe('applied');
     if (outcome.kind !== 'applied') return;
     expect(outcome.decision.services.servers.budgetLimited).toBe(true);

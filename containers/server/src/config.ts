@@ -80,7 +80,11 @@ export function advertiseAddress(config: ServerConfig, port: number): string {
 
 function firstExternalIPv4(): string {
   for (const list of Object.values(networkInterfaces())) {
-    for (const nic of list ?? []) if (nic.family === 'IPv4' && !nic.internal) return nic.address;
+    // Link-local addresses (169.254/16) are never reachable from another task: Fargate gives tasks one
+    // for the metadata endpoint next to the ENI address the proxies must dial.
+    for (const nic of list ?? []) {
+      if (nic.family === 'IPv4' && !nic.internal && !nic.address.startsWith('169.254.')) return nic.address;
+    }
   }
   return '127.0.0.1';
 }

@@ -11,10 +11,13 @@ import { HttpLease } from './http-lease.js';
 import { LoadSampler } from './load-sampler.js';
 import { Registration } from './registration.js';
 import { RingLease } from './ring-lease.js';
+import { ecsTaskId } from './task-identity.js';
 
 /** Entry point of the server container: `node dist/server.js`. */
 async function main(): Promise<void> {
-  const config = loadOrExit('ringmaster server', () => loadServerConfig(process.env));
+  const loaded = loadOrExit('ringmaster server', () => loadServerConfig(process.env));
+  // An explicit SERVER_ID wins; on ECS the task id; otherwise the hostname.
+  const config = loaded.SERVER_ID ? loaded : { ...loaded, id: (await ecsTaskId(process.env)) ?? loaded.id };
   const log = pino({
     name: 'ringmaster-server',
     level: config.LOG_LEVEL,

@@ -1,0 +1,183 @@
+/**
+ * Deployment settings: the `ringmaster` context in cdk.json. The CDK app
+ * validates them at synth and the autoscaler Lambda re-validates the same
+ * JSON (RINGMASTER_CONFIG) at cold start with this one schema, so the two can
+ * never disagree about what a setting means.
+ */
+import { z } from 'zod';
+import { STRATEGY_NAMES } from '../balancing/strategies.js';
+import { type CpuArchitecture, taskHourlyUsd } from '../pricing/fargate.js';
+import { parseKeySource } from '../routing/key-source.js';
+
+/** Fargate's valid cpu units; memory must suit the cpu (checked below). */
+const FARGATE_CPU = [256, 512, 1024, 2048, 4096] as const;
+const ARCHITECTURES = ['arm64', 'x86_64'] as const satisfies readonly CpuArchitecture[];
+const BUDGET_PERIODS = ['day', 'week', 'month'] as const;
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+
+/** Hours in the longest period of each kind: a budget must pay the minimum fleet for all of it. */
+export const LONGEST_PERIOD_HOURS: Readonly<Record<BudgetPeriod, number>> = { day: 24, week: 168, month: 31 * 24 };
+
+/** A whole number in [min, max], whose every failure names the range. */
+function int(min: number, max: number) {
+  const error = `expected a whole number from ${min} to ${max}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+/** A number in [min, max], whose every failure names the range. */
+function num(min: number, max: number) {
+  const error = `expected a number from ${min} to ${max}`;
+  return z.number({ error }).min(min, { error }).max(max, { error });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: `expected one of ${values.map((v) => JSON.stringify(v)).join(', ')}` });
+}
+
+/** A container image reference: registry/repository[:tag][@digest]. */
+const imageUri = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.\-_/:@]*$/i, { error: 'expected an image URI such as public.ecr.aws/org/repo:tag' })
+  .optional();
+
+const task = {
+  cpu: z.union(FARGATE_CPU.map((c) => z.literal(c)) as [z.ZodLiteral<256>, ...z.ZodLiteral<number>[]], {
+    error: `expected one of ${FARGATE_CPU.join(', ')}`,
+  }),
+  memoryMiB: int(512, 30720),
+  architecture: oneOf(ARCHITECTURES),
+  /** The load one task is sized for; the autoscaler divides the request rate by it. */
+  targetRequestsPerTaskPerSecond: num(1, 1_000_000),
+  targetCpuPercent: num(1, 100),
+  /** A prebuilt image; when absent, a real deployment builds the tier's Dockerfile. */
+  image: imageUri,
+};
+
+const rates = z.object({ vcpuHourUsd: num(0, 10), gbHourUsd: num(0, 10) }).strict();
+
+export const deploymentConfig = z
+  .object({
+    envName: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, { error: 'expected 1-16 lower-case letters, digits or "-"' }),
+    proxy: z
+      .object({
+        minCount: int(1, 100),
+        /** The count the service starts with; the autoscaler moves it within minCount..maxCount. */
+        desiredCount: int(1, 100),
+        maxCount: int(1, 100),
+        strategy: oneOf(STRATEGY_NAMES),
+        /** Parsed by the proxy's own parser, so a bad key fails `cdk synth`, not a task start. */
+        hashKey: z.string().superRefine((text, ctx) => {
+          try {
+            parseKeySource(text);
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          }
+        }),
+        ...task,
+      })
+      .strict(),
+    servers: z
+      .object({
+        minCount: int(1, 1000),
+        maxCount: int(1, 1000),
+        initialCount: int(1, 1000),
+        ...task,
+      })
+      .strict(),
+    autoscaler: z
+      .object({
+        scheduleMinutes: int(1, 60),
+        budgetUsd: num(1, 1_000_000),
+        budgetPeriod: oneOf(BUDGET_PERIODS),
+        /** Spend that does not scale with tasks (load balancer, public addresses, dashboards), per hour. */
+        fixedOverheadUsdPerHour: num(0, 1000),
+        p99SloMs: int(1, 60_000),
+        /** Dead band around the target: no change while load is within ±tolerance of it. */
+        tolerance: num(0, 1),
+        scaleOutFactor: num(1, 10),
+        scaleOutStep: int(1, 1000),
+        scaleInWindowMinutes: int(1, 1440),
+        scaleInAfterScaleOutMinutes: int(0, 1440),
+        taskStartMinutes: int(0, 60),
+      })
+      .strict(),
+    pricing: z
+      .object({
+        region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: 'expected an AWS region such as us-east-1' }),
+        arm64: rates,
+        x86_64: rates,
+      })
+      .strict(),
+    monitoring: z
+      .object({
+        alarmEmail: z.email({ error: 'expected an email address' }).optional(),
+        metricsNamespace: z
+          .string()
+          .regex(/^[A-Za-z0-9._/#-]{1,255}$/, {
+            error: 'expected a CloudWatch namespace (1-255 of A-Z a-z 0-9 . _ / # -)',
+          })
+          .refine((ns) => !ns.startsWith('AWS/'), { error: 'must not start with "AWS/" (reserved)' }),
+      })
+      .strict(),
+    /** Keep the tables on `cdk destroy` and refuse their deletion; off for throwaway test deployments. */
+    deletionProtection: z.boolean({ error: 'expected true or false' }),
+    /** NAT gateways for the VPC; 0 puts tasks in public subnets with public addresses. */
+    natGateways: int(0, 2),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    for (const part of ['proxy', 'servers'] as const) {
+      const tier = c[part];
+      const initialKey = part === 'proxy' ? 'desiredCount' : 'initialCount';
+      const initial = part === 'proxy' ? c.proxy.desiredCount : c.servers.initialCount;
+      if (tier.minCount > tier.maxCount) {
+        ctx.addIssue({ code: 'custom', path: [part, 'minCount'], message: `must not exceed ${part}.maxCount` });
+      }
+      if (initial < tier.minCount || initial > tier.maxCount) {
+        ctx.addIssue({ code: 'custom', path: [part, initialKey], message: 'must lie within minCount..maxCount' });
+      }
+      // Fargate: memory between 2x and 8x the vCPU count in GiB (0.5 GiB minimum at 0.25 vCPU).
+      const { cpu, memoryMiB } = tier;
+      const vcpu = cpu / 1024;
+      const min = Math.max(512, vcpu * 2 * 1024);
+      const max = Math.max(2048, vcpu * 8 * 1024);
+      if (memoryMiB < min || memoryMiB > max) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [part, 'memoryMiB'],
+          message: `must be ${min}..${max} MiB for cpu ${cpu}`,
+        });
+      }
+    }
+    const floor = minimumBudgetUsd(c);
+    if (c.autoscaler.budgetUsd < floor) {
+      const hours = LONGEST_PERIOD_HOURS[c.autoscaler.budgetPeriod];
+      ctx.addIssue({
+        code: 'custom',
+        path: ['autoscaler', 'budgetUsd'],
+        message:
+          `must be at least ${floor.toFixed(2)} USD per ${c.autoscaler.budgetPeriod}: ` +
+          `${c.proxy.minCount} proxies and ${c.servers.minCount} servers (the minimum counts) plus the fixed overhead ` +
+          `cost that much over ${hours} h`,
+      });
+    }
+  });
+
+export type DeploymentConfig = z.infer<typeof deploymentConfig>;
+
+/** What the minimum fleet plus the fixed overhead costs over the longest period of the budget's kind. */
+export function minimumBudgetUsd(c: Pick<DeploymentConfig, 'proxy' | 'servers' | 'autoscaler' | 'pricing'>): number {
+  const hourly =
+    taskHourlyUsd(c.proxy, c.pricing) * c.proxy.minCount +
+    taskHourlyUsd(c.servers, c.pricing) * c.servers.minCount +
+    c.autoscaler.fixedOverheadUsdPerHour;
+  return hourly * LONGEST_PERIOD_HOURS[c.autoscaler.budgetPeriod];
+}
+
+/** Parses the settings, naming every bad one as `ringmaster.<path>: reason`. */
+export function parseDeploymentConfig(value: unknown): DeploymentConfig {
+  const result = deploymentConfig.safeParse(value);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `ringmaster.${i.path.join('.')}: ${i.message}`);
+  throw new Error(`invalid cdk.json context:\n  ${lines.join('\n  ')}`, { cause: result.error });
+}

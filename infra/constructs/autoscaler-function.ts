@@ -1,0 +1,170 @@
+import { join } from 'node:path';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { CfnCluster, ICluster, IService } from 'aws-cdk-lib/aws-ecs';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { DeploymentConfig } from '#core/config/deployment.js';
+import { acknowledgeNag } from '../nag.js';
+
+export interface AutoscalerFunctionProps {
+  /** The repository root: the handler's source and the lockfile are found from it. */
+  readonly projectRoot: string;
+  /** The validated settings; the Lambda re-validates them with the same schema (RINGMASTER_CONFIG). */
+  readonly config: DeploymentConfig;
+  readonly cluster: ICluster;
+  readonly proxyService: IService;
+  readonly serverService: IService;
+  /** The autoscaler's ledger and decisions: the only table it may touch. */
+  readonly stateTable: ITable;
+  /**
+   * Handler source, relative to projectRoot.
+   * @default 'functions/autoscaler/handler.ts'
+   */
+  readonly entry?: string;
+  /**
+   * Log retention.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * The autoscaler: a NodejsFunction bundled by the local esbuild (no Docker),
+ * SDK included, fired by an EventBridge schedule. One invocation at a time,
+ * as two ticks racing would both spend the same budget.
+ */
+export class AutoscalerFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly schedule: Rule;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: AutoscalerFunctionProps) {
+    super(scope, id);
+    const minutes = props.config.autoscaler.scheduleMinutes;
+    if (!Number.isInteger(minutes) || minutes < 1) {
+      throw new Error(`AutoscalerFunction: scheduleMinutes must be a whole number >= 1, got ${minutes}`);
+    }
+    const { config } = props;
+    const namespace = config.monitoring.metricsNamespace;
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // An own role rather than the AWS-managed basic execution policy: logs go to this one group only.
+    const role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: join(props.projectRoot, props.entry ?? 'functions/autoscaler/handler.ts'),
+      handler: 'handler',
+      projectRoot: props.projectRoot,
+      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: 256,
+      // A tick must finish before the next one is due.
+      timeout: Duration.seconds(Math.min(50, minutes * 60 - 10)),
+      reservedConcurrentExecutions: 1,
+      role,
+      logGroup: this.logGroup,
+      bundling: {
+        // Bundle the SDK: the runtime's copy moves under us, and emulators substitute stubs for a missing one.
+        externalModules: [],
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        banner:
+          "import { createRequire as __rmCreateRequire } from 'node:module'; const require = __rmCreateRequire(import.meta.url);",
+      },
+      environment: {
+        RINGMASTER_CONFIG: JSON.stringify(config),
+        STATE_TABLE: props.stateTable.tableName,
+        CLUSTER_NAME: props.cluster.clusterName,
+        PROXY_SERVICE_NAME: props.proxyService.serviceName,
+        SERVER_SERVICE_NAME: props.serverService.serviceName,
+        METRICS_NAMESPACE: namespace,
+        ENV_NAME: config.envName,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+    });
+
+    const stack = Stack.of(this);
+    const tasksOfCluster = stack.formatArn({
+      service: 'ecs',
+      resource: 'task',
+      resourceName: `${props.cluster.clusterName}/*`,
+    });
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['ecs:DescribeServices', 'ecs:UpdateService'],
+        resources: [props.proxyService.serviceArn, props.serverService.serviceArn],
+      }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({
+        // ListTasks has no resource type; the cluster condition is its scope.
+        actions: ['ecs:ListTasks'],
+        resources: ['*'],
+        conditions: { ArnEquals: { 'ecs:cluster': props.cluster.clusterArn } },
+      }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({
+        // Scale-in protects busy tasks and reads their state: only this cluster's tasks.
+        actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection', 'ecs:DescribeTasks'],
+        resources: [tasksOfCluster],
+      }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({
+        // GetMetricData has no resource type and no namespace condition.
+        actions: ['cloudwatch:GetMetricData'],
+        resources: ['*'],
+      }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': namespace } },
+      }),
+    );
+    props.stateTable.grantReadWriteData(role);
+    acknowledgeNag(
+      role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'cloudwatch:GetMetricData, cloudwatch:PutMetricData and ecs:ListTasks have no resource type. PutMetricData is scoped by the cloudwatch:namespace condition and ListTasks by the ecs:cluster condition; UpdateService and DescribeServices name the two service ARNs.',
+    );
+    acknowledgeNag(
+      role,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<${Stack.of(props.cluster).getLogicalId(props.cluster.node.defaultChild as CfnCluster)}>/*]`,
+      'Task ids are unknown at deploy time; the pattern covers only the tasks of this cluster, for task protection during scale-in.',
+    );
+    acknowledgeNag(
+      this.function,
+      'AwsSolutions-L1',
+      'The runtime is pinned to nodejs22.x on purpose: the bundle targets node22 and the project tests that version; moving it is a deliberate change, not an automatic one.',
+    );
+
+    this.schedule = new Rule(this, 'Schedule', {
+      description: `Ringmaster ${config.envName} autoscaler tick`,
+      schedule: Schedule.rate(Duration.minutes(minutes)),
+      // A late tick is worthless: the next one reads fresher metrics.
+      targets: [new LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: Duration.seconds(60) })],
+    });
+  }
+}

@@ -1,0 +1,217 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { type IPeer, Peer, Port, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import {
+  type CfnCluster,
+  type ContainerImage,
+  Secret as EcsSecret,
+  type FargateService,
+  type ICluster,
+} from 'aws-cdk-lib/aws-ecs';
+import {
+  ApplicationLoadBalancer,
+  ApplicationProtocol,
+  type ApplicationTargetGroup,
+  Protocol,
+} from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { Effect, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { CpuArchitecture } from '#core/pricing/fargate.js';
+import { acknowledgeNag } from '../nag.js';
+import { FargateTier } from './fargate-tier.js';
+
+/** The proxy's ports (containers/proxy/src/config.ts defaults). */
+export const PROXY_DATA_PORT = 8080;
+export const PROXY_ADMIN_PORT = 8081;
+
+export interface ProxyServiceProps {
+  readonly cluster: ICluster;
+  readonly image: ContainerImage;
+  readonly cpu: number;
+  readonly memoryMiB: number;
+  readonly architecture: CpuArchitecture;
+  readonly desiredCount: number;
+  readonly taskSubnets: SubnetSelection;
+  readonly assignPublicIp: boolean;
+  /** Ring, ShardT, MapT and Records: the proxy reads membership and runs the records API and shard manager. */
+  readonly tables: { readonly ring: ITable; readonly shards: ITable; readonly map: ITable; readonly records: ITable };
+  /** The admin API's bearer token, injected as the ADMIN_TOKEN secret. */
+  readonly adminToken: ISecret;
+  /** The proxy's settings (STRATEGY, HASH_KEY, METRICS_NAMESPACE, ENV_NAME, ...); table names are added here. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** The CloudWatch namespace the proxy may publish to (and only that one). */
+  readonly metricsNamespace: string;
+  /**
+   * Who may reach the admin API (and the load balancer's health check on it).
+   * @default - the VPC's CIDR range
+   */
+  readonly adminPeer?: IPeer;
+  /**
+   * How long the load balancer keeps sending in-flight requests to a
+   * deregistering task before ECS sends it SIGTERM.
+   * @default Duration.seconds(30)
+   */
+  readonly deregistrationDelay?: Duration;
+  /**
+   * SIGTERM to SIGKILL: the proxy finishes in-flight requests within
+   * SHUTDOWN_TIMEOUT_MS (25 s), so this leaves it margin.
+   * @default Duration.seconds(60)
+   */
+  readonly stopTimeout?: Duration;
+}
+
+/**
+ * The proxy tier behind an internet-facing Application Load Balancer. The
+ * data port is reachable only from the load balancer; the admin port only
+ * from inside the VPC, which is also where the load balancer's health check
+ * comes from (`/healthz` needs no token).
+ */
+export class ProxyService extends Construct {
+  readonly tier: FargateTier;
+  readonly loadBalancer: ApplicationLoadBalancer;
+  readonly targetGroup: ApplicationTargetGroup;
+
+  constructor(scope: Construct, id: string, props: ProxyServiceProps) {
+    super(scope, id);
+    const reserved = ['ADMIN_TOKEN', 'ADMIN_TOKEN_FILE'].find((name) => name in props.environment);
+    if (reserved !== undefined) {
+      throw new Error(`ProxyService: ${reserved} must not be a plain environment value; it comes from adminToken`);
+    }
+    const deregistrationDelay = props.deregistrationDelay ?? Duration.seconds(30);
+    if (deregistrationDelay.toSeconds() > 3600) {
+      throw new Error(
+        `ProxyService: deregistrationDelay must be at most 3600 s, got ${deregistrationDelay.toSeconds()} s`,
+      );
+    }
+    const { ring, shards, map, records } = props.tables;
+    this.tier = new FargateTier(this, 'Proxy', {
+      cluster: props.cluster,
+      image: props.image,
+      cpu: props.cpu,
+      memoryMiB: props.memoryMiB,
+      architecture: props.architecture,
+      desiredCount: props.desiredCount,
+      ports: [PROXY_DATA_PORT, PROXY_ADMIN_PORT],
+      taskSubnets: props.taskSubnets,
+      assignPublicIp: props.assignPublicIp,
+      environment: {
+        ...props.environment,
+        PROXY_PORT: String(PROXY_DATA_PORT),
+        ADMIN_PORT: String(PROXY_ADMIN_PORT),
+        MEMBERSHIP: 'dynamodb',
+        RING_TABLE: ring.tableName,
+        SHARD_TABLE: shards.tableName,
+        MAP_TABLE: map.tableName,
+        RECORDS_TABLE: records.tableName,
+      },
+      secrets: { ADMIN_TOKEN: EcsSecret.fromSecretsManager(props.adminToken) },
+      stopTimeout: props.stopTimeout ?? Duration.seconds(60),
+      // New proxies need a first Ring scan and health round before they answer well.
+      healthCheckGracePeriod: Duration.seconds(30),
+    });
+    const role = this.tier.taskDefinition.taskRole;
+    for (const table of [ring, shards, map, records]) table.grantReadWriteData(role);
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['cloudwatch:PutMetricData'],
+        // PutMetricData has no resource type; the namespace condition is its only scope.
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': props.metricsNamespace } },
+      }),
+    );
+    acknowledgeNag(
+      role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'cloudwatch:PutMetricData has no resource type; the statement is scoped by the cloudwatch:namespace condition to the deployment namespace. Table access is on the four table ARNs.',
+    );
+
+    const vpc = props.cluster.vpc;
+    this.tier.service.connections.allowFrom(
+      props.adminPeer ?? Peer.ipv4(vpc.vpcCidrBlock),
+      Port.tcp(PROXY_ADMIN_PORT),
+      'admin API from inside the VPC only',
+    );
+    this.loadBalancer = new ApplicationLoadBalancer(this, 'LoadBalancer', { vpc, internetFacing: true });
+    const listener = this.loadBalancer.addListener('Http', {
+      port: 80,
+      protocol: ApplicationProtocol.HTTP,
+      open: true,
+    });
+    acknowledgeNag(
+      this.loadBalancer,
+      'AwsSolutions-EC23',
+      'The load balancer is the public entry point: port 80 is open to the internet by design. Only it can reach the proxies data port.',
+    );
+    acknowledgeNag(
+      this.loadBalancer,
+      'AwsSolutions-ELB2',
+      'Access logs need an S3 bucket (with its own logging and lifecycle) and bill per GB; the proxy publishes request counts, latency percentiles and 4xx/5xx to CloudWatch, which the dashboard and alarms read.',
+    );
+    this.targetGroup = listener.addTargets('Proxy', {
+      port: PROXY_DATA_PORT,
+      protocol: ApplicationProtocol.HTTP,
+      targets: [this.tier.service.loadBalancerTarget({ containerName: 'app', containerPort: PROXY_DATA_PORT })],
+      deregistrationDelay,
+      healthCheck: {
+        // The data port forwards every path to a server; /healthz on the admin port is the proxy's own.
+        port: String(PROXY_ADMIN_PORT),
+        protocol: Protocol.HTTP,
+        path: '/healthz',
+        healthyHttpCodes: '200',
+        interval: Duration.seconds(10),
+        timeout: Duration.seconds(5),
+        healthyThresholdCount: 2,
+        unhealthyThresholdCount: 3,
+      },
+    });
+  }
+
+  /**
+   * Lets the admin API's /add and /rm act on the servers' ECS service
+   * (SCALER=ecs): /add raises its desired count; /rm protects the other tasks
+   * from scale-in, stops exactly the named ones and lowers the count.
+   */
+  actOnServers(cluster: ICluster, servers: FargateService): void {
+    const container = this.tier.taskDefinition.defaultContainer;
+    if (!container) throw new Error('ProxyService: the task definition has no container to configure');
+    container.addEnvironment('SCALER', 'ecs');
+    container.addEnvironment('ECS_CLUSTER', cluster.clusterName);
+    container.addEnvironment('ECS_SERVER_SERVICE', servers.serviceName);
+    const tasksOfCluster = Stack.of(this).formatArn({
+      service: 'ecs',
+      resource: 'task',
+      resourceName: `${cluster.clusterName}/*`,
+    });
+    // A policy of its own rather than the role's default one: the proxy service waits for its
+    // default policy, and this one names the servers service, which itself waits for the
+    // proxies' security group; in one policy that would be a dependency cycle.
+    const policy = new Policy(this, 'ServersScaling', {
+      roles: [this.tier.taskDefinition.taskRole],
+      statements: [
+        new PolicyStatement({
+          actions: ['ecs:DescribeServices', 'ecs:UpdateService'],
+          resources: [servers.serviceArn],
+        }),
+        new PolicyStatement({
+          // ListTasks has no resource type; the cluster condition is its scope.
+          actions: ['ecs:ListTasks'],
+          resources: ['*'],
+          conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
+        }),
+        new PolicyStatement({ actions: ['ecs:StopTask', 'ecs:UpdateTaskProtection'], resources: [tasksOfCluster] }),
+      ],
+    });
+    acknowledgeNag(
+      policy,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<${Stack.of(cluster).getLogicalId(cluster.node.defaultChild as CfnCluster)}>/*]`,
+      "Task ARNs carry generated ids, so /rm can only name this cluster's tasks by wildcard; the proxy stops the tasks an operator named and protects the others from scale-in meanwhile.",
+    );
+    acknowledgeNag(
+      policy,
+      'AwsSolutions-IAM5[Resource::*]',
+      'ecs:ListTasks has no resource type; it is scoped by the ecs:cluster condition. UpdateService names the servers service ARN.',
+    );
+  }
+}

@@ -1,0 +1,43 @@
+import type { App } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { AppSettings } from './config.js';
+import { applyEmulatorAdaptations, emulatorConfig } from './emulator.js';
+import { repoRoot } from './paths.js';
+import { DataStack } from './stacks/data-stack.js';
+import { MonitoringStack } from './stacks/monitoring-stack.js';
+import { ServiceStack } from './stacks/service-stack.js';
+
+export interface RingmasterStacks {
+  readonly data: DataStack;
+  readonly service: ServiceStack;
+  readonly monitoring: MonitoringStack;
+}
+
+/**
+ * Ringmaster's three stacks, ids carrying the environment name so two copies
+ * live in one account. cdk-nag (AwsSolutions) checks every synth.
+ */
+export function createStacks(app: App, settings: AppSettings, projectRoot: string = repoRoot()): RingmasterStacks {
+  const config = settings.emulator ? emulatorConfig(settings.config) : settings.config;
+  const prefix = `Ringmaster-${config.envName}`;
+  const description = (what: string) => `Ringmaster ${config.envName}: ${what}`;
+  const data = new DataStack(app, `${prefix}-Data`, {
+    description: description('DynamoDB tables (Ring, ShardT, MapT, Records, autoscaler state)'),
+    deletionProtection: config.deletionProtection,
+  });
+  const service = new ServiceStack(app, `${prefix}-Service`, {
+    description: description('VPC, ECS cluster, proxy and server services, load balancer, autoscaler'),
+    config,
+    tables: data.tables,
+    projectRoot,
+  });
+  const monitoring = new MonitoringStack(app, `${prefix}-Monitoring`, {
+    description: description('dashboard, alarms and their SNS topic'),
+    config,
+    autoscaler: service.autoscaler.function,
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  if (settings.emulator) applyEmulatorAdaptations(app);
+  return { data, service, monitoring };
+}

@@ -1,0 +1,54 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import type { DeploymentConfig } from '#core/config/deployment.js';
+import { ContractMetrics } from '../constructs/contract-metrics.js';
+import { OpsAlarms } from '../constructs/ops-alarms.js';
+import { OpsDashboard } from '../constructs/ops-dashboard.js';
+
+export interface MonitoringStackProps extends StackProps {
+  readonly config: DeploymentConfig;
+  /** The autoscaler Lambda: its own errors are charted and alarmed. */
+  readonly autoscaler: IFunction;
+}
+
+/**
+ * What an operator watches: the dashboard, the alarms and the topic they go
+ * to. Nearly everything is read from the metrics contract by namespace and
+ * Environment, so this stack needs little from the others.
+ */
+export class MonitoringStack extends Stack {
+  readonly topic: Topic;
+  readonly alarms: OpsAlarms;
+  readonly dashboard: OpsDashboard;
+
+  constructor(scope: Construct, id: string, props: MonitoringStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.topic = new Topic(this, 'AlarmTopic', {
+      displayName: `Ringmaster ${config.envName} alarms`,
+      enforceSSL: true,
+    });
+    if (config.monitoring.alarmEmail !== undefined) {
+      this.topic.addSubscription(new EmailSubscription(config.monitoring.alarmEmail));
+    }
+    const metrics = new ContractMetrics(config.monitoring.metricsNamespace, config.envName);
+    this.alarms = new OpsAlarms(this, 'Alarms', {
+      config,
+      metrics,
+      autoscaler: props.autoscaler,
+      action: new SnsAction(this.topic),
+    });
+    this.dashboard = new OpsDashboard(this, 'Dashboard', {
+      config,
+      metrics,
+      autoscaler: props.autoscaler,
+      alarms: this.alarms.all,
+    });
+    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.topic.topicArn });
+  }
+}

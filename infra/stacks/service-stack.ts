@@ -1,0 +1,121 @@
+import { CfnOutput, IgnoreMode, Stack, type StackProps } from 'aws-cdk-lib';
+import { Peer } from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import { Cluster, ContainerImage, ContainerInsights } from 'aws-cdk-lib/aws-ecs';
+import type { Construct } from 'constructs';
+import type { DeploymentConfig } from '#core/config/deployment.js';
+import { AdminToken } from '../constructs/admin-token.js';
+import { AutoscalerFunction } from '../constructs/autoscaler-function.js';
+import { Network, VPC_CIDR } from '../constructs/network.js';
+import { PROXY_ADMIN_PORT, ProxyService } from '../constructs/proxy-service.js';
+import { ServerService } from '../constructs/server-service.js';
+import type { RingmasterTables } from './data-stack.js';
+
+export interface ServiceStackProps extends StackProps {
+  readonly config: DeploymentConfig;
+  readonly tables: RingmasterTables;
+  /** The repository root: Dockerfiles and the autoscaler's source are found from it. */
+  readonly projectRoot: string;
+}
+
+/**
+ * The stateless tiers: network, cluster, the proxy behind its load balancer,
+ * the servers, and the autoscaler that sizes both services (it lives here
+ * because it acts on exactly these two services).
+ */
+export class ServiceStack extends Stack {
+  readonly proxy: ProxyService;
+  readonly servers: ServerService;
+  readonly autoscaler: AutoscalerFunction;
+  readonly cluster: Cluster;
+
+  constructor(scope: Construct, id: string, props: ServiceStackProps) {
+    super(scope, id, props);
+    const { config, tables } = props;
+    const network = new Network(this, 'Network', { natGateways: config.natGateways });
+    this.cluster = new Cluster(this, 'Cluster', {
+      vpc: network.vpc,
+      containerInsightsV2: ContainerInsights.ENABLED,
+    });
+    const adminToken = new AdminToken(this, 'AdminToken');
+    const placement = {
+      cluster: this.cluster,
+      taskSubnets: network.taskSubnets,
+      assignPublicIp: network.assignPublicIp,
+    };
+    const dataTables = { ring: tables.ring, shards: tables.shards, map: tables.map, records: tables.records };
+
+    this.proxy = new ProxyService(this, 'Proxy', {
+      ...placement,
+      image: tierImage(props.projectRoot, config.proxy, 'proxy'),
+      cpu: config.proxy.cpu,
+      memoryMiB: config.proxy.memoryMiB,
+      architecture: config.proxy.architecture,
+      desiredCount: config.proxy.desiredCount,
+      tables: dataTables,
+      adminToken: adminToken.secret,
+      adminPeer: Peer.ipv4(VPC_CIDR),
+      metricsNamespace: config.monitoring.metricsNamespace,
+      environment: {
+        STRATEGY: config.proxy.strategy,
+        HASH_KEY: config.proxy.hashKey,
+        METRICS_SINK: 'cloudwatch',
+        METRICS_NAMESPACE: config.monitoring.metricsNamespace,
+        ENV_NAME: config.envName,
+        // Room for the largest fleet the settings allow.
+        MAX_SERVERS: String(Math.max(64, config.servers.maxCount)),
+      },
+    });
+    this.servers = new ServerService(this, 'Servers', {
+      ...placement,
+      image: tierImage(props.projectRoot, config.servers, 'server'),
+      cpu: config.servers.cpu,
+      memoryMiB: config.servers.memoryMiB,
+      architecture: config.servers.architecture,
+      desiredCount: config.servers.initialCount,
+      tables: dataTables,
+      callers: this.proxy.tier.service,
+    });
+    this.proxy.actOnServers(this.cluster, this.servers.tier.service);
+    this.autoscaler = new AutoscalerFunction(this, 'Autoscaler', {
+      projectRoot: props.projectRoot,
+      config,
+      cluster: this.cluster,
+      proxyService: this.proxy.tier.service,
+      serverService: this.servers.tier.service,
+      stateTable: tables.state,
+    });
+
+    new CfnOutput(this, 'ProxyUrl', { value: `http://${this.proxy.loadBalancer.loadBalancerDnsName}` });
+    new CfnOutput(this, 'AdminPort', {
+      value: String(PROXY_ADMIN_PORT),
+      description: 'On each proxy task, inside the VPC',
+    });
+    new CfnOutput(this, 'AdminTokenSecretArn', { value: adminToken.secret.secretArn });
+    new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName });
+    new CfnOutput(this, 'ProxyServiceName', { value: this.proxy.tier.service.serviceName });
+    new CfnOutput(this, 'ServerServiceName', { value: this.servers.tier.service.serviceName });
+    new CfnOutput(this, 'AutoscalerFunctionName', { value: this.autoscaler.function.functionName });
+    new CfnOutput(this, 'AutoscalerRuleName', { value: this.autoscaler.schedule.ruleName });
+  }
+}
+
+/**
+ * The configured image, or one built from the tier's Dockerfile at deploy
+ * time. The build context is the repository root reduced to the Dockerfile
+ * and the bundle it copies (cdk.json's app runs `npm run build` first), so
+ * synth stages a few hundred kilobytes and needs no Docker.
+ */
+function tierImage(
+  root: string,
+  tier: { readonly image?: string | undefined; readonly architecture: DeploymentConfig['proxy']['architecture'] },
+  name: 'proxy' | 'server',
+): ContainerImage {
+  if (tier.image !== undefined) return ContainerImage.fromRegistry(tier.image);
+  return ContainerImage.fromAsset(root, {
+    file: `containers/${name}/Dockerfile`,
+    ignoreMode: IgnoreMode.DOCKER,
+    exclude: ['*', '**/*', `!containers/${name}/Dockerfile`, `!dist/${name}.js`, `!dist/${name}.js.map`],
+    platform: tier.architecture === 'arm64' ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
+  });
+}

@@ -1,0 +1,175 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AUTOSCALER_METRICS, PROXY_METRICS } from '#core/telemetry/metric-names.js';
+import { type Synthesized, shippedConfig, synthesize } from './synth.js';
+
+let s: Synthesized;
+let body: { widgets: { type: string; properties: Record<string, unknown> }[] };
+
+beforeAll(() => {
+  const config = shippedConfig();
+  config.monitoring = { ...config.monitoring, alarmEmail: 'ops@example.com' };
+  s = synthesize({ config });
+  const [dashboard] = Object.values(s.monitoring.findResources('AWS::CloudWatch::Dashboard'));
+  // The body is a Fn::Join of JSON text and tokens (region, alarm ARNs); the tokens sit inside strings.
+  if (dashboard === undefined) throw new Error('no dashboard');
+  const parts = (dashboard.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+  body = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join(''));
+}, 120_000);
+
+type Alarm = { Properties: Record<string, unknown> };
+
+function alarm(prefix: string): Record<string, unknown> {
+  const found = Object.entries(s.monitoring.findResources('AWS::CloudWatch::Alarm')).find(([id]) =>
+    id.startsWith(`Alarms${prefix}`),
+  );
+  if (found === undefined) throw new Error(`no alarm ${prefix}`);
+  return (found[1] as Alarm).Properties;
+}
+
+/** Every [namespace, metricName, ...dimensions] a widget charts. */
+function chartedMetrics(): string[][] {
+  return body.widgets.flatMap(
+    (w) => ((w.properties.metrics ?? []) as unknown[][]).filter((m) => typeof m[0] === 'string') as string[][],
+  );
+}
+
+describe('dashboard', () => {
+  it('charts every contract metric an operator needs, by the names in core', () => {
+    const names = new Set(chartedMetrics().map((m) => m[1]));
+    for (const name of [
+      PROXY_METRICS.requests,
+      PROXY_METRICS.responseTime,
+      PROXY_METRICS.responses4xx,
+      PROXY_METRICS.responses5xx,
+      PROXY_METRICS.healthyServers,
+      AUTOSCALER_METRICS.desiredCount,
+      AUTOSCALER_METRICS.runningCount,
+      AUTOSCALER_METRICS.spendUsd,
+      AUTOSCALER_METRICS.projectedSpendUsd,
+      AUTOSCALER_METRICS.budgetRemainingUsd,
+      AUTOSCALER_METRICS.budgetLimited,
+      AUTOSCALER_METRICS.scaleEvents,
+      AUTOSCALER_METRICS.ticks,
+      AUTOSCALER_METRICS.errors,
+    ]) {
+      expect(names, name).toContain(name);
+    }
+    for (const m of chartedMetrics().filter((m) => m[0] === 'Ringmaster')) {
+      expect(m.slice(2, 4), m[1]).toEqual(['Environment', s.config.envName]);
+    }
+  });
+
+  it('has the widgets an operator reads at a glance, with thresholds from the config', () => {
+    const titles = body.widgets.map((w) => w.properties.title);
+    expect(titles).toEqual(
+      expect.arrayContaining([
+        'Alarms',
+        'Requests per second (proxy)',
+        'Response time p50 / p99 (ms)',
+        '4xx / 5xx responses',
+        'Healthy servers (as the proxies see them)',
+        'Desired vs running proxies',
+        'Desired vs running servers',
+        'Spend this month (USD)',
+        'Spend vs budget (150 USD per month)',
+        'Budget-limited periods (1 = held below what load asked for)',
+        'Autoscaler decisions (UpdateService calls)',
+        'Autoscaler ticks and errors',
+      ]),
+    );
+    const latency = body.widgets.find((w) => w.properties.title === 'Response time p50 / p99 (ms)');
+    expect(JSON.stringify(latency?.properties.metrics)).toMatch(/"stat":"p50".*"stat":"p99"/);
+    expect(latency?.properties.annotations).toEqual({
+      horizontal: [expect.objectContaining({ value: s.config.autoscaler.p99SloMs })],
+    });
+    const spend = body.widgets.find((w) => String(w.properties.title).startsWith('Spend vs budget'));
+    expect(
+      (spend?.properties.annotations as { horizontal: { value: number }[] } | undefined)?.horizontal.map(
+        (a) => a.value,
+      ),
+    ).toEqual([120, 150]);
+    const alarms = body.widgets.find((w) => w.properties.title === 'Alarms');
+    expect(alarms?.properties.alarms).toHaveLength(8);
+  });
+});
+
+describe('alarms', () => {
+  it('pages on p99 over the SLO', () => {
+    expect(alarm('P99OverSlo')).toMatchObject({
+      MetricName: PROXY_METRICS.responseTime,
+      Namespace: 'Ringmaster',
+      ExtendedStatistic: 'p99',
+      Threshold: s.config.autoscaler.p99SloMs,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Dimensions: [
+        { Name: 'Environment', Value: 'dev' },
+        { Name: 'Service', Value: 'proxy' },
+      ],
+    });
+  });
+
+  it('pages on the 5xx rate, a ratio of the contract counts', () => {
+    const a = alarm('ErrorRate');
+    expect(a.Threshold).toBe(1);
+    const metrics = a.Metrics as Record<string, unknown>[];
+    expect(metrics.find((m) => m.Expression !== undefined)?.Expression).toBe(
+      'IF(requests > 0, 100 * errors / requests, 0)',
+    );
+    expect(JSON.stringify(metrics)).toContain(`"MetricName":"${PROXY_METRICS.responses5xx}"`);
+    expect(JSON.stringify(metrics)).toContain(`"MetricName":"${PROXY_METRICS.requests}"`);
+  });
+
+  it('pages when a proxy sees fewer healthy servers than servers.minCount', () => {
+    expect(alarm('UnhealthyServers')).toMatchObject({
+      MetricName: PROXY_METRICS.healthyServers,
+      Statistic: 'Minimum',
+      Threshold: s.config.servers.minCount,
+      ComparisonOperator: 'LessThanThreshold',
+    });
+  });
+
+  it('pages on autoscaler errors, Lambda errors and missed ticks (a missing tick counts as breaching)', () => {
+    expect(alarm('AutoscalerErrors')).toMatchObject({ MetricName: AUTOSCALER_METRICS.errors, Threshold: 1 });
+    expect(alarm('AutoscalerFunctionErrors')).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors' });
+    expect(alarm('MissedTicks')).toMatchObject({
+      MetricName: AUTOSCALER_METRICS.ticks,
+      Period: 60,
+      EvaluationPeriods: 3,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('pages at 80% and 100% of the budget', () => {
+    for (const [name, fraction] of [
+      ['Spend80', 0.8],
+      ['Spend100', 1],
+    ] as const) {
+      expect(alarm(name), name).toMatchObject({
+        MetricName: AUTOSCALER_METRICS.spendUsd,
+        Statistic: 'Maximum',
+        Threshold: s.config.autoscaler.budgetUsd * fraction,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    }
+  });
+
+  it('sends every alarm and recovery to one SNS topic, with the configured email subscribed', () => {
+    s.monitoring.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    const [topic] = Object.keys(s.monitoring.findResources('AWS::SNS::Topic'));
+    s.monitoring.allResourcesProperties('AWS::CloudWatch::Alarm', {
+      AlarmActions: [{ Ref: topic }],
+      OKActions: [{ Ref: topic }],
+    });
+    s.monitoring.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    s.monitoring.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+});

@@ -1,0 +1,344 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseDeploymentConfig } from '#core/config/deployment.js';
+import { type Synthesized, shippedConfig, synthesize } from './synth.js';
+
+let shipped: Synthesized;
+let natX86: Synthesized;
+
+beforeAll(() => {
+  shipped = synthesize();
+  const config = shippedConfig();
+  config.envName = 'natx86';
+  config.natGateways = 1;
+  config.proxy.architecture = 'x86_64';
+  config.proxy.image = 'public.ecr.aws/example/proxy:1.2.3';
+  config.servers.image = 'public.ecr.aws/example/server:1.2.3';
+  natX86 = synthesize({ config });
+}, 120_000);
+
+type Resource = { Properties: Record<string, unknown> };
+
+function resource(s: Synthesized, type: string, prefix: string): Resource {
+  const found = Object.entries(s.service.findResources(type)).find(([id]) => id.startsWith(prefix));
+  if (found === undefined) throw new Error(`no ${type} ${prefix}`);
+  return found[1] as Resource;
+}
+
+function container(s: Synthesized, prefix: 'ProxyTask' | 'ServersTask'): Record<string, unknown> {
+  const defs = resource(s, 'AWS::ECS::TaskDefinition', prefix).Properties.ContainerDefinitions as Record<
+    string,
+    unknown
+  >[];
+  expect(defs).toHaveLength(1);
+  return defs[0] as Record<string, unknown>;
+}
+
+function envOf(c: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries((c.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]));
+}
+
+/** Every statement of the IAM policy whose logical id starts with `prefix`. */
+function statements(s: Synthesized, prefix: string): Record<string, unknown>[] {
+  const doc = resource(s, 'AWS::IAM::Policy', prefix).Properties.PolicyDocument as {
+    Statement: Record<string, unknown>[];
+  };
+  return doc.Statement;
+}
+
+const actionsOf = (st: Record<string, unknown>) => [st.Action].flat() as string[];
+
+describe('network', () => {
+  it('spans two zones with no NAT gateway by default: tasks in public subnets with public addresses', () => {
+    shipped.service.resourceCountIs('AWS::EC2::NatGateway', 0);
+    shipped.service.resourceCountIs('AWS::EC2::Subnet', 2);
+    shipped.service.allResourcesProperties('AWS::ECS::Service', {
+      NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp: 'ENABLED' } },
+    });
+  });
+
+  it('puts tasks in private subnets behind NAT when natGateways is set, DynamoDB through a free gateway endpoint', () => {
+    natX86.service.resourceCountIs('AWS::EC2::NatGateway', 1);
+    natX86.service.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Gateway',
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.dynamodb']] },
+    });
+    shipped.service.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    natX86.service.allResourcesProperties('AWS::ECS::Service', {
+      NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp: 'DISABLED' } },
+    });
+  });
+});
+
+describe('proxy and server services', () => {
+  it('sizes tasks from the config, ARM64 by default', () => {
+    const c = shipped.config;
+    shipped.service.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Cpu: String(c.proxy.cpu),
+      Memory: String(c.proxy.memoryMiB),
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      ContainerDefinitions: [
+        Match.objectLike({
+          PortMappings: [
+            { ContainerPort: 8080, Protocol: 'tcp' },
+            { ContainerPort: 8081, Protocol: 'tcp' },
+          ],
+        }),
+      ],
+    });
+    shipped.service.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Cpu: String(c.servers.cpu),
+      Memory: String(c.servers.memoryMiB),
+      RuntimePlatform: { CpuArchitecture: 'ARM64' },
+    });
+    natX86.service.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Cpu: String(c.proxy.cpu),
+      RuntimePlatform: { CpuArchitecture: 'X86_64' },
+    });
+  });
+
+  it('starts each service at its configured count, with a rolling deployment and a rollback circuit breaker', () => {
+    const service = (prefix: string) => resource(shipped, 'AWS::ECS::Service', prefix).Properties;
+    expect(service('ProxyService').DesiredCount).toBe(shipped.config.proxy.desiredCount);
+    expect(service('ServersService').DesiredCount).toBe(shipped.config.servers.initialCount);
+    shipped.service.allResourcesProperties('AWS::ECS::Service', {
+      LaunchType: 'FARGATE',
+      DeploymentConfiguration: Match.objectLike({
+        DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+        MinimumHealthyPercent: 100,
+        MaximumPercent: 200,
+      }),
+    });
+  });
+
+  it('injects the admin token as a Secrets Manager secret, never as a plain value', () => {
+    const proxy = container(shipped, 'ProxyTask');
+    const [secretId] = Object.keys(shipped.service.findResources('AWS::SecretsManager::Secret'));
+    expect(proxy.Secrets).toEqual([{ Name: 'ADMIN_TOKEN', ValueFrom: { Ref: secretId } }]);
+    expect(Object.keys(envOf(proxy))).not.toContain('ADMIN_TOKEN');
+    expect(Object.keys(envOf(proxy))).not.toContain('ADMIN_TOKEN_FILE');
+    shipped.service.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: {
+        PasswordLength: 48,
+        ExcludeCharacters: Match.stringLikeRegexp('^[^A-Za-z0-9]+$'),
+        ExcludePunctuation: Match.absent(),
+      },
+    });
+  });
+
+  it('gives the proxy its settings and the four table names, and the servers the same tables', () => {
+    const proxy = envOf(container(shipped, 'ProxyTask'));
+    expect(proxy).toMatchObject({
+      MEMBERSHIP: 'dynamodb',
+      STRATEGY: shipped.config.proxy.strategy,
+      HASH_KEY: shipped.config.proxy.hashKey,
+      METRICS_NAMESPACE: shipped.config.monitoring.metricsNamespace,
+      ENV_NAME: shipped.config.envName,
+      PROXY_PORT: '8080',
+      ADMIN_PORT: '8081',
+    });
+    const servers = envOf(container(shipped, 'ServersTask'));
+    for (const name of ['RING_TABLE', 'SHARD_TABLE', 'MAP_TABLE', 'RECORDS_TABLE']) {
+      expect(proxy[name], name).toEqual({ 'Fn::ImportValue': expect.stringContaining('Ringmaster-dev-Data:') });
+      expect(servers[name], name).toEqual(proxy[name]);
+    }
+  });
+
+  it('drains: the load balancer stops sending 30 s before SIGTERM, and tasks get 60 s (proxy) and 30 s (servers) to finish', () => {
+    expect(container(shipped, 'ProxyTask').StopTimeout).toBe(60);
+    expect(container(shipped, 'ServersTask').StopTimeout).toBe(30);
+    shipped.service.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      TargetGroupAttributes: Match.arrayWith([{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }]),
+    });
+  });
+
+  it('health-checks the proxy on the admin port /healthz, which needs no token', () => {
+    shipped.service.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      Port: 8080,
+      TargetType: 'ip',
+      HealthCheckPort: '8081',
+      HealthCheckPath: '/healthz',
+      HealthCheckIntervalSeconds: 10,
+      HealthyThresholdCount: 2,
+      UnhealthyThresholdCount: 3,
+      Matcher: { HttpCode: '200' },
+    });
+    shipped.service.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, Protocol: 'HTTP' });
+    shipped.service.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' });
+  });
+
+  it('keeps the admin port inside the VPC and the data port behind the load balancer', () => {
+    const ingress = resource(shipped, 'AWS::EC2::SecurityGroup', 'ProxyServiceSecurityGroup').Properties
+      .SecurityGroupIngress as Record<string, unknown>[];
+    expect(ingress).toEqual([
+      expect.objectContaining({ CidrIp: '10.42.0.0/16', FromPort: 8081, ToPort: 8081, IpProtocol: 'tcp' }),
+    ]);
+    const vpc = resource(shipped, 'AWS::EC2::VPC', 'NetworkVpc').Properties;
+    expect(vpc.CidrBlock).toBe('10.42.0.0/16');
+    // Group-to-group: only the load balancer reaches 8080, only the proxies reach the servers.
+    shipped.service.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 8080,
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProxyServiceSecurityGroup'), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProxyLoadBalancerSecurityGroup'), 'GroupId'] },
+    });
+    shipped.service.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 8080,
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ServersServiceSecurityGroup'), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProxyServiceSecurityGroup'), 'GroupId'] },
+    });
+    for (const [id, r] of Object.entries(shipped.service.findResources('AWS::EC2::SecurityGroup'))) {
+      for (const rule of (r.Properties.SecurityGroupIngress ?? []) as Record<string, unknown>[]) {
+        if (rule.CidrIp === '0.0.0.0/0')
+          expect({ id, port: rule.FromPort }).toEqual({ id: expect.stringMatching(/^ProxyLoadBalancer/), port: 80 });
+      }
+    }
+  });
+
+  it('keeps container logs in log groups with a retention', () => {
+    shipped.service.resourceCountIs('AWS::Logs::LogGroup', 3);
+    shipped.service.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('runs a configured image as given, and builds the Dockerfile when none is', () => {
+    expect(container(natX86, 'ProxyTask').Image).toBe('public.ecr.aws/example/proxy:1.2.3');
+    expect(container(natX86, 'ServersTask').Image).toBe('public.ecr.aws/example/server:1.2.3');
+    // Asset images live in the bootstrap repository, named by content hash.
+    expect(JSON.stringify(container(shipped, 'ProxyTask').Image)).toContain('container-assets');
+  });
+});
+
+describe('task permissions', () => {
+  it('lets the proxy read and write exactly the four tables and publish only to its namespace', () => {
+    const st = statements(shipped, 'ProxyTaskTaskRoleDefaultPolicy');
+    const dynamo = st.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+    const tables = new Set(dynamo.flatMap((s) => [s.Resource].flat()).map((r) => JSON.stringify(r)));
+    expect([...tables].sort()).toEqual(
+      ['MapT', 'Records', 'Ring', 'ShardT'].map((t) =>
+        expect.stringMatching(new RegExp(`ExportsOutputFnGetAtt${t}Table`)),
+      ),
+    );
+    expect(tables.size).toBe(4);
+    const put = st.filter((s) => actionsOf(s).includes('cloudwatch:PutMetricData'));
+    expect(put).toEqual([
+      expect.objectContaining({
+        Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': shipped.config.monitoring.metricsNamespace } },
+      }),
+    ]);
+    expect(st.filter((s) => s.Resource === '*').flatMap(actionsOf)).toEqual(['cloudwatch:PutMetricData']);
+  });
+
+  it('lets the proxy act on the servers service for /add and /rm, and on nothing else of ECS', () => {
+    expect(envOf(container(shipped, 'ProxyTask'))).toMatchObject({ SCALER: 'ecs', METRICS_SINK: 'cloudwatch' });
+    const env = envOf(container(shipped, 'ProxyTask'));
+    expect(JSON.stringify(env.ECS_SERVER_SERVICE)).toContain('ServersService');
+    const st = statements(shipped, 'ProxyServersScaling');
+    const byAction = (action: string) => st.filter((x) => actionsOf(x).includes(action));
+    expect(byAction('ecs:UpdateService')).toEqual([
+      expect.objectContaining({ Resource: { Ref: expect.stringMatching(/^ServersService/) } }),
+    ]);
+    expect(byAction('ecs:ListTasks')).toEqual([
+      expect.objectContaining({
+        Resource: '*',
+        Condition: { ArnEquals: { 'ecs:cluster': { 'Fn::GetAtt': [expect.stringMatching(/^Cluster/), 'Arn'] } } },
+      }),
+    ]);
+    const stop = byAction('ecs:StopTask');
+    expect(stop).toHaveLength(1);
+    expect(JSON.stringify(stop[0]?.Resource)).toMatch(/:task\/.*Cluster.*\/\*/);
+    expect(st.flatMap(actionsOf).sort()).toEqual([
+      'ecs:DescribeServices',
+      'ecs:ListTasks',
+      'ecs:StopTask',
+      'ecs:UpdateService',
+      'ecs:UpdateTaskProtection',
+    ]);
+  });
+
+  it('lets the servers use the same four tables and nothing else', () => {
+    const st = statements(shipped, 'ServersTaskTaskRoleDefaultPolicy');
+    for (const s of st) expect(actionsOf(s).every((a) => a.startsWith('dynamodb:'))).toBe(true);
+    const tables = new Set(st.flatMap((s) => [s.Resource].flat()).map((r) => JSON.stringify(r)));
+    expect(tables.size).toBe(4);
+    expect([...tables].join()).not.toContain('AutoscalerState');
+  });
+});
+
+describe('autoscaler', () => {
+  const fn = () => resource(shipped, 'AWS::Lambda::Function', 'AutoscalerFunction').Properties;
+
+  it('runs nodejs22.x on ARM64, one invocation at a time, with a timeout under the schedule period', () => {
+    expect(fn()).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], ReservedConcurrentExecutions: 1 });
+    expect(fn().Timeout as number).toBeLessThan(shipped.config.autoscaler.scheduleMinutes * 60);
+  });
+
+  it('is fired every minute by EventBridge, without retries of stale ticks', () => {
+    shipped.service.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoscalerFunction'), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        }),
+      ],
+    });
+  });
+
+  it('receives the validated config, which the same schema accepts, and the names it acts on', () => {
+    const env = (fn().Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(parseDeploymentConfig(JSON.parse(env.RINGMASTER_CONFIG as string))).toEqual(shipped.config);
+    expect(env).toMatchObject({
+      METRICS_NAMESPACE: 'Ringmaster',
+      ENV_NAME: 'dev',
+      CLUSTER_NAME: { Ref: expect.stringMatching(/^Cluster/) },
+      PROXY_SERVICE_NAME: { 'Fn::GetAtt': [expect.stringMatching(/^ProxyService/), 'Name'] },
+      SERVER_SERVICE_NAME: { 'Fn::GetAtt': [expect.stringMatching(/^ServersService/), 'Name'] },
+      STATE_TABLE: { 'Fn::ImportValue': expect.stringMatching(/AutoscalerStateTable/) },
+    });
+  });
+
+  it('may update exactly the two services, list and protect only its cluster tasks, and touch only the state table', () => {
+    const st = statements(shipped, 'AutoscalerRoleDefaultPolicy');
+    const byAction = (action: string) => st.filter((s) => actionsOf(s).includes(action));
+    expect(byAction('ecs:UpdateService')).toEqual([
+      expect.objectContaining({
+        Resource: [{ Ref: expect.stringMatching(/^ProxyService/) }, { Ref: expect.stringMatching(/^ServersService/) }],
+      }),
+    ]);
+    expect(byAction('ecs:DescribeServices')).toEqual(byAction('ecs:UpdateService'));
+    expect(byAction('ecs:ListTasks')).toEqual([
+      expect.objectContaining({
+        Resource: '*',
+        Condition: { ArnEquals: { 'ecs:cluster': { 'Fn::GetAtt': [expect.stringMatching(/^Cluster/), 'Arn'] } } },
+      }),
+    ]);
+    expect(JSON.stringify(byAction('ecs:UpdateTaskProtection')[0]?.Resource)).toMatch(/:task\/.*Cluster.*\/\*/);
+    expect(byAction('cloudwatch:PutMetricData')[0]?.Condition).toEqual({
+      StringEquals: { 'cloudwatch:namespace': 'Ringmaster' },
+    });
+    const unscoped = st
+      .filter((s) => s.Resource === '*')
+      .flatMap(actionsOf)
+      .sort();
+    expect(unscoped).toEqual(['cloudwatch:GetMetricData', 'cloudwatch:PutMetricData', 'ecs:ListTasks']);
+    const dynamoResources = new Set(
+      st
+        .filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))
+        .flatMap((s) => [s.Resource].flat())
+        .map((r) => JSON.stringify(r)),
+    );
+    expect([...dynamoResources]).toEqual([expect.stringMatching(/AutoscalerStateTable/)]);
+    expect(st.flatMap(actionsOf).some((a) => a === '*' || a.endsWith(':*'))).toBe(false);
+  });
+
+  it('writes logs only to its own log group, through its own role', () => {
+    const st = statements(shipped, 'AutoscalerRoleDefaultPolicy');
+    expect(st.filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')))).toEqual([
+      expect.objectContaining({ Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoscalerLogs/), 'Arn'] } }),
+    ]);
+    for (const role of Object.values(shipped.service.findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
