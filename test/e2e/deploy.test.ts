@@ -9,13 +9,20 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CloudFormationClient, ListStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, GetDashboardCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, GetDashboardCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AutoscalerStateStore, StateConflictError } from '#core/aws/autoscaler-state-store.js';
+import { EcsService } from '#core/aws/ecs-service.js';
 import { AUTOSCALER_STATE_KEYS, TABLE_KEYS } from '#core/aws/tables.js';
+import { AUTOSCALER_METRICS, DIMENSIONS, PROXY_METRICS, SERVICES } from '#core/telemetry/metric-names.js';
+import { parseState } from '#functions/autoscaler/policy.js';
 import { deployToEmulator, destroyOnEmulator, type StackOutputs } from '#scripts/lib/cdk.js';
 import { emulatorEnv } from '#scripts/lib/emulator.js';
+import { startTestProxy, startTestServer, waitFor } from '../helpers/processes.js';
 import { shippedConfig } from '../infra/synth.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -28,7 +35,17 @@ const clientConfig = {
 };
 const DEPLOY_TIMEOUT_MS = 6 * 60_000;
 
-const config = { ...shippedConfig(), envName: `e2e${randomBytes(3).toString('hex')}`, deletionProtection: false };
+const shipped = shippedConfig();
+/**
+ * The shipped settings, except that one server task is sized for 2 requests per second, so the
+ * test's modest load (about 20 rps for a minute) asks for more servers than the initial count.
+ */
+const config = {
+  ...shipped,
+  envName: `e2e${randomBytes(3).toString('hex')}`,
+  deletionProtection: false,
+  servers: { ...shipped.servers, targetRequestsPerTaskPerSecond: 2 },
+};
 const deployment = { root, endpoint, config, outdir: mkdtempSync(join(tmpdir(), 'ringmaster-e2e-cdk-')) };
 let outputs: StackOutputs;
 let deployed = false;
@@ -138,13 +155,143 @@ describe('cdk deploy --all to the emulator', () => {
     cloudwatch.destroy();
   });
 
-  // TODO(autoscaler issue): once functions/autoscaler/handler.ts is the real autoscaler, put load on the
-  // deployed stacks (publish the proxy's contract metrics into the namespace), let the scheduled Lambda
-  // fire, and assert that each service's desired count follows the load and stops where the budget ends.
-  // Nothing here may fake that part: the placeholder handler throws on every tick.
   describe('the deployed autoscaler follows load and stops at the budget', () => {
-    it.todo("raises each service's desired count as the published load grows");
-    it.todo('stops raising it where the budget for the period ends, and reports BudgetLimited');
+    const processes: { stop(): Promise<number | null> }[] = [];
+    afterAll(async () => {
+      await Promise.all(processes.map((p) => p.stop()));
+    });
+    const store = () =>
+      new AutoscalerStateStore(
+        DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig)),
+        output('Data', 'StateTableName'),
+      );
+    const servicesDesired = async () => {
+      const ecs = new ECSClient(clientConfig);
+      const service = new EcsService(ecs, output('Service', 'ClusterName'), output('Service', 'ServerServiceName'));
+      const { desired } = await service.describe();
+      ecs.destroy();
+      return desired;
+    };
+
+    it(
+      "raises the servers' desired count as the proxy's published load grows, from its own schedule",
+      async () => {
+        // The data plane runs here against the deployed tables (no containers run on the emulator).
+        const tables = {
+          RING_TABLE: output('Data', 'RingTableName'),
+          SHARD_TABLE: output('Data', 'ShardTableName'),
+          MAP_TABLE: output('Data', 'MapTableName'),
+          RECORDS_TABLE: output('Data', 'RecordsTableName'),
+        };
+        const aws = emulatorEnv(endpoint);
+        for (const id of ['d1', 'd2']) {
+          processes.push(await startTestServer(id, undefined, { ...aws, RING_TABLE: tables.RING_TABLE }));
+        }
+        const proxy = await startTestProxy({
+          ...aws,
+          ...tables,
+          MEMBERSHIP: 'dynamodb',
+          METRICS_SINK: 'cloudwatch',
+          METRICS_NAMESPACE: config.monitoring.metricsNamespace,
+          METRICS_PERIOD_MS: '1000',
+          ENV_NAME: config.envName,
+        });
+        processes.push(proxy);
+        await waitFor(async () => (await proxy.admin('GET', '/rep')).body.message.N === 2, 10_000, 'both servers');
+        // About 20 requests per second for a minute: ten tasks' worth at 2 rps per task.
+        const until = Date.now() + 60_000;
+        let sent = 0;
+        while (Date.now() < until) {
+          await Promise.all(
+            Array.from({ length: 10 }, async (_, i) => {
+              const res = await request(`${proxy.url}/home?request_id=${sent + i}`);
+              await res.body.dump();
+            }),
+          );
+          sent += 10;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        // The Lambda fires every minute and reads the minute before last, so this takes a few ticks.
+        const initial = config.servers.initialCount;
+        await waitFor(
+          async () => (await store().load()).decisions.some((d) => d.service === 'servers' && d.to > initial),
+          4 * 60_000,
+          'a scheduled tick to scale the servers out',
+        );
+        const stored = await store().load();
+        const decision = stored.decisions.find((d) => d.service === 'servers' && d.to > initial);
+        expect(await servicesDesired()).toBeGreaterThan(initial);
+        expect(decision?.to).toBeLessThanOrEqual(
+          initial * config.autoscaler.scaleOutFactor + config.autoscaler.scaleOutStep,
+        );
+        expect(parseState(stored.state).spendUsd).toBeGreaterThan(0);
+        // The metrics the dashboard charts exist.
+        const cloudwatch = new CloudWatchClient(clientConfig);
+        const read = async (name: string, dimensions: Record<string, string>) => {
+          const out = await cloudwatch.send(
+            new GetMetricDataCommand({
+              StartTime: new Date(Date.now() - 15 * 60_000),
+              EndTime: new Date(Date.now() + 60_000),
+              MetricDataQueries: [
+                {
+                  Id: 'm',
+                  MetricStat: {
+                    Metric: {
+                      Namespace: config.monitoring.metricsNamespace,
+                      MetricName: name,
+                      Dimensions: Object.entries(dimensions).map(([Name, Value]) => ({ Name, Value })),
+                    },
+                    Period: 60,
+                    Stat: 'Maximum',
+                  },
+                },
+              ],
+            }),
+          );
+          return out.MetricDataResults?.[0]?.Values ?? [];
+        };
+        const env = { [DIMENSIONS.environment]: config.envName };
+        expect(
+          await read(AUTOSCALER_METRICS.desiredCount, { ...env, [DIMENSIONS.service]: SERVICES.servers }),
+        ).not.toEqual([]);
+        expect(await read(AUTOSCALER_METRICS.spendUsd, env)).not.toEqual([]);
+        expect(await read(PROXY_METRICS.requests, { ...env, [DIMENSIONS.service]: SERVICES.proxy })).not.toEqual([]);
+        cloudwatch.destroy();
+      },
+      6 * 60_000,
+    );
+
+    it(
+      'holds the servers at their minimum once the ledger reaches the budget, and says the budget limited it',
+      async () => {
+        // Late in the month, with all but a cent spent: the ledger item records exactly that.
+        const budget = config.autoscaler.budgetUsd;
+        await waitFor(
+          async () => {
+            const stored = await store().load();
+            const state = parseState(stored.state);
+            try {
+              await store().commit(stored.version, { ...state, spendUsd: budget - 0.01 }, stored.decisions, []);
+              return true;
+            } catch (err) {
+              if (err instanceof StateConflictError) return false; // a tick committed meanwhile: read again
+              throw err;
+            }
+          },
+          30_000,
+          'the ledger to take the spend',
+        );
+        await waitFor(
+          async () => (await servicesDesired()) === config.servers.minCount,
+          3 * 60_000,
+          'a scheduled tick to bring the servers to their minimum',
+        );
+        const stored = await store().load();
+        expect(stored.decisions.some((d) => d.service === 'servers' && d.budgetLimited)).toBe(true);
+        expect(parseState(stored.state).spendUsd).toBeLessThanOrEqual(budget);
+      },
+      4 * 60_000,
+    );
   });
 
   it(

@@ -232,6 +232,24 @@ describe('an autoscaler tick against the emulator', () => {
     expect(emitted.MetricDataResults?.[0]?.Values).toContain(servers.desiredCount);
   });
 
+  it('when the ledger has nearly reached the budget, the servers go back to their minimum', async () => {
+    const nowMs = loadMinuteMs + COMPLETE_AFTER_MS + 2 * MINUTE_MS;
+    const store = ports().state;
+    const stored = await store.load();
+    const state = parseState(stored.state);
+    expect(await desired('servers')).toBeGreaterThan(2);
+    // Late in the period: all but a cent of the budget spent (the ledger is the record of that).
+    const budgetUsd = 1000;
+    await store.commit(stored.version, { ...state, spendUsd: budgetUsd - 0.01 }, stored.decisions, []);
+    const outcome = await runTick(ports(), settings(budgetUsd), environment, quietLog(), nowMs);
+    expect(outcome.kind).toBe('applied');
+    if (outcome.kind !== 'applied') return;
+    expect(outcome.decision.services.servers.budgetLimited).toBe(true);
+    expect(outcome.decision.services.servers.desiredCount).toBe(2);
+    expect(await desired('servers')).toBe(2);
+    expect(parseState((await store.load()).state).spendUsd).toBeLessThanOrEqual(budgetUsd);
+  });
+
   it('two overlapping invocations: exactly one commits and applies', async () => {
     const nowMs = loadMinuteMs + COMPLETE_AFTER_MS + 3 * MINUTE_MS;
     const before = await ports().state.load();
