@@ -15,6 +15,13 @@ function uPlotLibrary(el) {
   return library;
 }
 
+const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+/** Epoch seconds as the local time of day. */
+function clockTime(seconds) {
+  return clock.format(new Date(seconds * 1000));
+}
+
 function widthOf(el) {
   return Math.max(MIN_WIDTH, Math.floor(el.clientWidth));
 }
@@ -107,7 +114,11 @@ export class RateChart {
             x: { range: (_u, min, max) => (max === null ? [min, max] : [max - HISTORY_SECONDS, max]) },
             y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] },
           },
-          axes: [{}, { size: 56, values: (_u, splits) => splits.map((v) => rate(v)) }],
+          axes: [
+            // One line per label (uPlot's default adds the date below), short enough for a phone.
+            { space: 70, values: (_u, splits) => splits.map((t) => clockTime(t)) },
+            { size: 56, values: (_u, splits) => splits.map((v) => rate(v)) },
+          ],
           series: [{}, ...ids.map((id) => ({ label: id, stroke: colourOf(id), width: 2, value: (_u, v) => rate(v) }))],
         },
         [[], ...ids.map(() => [])],

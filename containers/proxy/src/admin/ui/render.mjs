@@ -3,10 +3,10 @@
 // second makes that cheap enough and keeps the code obvious.
 import { cell, count, h, ms, percent, rate, usd, weight, when } from './dom.mjs';
 
-/** The server's health in one word, also set as data-health for styling and tests. */
+/** The server's health in one word, also set as data-health for styling and tests. Failing health checks come first. */
 export function healthOf(server) {
-  if (server.ejectedForMs > 0) return 'ejected';
-  return server.healthy ? 'healthy' : 'unhealthy';
+  if (!server.healthy) return 'unhealthy';
+  return server.ejectedForMs > 0 ? 'ejected' : 'healthy';
 }
 
 export function renderSummary(el, report, rates) {
@@ -33,7 +33,6 @@ export function renderServers(tbody, empty, report, rates, colourOf) {
 
 function serverRow(s, serverRate, colour) {
   const health = healthOf(s);
-  const healthText = health === 'ejected' ? `ejected ${Math.ceil(s.ejectedForMs / 1000)} s` : health;
   const ramp = s.slowStart
     ? [
         h('span', { class: 'badge ramping' }, 'ramping'),
@@ -53,7 +52,10 @@ function serverRow(s, serverRate, colour) {
       h('span', { class: 'address' }, s.address),
     ]),
     cell('Health', [
-      h('span', { class: `badge ${health}` }, healthText),
+      h('span', { class: `badge ${s.healthy ? 'healthy' : 'unhealthy'}` }, s.healthy ? 'healthy' : 'unhealthy'),
+      s.ejectedForMs > 0
+        ? h('span', { class: 'badge ejected' }, `ejected ${Math.ceil(s.ejectedForMs / 1000)} s`)
+        : null,
       s.status === 'draining' ? h('span', { class: 'badge draining' }, 'draining') : null,
     ]),
     cell('Weight', [s.slowStart ? `${weight(s.effectiveWeight)} of ${weight(s.weight)} ` : weight(s.weight), ...ramp]),
