@@ -167,6 +167,25 @@ describe('balance page', () => {
       await page.close();
     });
 
+    it('renders an autoscaler report once the snapshot carries one', async () => {
+      // The proxy does not report an autoscaler yet; this drives the page's renderer with a sample
+      // in the snapshot's AutoscalerStatus shape, so the section works the day it does.
+      const page = await openPage(LAPTOP);
+      const text = await page.evaluate(`import('/ui/render.mjs').then(({ renderAutoscaler }) => {
+        const el = document.createElement('div');
+        renderAutoscaler(el, {
+          services: [{ name: 'servers', desired: 5, running: 4, pending: 1 }],
+          decisions: [{ at: Date.now() - 60000, service: 'servers', from: 4, to: 5, reason: 'cpu 81% over target 60%', budgetLimited: true }],
+          budget: { budgetUsd: 50, spendUsd: 12.5, remainingUsd: 37.5, projectedSpendUsd: 44 },
+        }, Date.now());
+        return el.textContent;
+      })`);
+      expect(text).toContain('servers541'); // name, desired, running, pending
+      expect(text).toContain('$12.50 spent of $50.00 · $37.50 left · projected $44.00');
+      expect(text).toContain('4 → 5cpu 81% over target 60%budget-limited');
+      await page.close();
+    });
+
     it('shows a killed server turn unhealthy and an added one appear, and saves screenshots', async () => {
       load = keepSendingRequests(proxy);
       const page = await openPage(LAPTOP);

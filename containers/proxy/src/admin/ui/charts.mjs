@@ -15,7 +15,12 @@ function uPlotLibrary(el) {
   return library;
 }
 
-const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const clock = new Intl.DateTimeFormat(undefined, {
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
 
 /** Epoch seconds as the local time of day. */
 function clockTime(seconds) {
@@ -107,6 +112,8 @@ export class RateChart {
           width: widthOf(this.#el),
           height: CHART_HEIGHT,
           cursor: { drag: { x: false, y: false } },
+          // Room on the right for half of the last time label.
+          padding: [8, 28, 0, 0],
           // Values on hover only would say nothing on a phone; the table has them.
           legend: { live: false },
           scales: {

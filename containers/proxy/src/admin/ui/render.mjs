@@ -190,7 +190,7 @@ export function renderShards(el, shards) {
                 shard.servers.map((id) =>
                   id === shard.primary
                     ? h('span', { class: 'badge primary', title: 'primary' }, `${id} primary`)
-                    : h('span', { class: 'badge' }, id),
+                    : h('span', { class: 'badge replica' }, id),
                 ),
                 shard.primary === null ? h('span', { class: 'badge unhealthy' }, 'no primary') : null,
               ),
