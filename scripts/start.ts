@@ -92,6 +92,7 @@ createInterface({ input: proxy.stdout as NodeJS.ReadableStream }).on('line', (li
       `  proxy:  http://127.0.0.1:${ready.proxyPort}   try: curl 'http://127.0.0.1:${ready.proxyPort}/home?request_id=42'`,
       `  admin:  http://127.0.0.1:${ready.adminPort}   try: curl -H 'Authorization: Bearer ${token}' http://127.0.0.1:${ready.adminPort}/rep`,
       `  token:  ${token}   (also in ${tokenFile})`,
+      `  page:   http://127.0.0.1:${ready.adminPort}/   the live balance page (it asks for the token once)`,
       `  aws:    ${emulator.endpoint}   (tables ${Object.values(tables).join(', ')})`,
       `  logs:   ${logFile}`,
       'Press Ctrl-C to stop.',

@@ -5,6 +5,8 @@
  * is how health, retries and bounded load all skip a backend without moving
  * anyone else's keys.
  */
+import type { KeySpace } from './key-space.js';
+
 export interface HashTable {
   readonly algorithm: string;
   /** Number of slots; a walk never needs more steps than this. */
@@ -15,4 +17,9 @@ export interface HashTable {
   slotFor(hash: number): number;
   ownerAt(slot: number): number;
   nextSlot(slot: number): number;
+  /**
+   * The last build's split of the key space, for reports (ownership, keys
+   * moved by a membership change). Called after a rebuild, never per lookup.
+   */
+  keySpace(): KeySpace;
 }

@@ -1,5 +1,6 @@
 import { sortedById } from '../util/by-id.js';
 import type { Backend, Demand, FleetLoad } from './backend.js';
+import { type HashSpace, HashSpaceTracker } from './hash-space.js';
 import type { HashTable } from './hash-table.js';
 import type { Strategy } from './strategy.js';
 
@@ -20,17 +21,23 @@ export class HashingStrategy implements Strategy {
   readonly name: string;
   private backends: Backend[] = [];
   private availableWeight = 0;
+  private readonly space: HashSpaceTracker;
 
-  /** @param boundFactor c > 1 turns bounded load on; 0 turns it off. */
+  /**
+   * @param boundFactor c > 1 turns bounded load on; 0 turns it off.
+   * @param now clock for the time of membership changes in `hashSpace`.
+   */
   constructor(
     private readonly table: HashTable,
     private readonly load: FleetLoad,
     private readonly boundFactor = 0,
+    now: () => number = Date.now,
   ) {
     if (boundFactor !== 0 && !(boundFactor > 1)) {
       throw new RangeError(`boundFactor: must be 0 (off) or greater than 1, got ${boundFactor}`);
     }
     this.name = boundFactor > 0 ? `${table.algorithm}-bounded` : table.algorithm;
+    this.space = new HashSpaceTracker(table.algorithm, now);
   }
 
   rebuild(backends: readonly Backend[]): void {
@@ -41,6 +48,12 @@ export class HashingStrategy implements Strategy {
     );
     this.backends = sorted;
     this.availableWeight = sorted.reduce((sum, b) => (b.available ? sum + b.effectiveWeight : sum), 0);
+    this.space.rebuilt(this.table.keySpace());
+  }
+
+  /** The table's split of the key space (unavailable members still own their part; lookups walk past them). */
+  hashSpace(): HashSpace {
+    return this.space.report();
   }
 
   keyHash(key: string): number {

@@ -1,5 +1,6 @@
 import { hash32 } from '../hash/hash32.js';
 import type { HashTable } from './hash-table.js';
+import { EMPTY_KEY_SPACE, type KeySpace } from './key-space.js';
 
 /** The student balancers' fixed configuration: 512 slots, 9 virtual servers per server. */
 export const LEGACY_SLOTS = 512;
@@ -22,6 +23,7 @@ export class LegacyTable implements HashTable {
   readonly size = LEGACY_SLOTS;
   private slots = new Int32Array(LEGACY_SLOTS).fill(-1);
   private occupied = 0;
+  private ids: readonly string[] = [];
 
   build(ids: readonly string[], _weights: readonly number[]): void {
     const slots = new Int32Array(LEGACY_SLOTS).fill(-1);
@@ -42,6 +44,7 @@ export class LegacyTable implements HashTable {
     });
     this.slots = slots;
     this.occupied = occupied;
+    this.ids = [...ids];
   }
 
   keyHash(key: string): number {
@@ -65,6 +68,18 @@ export class LegacyTable implements HashTable {
     do next = next + 1 === LEGACY_SLOTS ? 0 : next + 1;
     while (this.slots[next] === -1 && next !== slot);
     return next;
+  }
+
+  /**
+   * Each of the 512 hash positions goes to the first occupied slot at or
+   * after it. This is the table's split, not the traffic's: H(i) = i² + 2i + 17
+   * reaches only some positions, which is part of what the benchmark shows.
+   */
+  keySpace(): KeySpace {
+    if (this.occupied === 0) return EMPTY_KEY_SPACE;
+    const ends = Float64Array.from({ length: LEGACY_SLOTS }, (_, p) => (p + 1) / LEGACY_SLOTS);
+    const owners = Int32Array.from({ length: LEGACY_SLOTS }, (_, p) => this.slots[this.slotFor(p)] as number);
+    return { ids: this.ids, ends, owners };
   }
 }
 

@@ -1,5 +1,6 @@
 import { hash32 } from '../hash/hash32.js';
 import type { HashTable } from './hash-table.js';
+import { EMPTY_KEY_SPACE, type KeySpace } from './key-space.js';
 
 /** Maglev's recommended table size: a prime well above 100 × backends. */
 export const DEFAULT_MAGLEV_TABLE_SIZE = 65537;
@@ -23,6 +24,9 @@ function isPrime(n: number): boolean {
 export class MaglevTable implements HashTable {
   readonly algorithm = 'maglev';
   private table: Int32Array;
+  private ids: readonly string[] = [];
+  /** Slot i's arc ends at (i + 1) / size; the same for every build, so made once, when first asked. */
+  private slotEnds: Float64Array | undefined;
 
   constructor(readonly size = DEFAULT_MAGLEV_TABLE_SIZE) {
     if (!isPrime(size)) throw new RangeError(`tableSize: must be prime, got ${size}`);
@@ -59,6 +63,7 @@ export class MaglevTable implements HashTable {
       }
     }
     this.table = table;
+    this.ids = [...ids];
   }
 
   keyHash(key: string): number {
@@ -75,5 +80,16 @@ export class MaglevTable implements HashTable {
 
   nextSlot(slot: number): number {
     return slot + 1 === this.size ? 0 : slot + 1;
+  }
+
+  /**
+   * Slot s holds the keys whose hash is s mod size, so each slot is 1/size
+   * of the key space (to within 2^32 mod size, which is negligible).
+   */
+  keySpace(): KeySpace {
+    if (this.table.length === 0) return EMPTY_KEY_SPACE;
+    const m = this.size;
+    this.slotEnds ??= Float64Array.from({ length: m }, (_, s) => (s + 1) / m);
+    return { ids: this.ids, ends: this.slotEnds, owners: this.table };
   }
 }

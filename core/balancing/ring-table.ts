@@ -1,6 +1,10 @@
 import { hash32 } from '../hash/hash32.js';
 import { lowerBound } from '../util/lower-bound.js';
 import type { HashTable } from './hash-table.js';
+import { EMPTY_KEY_SPACE, type KeySpace } from './key-space.js';
+
+/** Size of the 32-bit hash circle. */
+const HASH_SPACE = 2 ** 32;
 
 /**
  * Points per unit of weight. Ketama uses 160; `npm run bench:ring` measured
@@ -20,6 +24,7 @@ export class RingTable implements HashTable {
   readonly algorithm = 'ring';
   private points = new Uint32Array(0);
   private owners = new Int32Array(0);
+  private ids: readonly string[] = [];
 
   constructor(private readonly pointsPerWeight = DEFAULT_POINTS_PER_WEIGHT) {
     if (!Number.isInteger(pointsPerWeight) || pointsPerWeight < 1) {
@@ -43,6 +48,7 @@ export class RingTable implements HashTable {
     entries.sort((a, b) => a.point - b.point || a.owner - b.owner);
     this.points = Uint32Array.from(entries, (e) => e.point);
     this.owners = Int32Array.from(entries, (e) => e.owner);
+    this.ids = [...ids];
   }
 
   keyHash(key: string): number {
@@ -60,5 +66,23 @@ export class RingTable implements HashTable {
 
   nextSlot(slot: number): number {
     return slot + 1 === this.points.length ? 0 : slot + 1;
+  }
+
+  /**
+   * Point i owns the hashes after point i - 1 up to and including its own;
+   * the hashes past the last point wrap around to the first point's owner.
+   */
+  keySpace(): KeySpace {
+    const n = this.points.length;
+    if (n === 0) return EMPTY_KEY_SPACE;
+    const ends = new Float64Array(n + 1);
+    const owners = new Int32Array(n + 1);
+    for (let i = 0; i < n; i++) {
+      ends[i] = ((this.points[i] as number) + 1) / HASH_SPACE;
+      owners[i] = this.owners[i] as number;
+    }
+    ends[n] = 1;
+    owners[n] = this.owners[0] as number;
+    return { ids: this.ids, ends, owners };
   }
 }

@@ -1,4 +1,5 @@
 import type { Backend, Demand } from './backend.js';
+import type { HashSpace } from './hash-space.js';
 
 /**
  * One balancing algorithm. `rebuild` runs when membership, health or weights
@@ -26,4 +27,6 @@ export interface Strategy {
   pick(keyHash: number, demand: Demand, exclude: Backend | undefined): Backend | undefined;
   /** Called after a response's headers arrive, by strategies that learn from latency. */
   observeLatency?(backend: Backend, latencyMs: number, nowMs: number): void;
+  /** Consistent-hash strategies only: how the table splits the key space, for reports. */
+  hashSpace?(): HashSpace;
 }

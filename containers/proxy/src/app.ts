@@ -107,7 +107,9 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
     membership: config.MEMBERSHIP,
     scaler: config.SCALER,
   };
-  const snapshot = () => takeSnapshot({ fleet, metrics, retryBudget, membership: membership.source, info });
+  const records = config.SHARD_TABLE ? startRecords(config, fleet, membership.source, log) : undefined;
+  const snapshot = () =>
+    takeSnapshot({ fleet, metrics, retryBudget, membership: membership.source, info, cluster: records?.cache });
 
   const health = new HealthChecker(
     fleet,
@@ -133,7 +135,6 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
       : undefined;
   publisher?.start();
 
-  const records = config.SHARD_TABLE ? startRecords(config, fleet, membership.source, log) : undefined;
   if (records) await records.cache.start();
   const proxyServer = createProxyServer(
     forwarding,

@@ -10,7 +10,9 @@ import type { LeaseRegistry } from '../membership/lease-registry.js';
 import { renderPrometheus } from '../telemetry/prometheus.js';
 import type { ProxySnapshot } from '../telemetry/snapshot.js';
 import { statusReport } from '../telemetry/status-report.js';
+import { SnapshotEvents } from './event-stream.js';
 import type { FleetActions } from './fleet-actions.js';
+import { servePageAsset } from './page-routes.js';
 import { heartbeatRequest, scaleRequest } from './schemas.js';
 
 /** A slow admin client gets this long to send its request. */
@@ -34,20 +36,29 @@ export function createAdminListener(): Server {
 }
 
 /**
- * The admin API. Every route but /healthz needs the bearer token. Routes and
- * JSON shapes follow the student balancers it replaces (/rep, /add, /rm),
- * plus /status, /metrics and the servers' own registration (/members/:id).
+ * The admin API. Every data route needs the bearer token; /healthz and the
+ * balance page's static files (/, /ui, /ui/*), which hold no data, do not.
+ * Routes and JSON shapes follow the student balancers it replaces (/rep, /add,
+ * /rm), plus /status, /metrics, /events (the page's live feed) and the
+ * servers' own registration (/members/:id).
  */
 export function serveAdmin(server: Server, deps: AdminDeps): void {
+  const events = new SnapshotEvents(() => statusReport(deps.snapshot()));
   server.on(
     'request',
-    serveJson((req, res) => route(deps, req, res), deps.log, 'admin request'),
+    serveJson((req, res) => route(deps, events, req, res), deps.log, 'admin request'),
   );
 }
 
-async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(
+  deps: AdminDeps,
+  events: SnapshotEvents,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const path = pathOf(req.url ?? '/');
   if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+  if (servePageAsset(req, res, path)) return;
   if (deps.token !== undefined && !bearerMatches(req.headers.authorization, deps.token)) {
     res.setHeader('www-authenticate', 'Bearer realm="ringmaster-admin"');
     throw new DomainError('UNAUTHORIZED', 'authorization', 'a valid bearer token is required');
@@ -70,6 +81,9 @@ async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse)
     case '/status':
       expectMethod(req, 'GET');
       return sendJson(res, 200, statusReport(deps.snapshot()));
+    case '/events':
+      expectMethod(req, 'GET');
+      return events.serve(req, res);
     case '/metrics': {
       expectMethod(req, 'GET');
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });

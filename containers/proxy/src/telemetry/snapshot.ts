@@ -1,9 +1,13 @@
+import type { HashSpace } from '#core/balancing/hash-space.js';
 import type { MemberStatus, MembershipSource, MembershipStats } from '#core/ports/membership.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { UpstreamBackend } from '../fleet/upstream-backend.js';
 import type { RetryBudget } from '../forwarding/retry-budget.js';
+import type { ClusterRouting } from '../records/cluster-cache.js';
+import type { AutoscalerStatus } from './autoscaler-status.js';
 import { type HistogramSnapshot, quantileMs } from './latency-histogram.js';
 import type { ProxyMetrics } from './metrics.js';
+import { type ShardPlacement, shardPlacement } from './shard-placement.js';
 
 /** Static facts every rendering repeats. */
 export interface ProxyInfo {
@@ -68,6 +72,12 @@ export interface ProxySnapshot {
     readonly p99Ms: number | null;
     readonly latency: HistogramSnapshot;
   };
+  /** How the consistent-hash table splits the key space; absent for the other strategies. */
+  readonly hashSpace?: HashSpace;
+  /** Shard placement; absent when the records API is off, empty until /init. */
+  readonly shards?: readonly ShardPlacement[];
+  /** Absent until an autoscaler reports to the proxy. */
+  readonly autoscaler?: AutoscalerStatus;
 }
 
 /** What a snapshot is taken from: the hot path's counters and the fleet, read when asked. */
@@ -77,6 +87,10 @@ export interface SnapshotSources {
   readonly retryBudget: RetryBudget;
   readonly membership: MembershipSource;
   readonly info: ProxyInfo;
+  /** The records API's copy of ShardT and MapT, when the records API is on. */
+  readonly cluster?: { readonly current: ClusterRouting | undefined };
+  /** The autoscaler's last report, when one is wired in. */
+  readonly autoscaler?: () => AutoscalerStatus | undefined;
 }
 
 /**
@@ -90,6 +104,8 @@ export function takeSnapshot(sources: SnapshotSources, now = Date.now()): ProxyS
   const servers = fleet.list().map((b) => serverSnapshot(b, now));
   const healthy = servers.filter((s) => s.status === 'active' && s.healthy && s.ejectedForMs === 0).length;
   const latency = metrics.latency.snapshot();
+  const hashSpace = fleet.strategy.hashSpace?.();
+  const autoscaler = sources.autoscaler?.();
   return {
     takenAt: now,
     info: sources.info,
@@ -115,6 +131,9 @@ export function takeSnapshot(sources: SnapshotSources, now = Date.now()): ProxyS
       p99Ms: quantileMs(latency, 0.99),
       latency,
     },
+    ...(hashSpace ? { hashSpace } : {}),
+    ...(sources.cluster ? { shards: shardPlacement(sources.cluster.current) } : {}),
+    ...(autoscaler ? { autoscaler } : {}),
   };
 }
 

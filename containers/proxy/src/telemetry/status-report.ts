@@ -11,12 +11,17 @@ export function statusReport(snapshot: ProxySnapshot) {
   return {
     status: 'successful',
     message: {
+      takenAt: snapshot.takenAt,
       ...info,
       panic: snapshot.panic,
       membershipStats: snapshot.membership,
       ring: snapshot.ring,
       servers: snapshot.servers.map(({ latency: _histogram, ...server }) => server),
       totals: withoutHistogram(totals),
+      // Absent when they do not apply (see ProxySnapshot); JSON leaves undefined out.
+      hashSpace: snapshot.hashSpace,
+      shards: snapshot.shards,
+      autoscaler: snapshot.autoscaler,
     },
   };
 }
