@@ -16,12 +16,31 @@ export interface DecisionRecord {
   readonly reason: string;
 }
 
+/** What operators see of the last tick: counts per service and the budget, written with the state. */
+export interface TickSummary {
+  readonly atMs: number;
+  readonly services: readonly {
+    readonly name: string;
+    readonly desired: number;
+    readonly running: number;
+    readonly pending: number;
+  }[];
+  readonly budget: {
+    readonly budgetUsd: number;
+    readonly spendUsd: number;
+    readonly remainingUsd: number;
+    readonly projectedSpendUsd: number;
+  };
+}
+
 export interface StoredState {
   /** The policy's persisted state, as it wrote it (parsed by the caller). */
   readonly state: unknown;
   /** The item's version: the next write must name it. 0 when there is no item yet. */
   readonly version: number;
   readonly decisions: readonly DecisionRecord[];
+  /** The last committed tick's summary, absent before the first. */
+  readonly summary?: TickSummary;
 }
 
 /** Another invocation committed first: this tick's decision must not be applied. */
@@ -53,6 +72,7 @@ export class AutoscalerStateStore {
       state: item.state,
       version: Number(item.version),
       decisions: Array.isArray(item.decisions) ? (item.decisions as DecisionRecord[]) : [],
+      ...(item.summary ? { summary: item.summary as TickSummary } : {}),
     };
   }
 
@@ -62,13 +82,14 @@ export class AutoscalerStateStore {
     state: unknown,
     recent: readonly DecisionRecord[],
     newDecisions: readonly DecisionRecord[],
+    summary?: TickSummary,
   ): Promise<void> {
     const decisions = [...newDecisions, ...recent].slice(0, MAX_RECENT_DECISIONS);
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...STATE_KEY, version: expectedVersion + 1, state, decisions },
+          Item: { ...STATE_KEY, version: expectedVersion + 1, state, decisions, ...(summary ? { summary } : {}) },
           ...(expectedVersion === 0
             ? { ConditionExpression: 'attribute_not_exists(pk)' }
             : {

@@ -95,7 +95,19 @@ export async function runTick(
       reason: d.reason,
     }));
   try {
-    await ports.state.commit(stored.version, decision.nextState, stored.decisions, records);
+    await ports.state.commit(stored.version, decision.nextState, stored.decisions, records, {
+      atMs: nowMs,
+      services: SERVICE_ORDER.map((name, i) => {
+        const c = counts[i] as Capacity;
+        return { name, desired: decision.services[name].desiredCount, running: c.running, pending: c.pending };
+      }),
+      budget: {
+        budgetUsd: decision.budget.budgetUsd,
+        spendUsd: decision.budget.spendUsd,
+        remainingUsd: decision.budget.remainingUsd,
+        projectedSpendUsd: decision.budget.projectedSpendUsd,
+      },
+    });
   } catch (error) {
     if (error instanceof StateConflictError) {
       log.warn('another invocation committed this tick first; applying nothing', { version: stored.version });

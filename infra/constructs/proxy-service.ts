@@ -214,4 +214,16 @@ export class ProxyService extends Construct {
       'ecs:ListTasks has no resource type; it is scoped by the ecs:cluster condition. UpdateService names the servers service ARN.',
     );
   }
+
+  /**
+   * Lets /status and the balance page show the autoscaler's last tick: the
+   * proxy reads (only reads) the autoscaler's state item.
+   */
+  showAutoscaler(stateTable: ITable): void {
+    const container = this.tier.taskDefinition.defaultContainer;
+    if (!container) throw new Error('ProxyService: the task definition has no container to configure');
+    container.addEnvironment('AUTOSCALER_STATE_TABLE', stateTable.tableName);
+    const policy = new Policy(this, 'AutoscalerStatusRead', { roles: [this.tier.taskDefinition.taskRole] });
+    stateTable.grantReadData(policy);
+  }
 }

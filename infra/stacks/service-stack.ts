@@ -77,6 +77,7 @@ export class ServiceStack extends Stack {
       callers: this.proxy.tier.service,
     });
     this.proxy.actOnServers(this.cluster, this.servers.tier.service);
+    this.proxy.showAutoscaler(tables.state);
     this.autoscaler = new AutoscalerFunction(this, 'Autoscaler', {
       projectRoot: props.projectRoot,
       config,

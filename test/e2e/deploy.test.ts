@@ -195,6 +195,8 @@ describe('cdk deploy --all to the emulator', () => {
           METRICS_NAMESPACE: config.monitoring.metricsNamespace,
           METRICS_PERIOD_MS: '1000',
           ENV_NAME: config.envName,
+          AUTOSCALER_STATE_TABLE: output('Data', 'StateTableName'),
+          AUTOSCALER_REFRESH_MS: '1000',
         });
         processes.push(proxy);
         await waitFor(async () => (await proxy.admin('GET', '/rep')).body.message.N === 2, 10_000, 'both servers');
@@ -225,6 +227,16 @@ describe('cdk deploy --all to the emulator', () => {
           initial * config.autoscaler.scaleOutFactor + config.autoscaler.scaleOutStep,
         );
         expect(parseState(stored.state).spendUsd).toBeGreaterThan(0);
+        // The proxy shows the autoscaler's last tick on /status (and so on the balance page).
+        await waitFor(
+          async () => {
+            const status = (await proxy.admin('GET', '/status')).body.message;
+            const servers = status.autoscaler?.services?.find((x: { name: string }) => x.name === 'servers');
+            return servers?.desired > initial && status.autoscaler.budget.budgetUsd === config.autoscaler.budgetUsd;
+          },
+          10_000,
+          "the autoscaler's tick on /status",
+        );
         // The metrics the dashboard charts exist.
         const cloudwatch = new CloudWatchClient(clientConfig);
         const read = async (name: string, dimensions: Record<string, string>) => {

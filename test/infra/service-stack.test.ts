@@ -255,6 +255,15 @@ describe('task permissions', () => {
     ]);
   });
 
+  it('lets the proxy read, and only read, the autoscaler state for /status and the balance page', () => {
+    expect(JSON.stringify(envOf(container(shipped, 'ProxyTask')).AUTOSCALER_STATE_TABLE)).toContain('AutoscalerState');
+    const st = statements(shipped, 'ProxyAutoscalerStatusRead');
+    const actions = st.flatMap(actionsOf);
+    expect(actions.length).toBeGreaterThan(0);
+    for (const a of actions) expect(a).toMatch(/^dynamodb:(BatchGet|Get|Query|Scan|ConditionCheck|DescribeTable)/);
+    expect(JSON.stringify(st.map((x) => x.Resource))).toContain('AutoscalerState');
+  });
+
   it('lets the servers use the same four tables and nothing else', () => {
     const st = statements(shipped, 'ServersTaskTaskRoleDefaultPolicy');
     for (const s of st) expect(actionsOf(s).every((a) => a.startsWith('dynamodb:'))).toBe(true);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
+import { AutoscalerStateStore } from '#core/aws/autoscaler-state-store.js';
 import { cloudWatchClient } from '#core/aws/cloudwatch-client.js';
 import { CloudWatchSink } from '#core/aws/cloudwatch-sink.js';
 import { ClusterStore } from '#core/aws/cluster-store.js';
@@ -22,6 +23,7 @@ import { createMembership } from './membership/create-membership.js';
 import { ClusterCache } from './records/cluster-cache.js';
 import { RecordsApi } from './records/records-api.js';
 import { ShardManager } from './records/shard-manager.js';
+import { AutoscalerWatcher } from './telemetry/autoscaler-watcher.js';
 import { ProxyMetrics } from './telemetry/metrics.js';
 import { MetricsPublisher } from './telemetry/metrics-publisher.js';
 import { type ProxyInfo, type ProxySnapshot, takeSnapshot } from './telemetry/snapshot.js';
@@ -108,8 +110,24 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
     scaler: config.SCALER,
   };
   const records = config.SHARD_TABLE ? startRecords(config, fleet, membership.source, log) : undefined;
+  const autoscaler = config.AUTOSCALER_STATE_TABLE
+    ? new AutoscalerWatcher(
+        new AutoscalerStateStore(dynamoDocumentClient(), config.AUTOSCALER_STATE_TABLE),
+        config.AUTOSCALER_REFRESH_MS,
+        log,
+      )
+    : undefined;
+  await autoscaler?.start();
   const snapshot = () =>
-    takeSnapshot({ fleet, metrics, retryBudget, membership: membership.source, info, cluster: records?.cache });
+    takeSnapshot({
+      fleet,
+      metrics,
+      retryBudget,
+      membership: membership.source,
+      info,
+      cluster: records?.cache,
+      ...(autoscaler ? { autoscaler: () => autoscaler.status() } : {}),
+    });
 
   const health = new HealthChecker(
     fleet,
@@ -190,6 +208,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
         proxyServer.closeAllConnections();
       }
       health.stop();
+      autoscaler?.stop();
       await publisher?.stop();
       records?.manager.stop();
       records?.cache.stop();

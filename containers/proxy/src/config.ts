@@ -90,6 +90,9 @@ const schema = z.object({
   SHARD_MANAGER_INTERVAL_MS: intVar(SECOND, 100, MINUTE),
   MAX_SERVERS: intVar(64, 1, 10_000),
 
+  /** The autoscaler's state table: when set, /status and the balance page show its last tick. */
+  AUTOSCALER_STATE_TABLE: tableNameVar(),
+  AUTOSCALER_REFRESH_MS: intVar(5 * SECOND, 500, 10 * MINUTE),
   /** Where load figures go each period: nowhere but /metrics (local runs), or CloudWatch (on AWS). */
   METRICS_SINK: z.enum(['none', 'cloudwatch']).default('none'),
   METRICS_NAMESPACE: z
