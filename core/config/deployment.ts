@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { STRATEGY_NAMES } from '../balancing/strategies.js';
+import { perTaskAddOnUsdPerHour } from '../pricing/deployment-cost.js';
 import { type CpuArchitecture, taskHourlyUsd } from '../pricing/fargate.js';
 import { parseKeySource } from '../routing/key-source.js';
 
@@ -166,10 +167,13 @@ export const deploymentConfig = z
 export type DeploymentConfig = z.infer<typeof deploymentConfig>;
 
 /** What the minimum fleet plus the fixed overhead costs over the longest period of the budget's kind. */
-export function minimumBudgetUsd(c: Pick<DeploymentConfig, 'proxy' | 'servers' | 'autoscaler' | 'pricing'>): number {
+export function minimumBudgetUsd(
+  c: Pick<DeploymentConfig, 'proxy' | 'servers' | 'autoscaler' | 'pricing' | 'natGateways'>,
+): number {
+  const addOn = perTaskAddOnUsdPerHour(c.natGateways);
   const hourly =
-    taskHourlyUsd(c.proxy, c.pricing) * c.proxy.minCount +
-    taskHourlyUsd(c.servers, c.pricing) * c.servers.minCount +
+    (taskHourlyUsd(c.proxy, c.pricing) + addOn) * c.proxy.minCount +
+    (taskHourlyUsd(c.servers, c.pricing) + addOn) * c.servers.minCount +
     c.autoscaler.fixedOverheadUsdPerHour;
   return hourly * LONGEST_PERIOD_HOURS[c.autoscaler.budgetPeriod];
 }

@@ -12,6 +12,15 @@ import {
 } from './dynamodb.js';
 import { type CpuArchitecture, type FargateRates, type TaskSize, taskHourlyUsd } from './fargate.js';
 
+/**
+ * What each running task costs beyond its Fargate vCPU and memory: its public
+ * IPv4 address, when tasks sit in public subnets (no NAT gateway). The
+ * autoscaler's ledger and caps add it to every task-hour.
+ */
+export function perTaskAddOnUsdPerHour(natGateways: number): number {
+  return natGateways === 0 ? AWS_LIST_PRICES.publicIpv4HourUsd : 0;
+}
+
 /** us-east-1 list prices of the other resources the stacks create. */
 export const AWS_LIST_PRICES = Object.freeze({
   /** Application Load Balancer hour, and one Load Balancer Capacity Unit hour. */

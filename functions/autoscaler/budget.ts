@@ -26,7 +26,7 @@ export const HARD_CAP_TICKS = 2;
 export const PLAN_SLICE_MINUTES = 15;
 
 export function usdPerTaskMs(service: ServiceSettings, settings: AutoscalerSettings): number {
-  return taskHourlyUsd(service.task, settings.fargateRates) / MS_PER_HOUR;
+  return (taskHourlyUsd(service.task, settings.fargateRates) + (service.perTaskAddOnUsdPerHour ?? 0)) / MS_PER_HOUR;
 }
 
 function overheadPerMs(settings: AutoscalerSettings): number {

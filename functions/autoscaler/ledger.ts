@@ -52,11 +52,9 @@ export function accrue(
     const billable = billed[name];
     const started = Math.max(0, billable - state.services[name].lastBillable);
     const minimumTopUp = started * Math.max(0, FARGATE_MINIMUM_BILLED_SECONDS - elapsedSeconds);
-    accrued += taskSecondsUsd(
-      settings.services[name].task,
-      settings.fargateRates,
-      billable * elapsedSeconds + minimumTopUp,
-    );
+    const service = settings.services[name];
+    accrued += taskSecondsUsd(service.task, settings.fargateRates, billable * elapsedSeconds + minimumTopUp);
+    accrued += ((service.perTaskAddOnUsdPerHour ?? 0) * billable * elapsedSeconds * 1000) / MS_PER_HOUR;
   }
   return { spendUsd: carried + accrued, accruedUsd: accrued, billed };
 }

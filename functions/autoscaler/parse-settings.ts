@@ -31,6 +31,7 @@ const serviceSchema = z
     sloRequestsPerTaskPerSecond: positive.optional(),
     targetCpuPercent: z.number().gt(0).max(100),
     task: z.object({ cpu: positive, memoryMiB: positive, architecture: z.enum(['x86_64', 'arm64']) }).strict(),
+    perTaskAddOnUsdPerHour: z.number().min(0).optional(),
   })
   .strict()
   .refine((s) => s.minCount <= s.maxCount, { message: 'minCount must not exceed maxCount', path: ['minCount'] })

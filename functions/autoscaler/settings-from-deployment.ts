@@ -1,4 +1,5 @@
 import type { DeploymentConfig } from '#core/config/deployment.js';
+import { perTaskAddOnUsdPerHour } from '#core/pricing/deployment-cost.js';
 import { type AutoscalerSettings, type ServiceSettings, withDefaults } from './settings.js';
 
 type Tier = DeploymentConfig['proxy'] | DeploymentConfig['servers'];
@@ -11,7 +12,10 @@ type Tier = DeploymentConfig['proxy'] | DeploymentConfig['servers'];
 export function settingsFromDeployment(config: DeploymentConfig): AutoscalerSettings {
   const a = config.autoscaler;
   return withDefaults({
-    services: { proxy: tierSettings(config.proxy), servers: tierSettings(config.servers) },
+    services: {
+      proxy: tierSettings(config.proxy, config.natGateways),
+      servers: tierSettings(config.servers, config.natGateways),
+    },
     p99SloMs: a.p99SloMs,
     tolerance: a.tolerance,
     scaleOutFactor: a.scaleOutFactor,
@@ -27,8 +31,9 @@ export function settingsFromDeployment(config: DeploymentConfig): AutoscalerSett
   });
 }
 
-function tierSettings(tier: Tier): ServiceSettings {
+function tierSettings(tier: Tier, natGateways: number): ServiceSettings {
   return {
+    perTaskAddOnUsdPerHour: perTaskAddOnUsdPerHour(natGateways),
     minCount: tier.minCount,
     maxCount: tier.maxCount,
     targetRequestsPerTaskPerSecond: tier.targetRequestsPerTaskPerSecond,

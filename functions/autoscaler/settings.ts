@@ -33,6 +33,12 @@ export interface ServiceSettings {
   readonly targetCpuPercent: number;
   /** What one task costs: cpu units, memory and architecture, priced by core/pricing/fargate.ts. */
   readonly task: TaskSize;
+  /**
+   * Dollars per task-hour beyond Fargate's vCPU and memory, such as the task's
+   * public IPv4 address when tasks sit in public subnets.
+   * @default 0
+   */
+  readonly perTaskAddOnUsdPerHour?: number | undefined;
 }
 
 /** A UTC calendar period (weeks start on Monday), or an explicit window (the simulator's budget period is its trace). */

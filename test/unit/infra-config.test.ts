@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { minimumBudgetUsd } from '#core/config/deployment.js';
+import { AWS_LIST_PRICES } from '#core/pricing/deployment-cost.js';
 import { DEFAULT_FARGATE_RATES, taskHourlyUsd } from '#core/pricing/fargate.js';
 import { DEFAULT_METRICS_NAMESPACE } from '#core/telemetry/metric-names.js';
 import { parseRingmasterConfig } from '#infra/config.js';
@@ -81,9 +82,11 @@ describe('cdk.json context: the autoscaler, pricing and monitoring settings', ()
   it('refuses a budget that cannot pay for the minimum counts over the longest period, naming the minimum', () => {
     const config = parseRingmasterConfig(valid);
     const floor = minimumBudgetUsd(config);
+    // Each task also pays for its public IPv4 address (no NAT gateway in the shipped settings).
+    const ipv4 = config.natGateways === 0 ? AWS_LIST_PRICES.publicIpv4HourUsd : 0;
     const hourly =
-      taskHourlyUsd(config.proxy, config.pricing) * config.proxy.minCount +
-      taskHourlyUsd(config.servers, config.pricing) * config.servers.minCount +
+      (taskHourlyUsd(config.proxy, config.pricing) + ipv4) * config.proxy.minCount +
+      (taskHourlyUsd(config.servers, config.pricing) + ipv4) * config.servers.minCount +
       config.autoscaler.fixedOverheadUsdPerHour;
     expect(floor).toBeCloseTo(hourly * 31 * 24, 6);
     const bad = structuredClone(valid);
