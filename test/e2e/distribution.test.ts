@@ -74,3 +74,30 @@ describe('distribution with the default strategy (maglev-bounded)', () => {
     }
   });
 });
+
+/**
+ * The student balancers' own experiment, run the way they ran it: the proxy
+ * with every default (strategy, bounded load, slow start as configured by
+ * default), `/add` one server, wait 3 seconds, send 10,000 requests, count
+ * per server; for N = 2..6.
+ */
+describe("the students' experiment, exactly as they ran it (all defaults)", () => {
+  it('after each /add and a 3-second pause, 10,000 requests keep every server within 10% of the mean', async () => {
+    const proxy = await startTestProxy({ SCALER: 'local', INITIAL_SERVERS: '2' });
+    try {
+      const rows: { n: number; maxDeviation: number }[] = [];
+      for (let n = 2; n <= 6; n++) {
+        if (n > 2) expect((await proxy.admin('POST', '/add', { n: 1 })).status).toBe(200);
+        await new Promise((r) => setTimeout(r, 3000));
+        const result = await runLoad(proxy.url, REQUESTS, CONCURRENCY, randomIds(100 + n));
+        expect(result.failures).toEqual([]);
+        expect(result.servers.size).toBe(n);
+        rows.push({ n, maxDeviation: maxDeviation(result.servers) });
+        expect(maxDeviation(result.servers), JSON.stringify([...result.servers])).toBeLessThanOrEqual(0.1);
+      }
+      console.log(JSON.stringify({ studentsExperiment: rows }));
+    } finally {
+      expect(await proxy.stop()).toBe(0);
+    }
+  }, 120_000);
+});
