@@ -11,6 +11,8 @@ const entryPoints = {
   'bench/shards': 'bench/shards.ts',
   'bench/experiments': 'bench/experiments.ts',
   'bench/autoscaler': 'bench/autoscaler.ts',
+  'bench/peers/node-http-proxy': 'bench/peers/node-http-proxy.ts',
+  'bench/peers/fastify-http-proxy': 'bench/peers/fastify-http-proxy.ts',
 };
 
 await build({
