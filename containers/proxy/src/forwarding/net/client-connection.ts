@@ -258,14 +258,9 @@ export class ClientConnection {
   }
 
   clientEnded(): void {
-    // The client half-closed. A request cut short is abandoned; otherwise answer what was asked, then close.
-    if (this.parsing && this.parser.finish() !== undefined) {
-      this.socket.destroy();
-      return;
-    }
-    this.parsing = false;
-    this.closing = true;
-    if (this.queue.length === 0) this.finish();
+    // The client closed its side. Like node:http (httpAllowHalfOpen off), that abandons whatever it
+    // asked for: the upstream request is aborted rather than left to run for nobody.
+    this.socket.destroy();
   }
 
   closed(): void {

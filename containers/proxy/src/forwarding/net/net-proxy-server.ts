@@ -32,7 +32,7 @@ export class NetProxyServer implements ProxyListener, ConnectionHost {
     this.llhttp = loadLlhttp();
     this.maxHeaderBytes = limits.maxHeaderBytes;
     this.requestTimeoutMs = limits.requestTimeoutMs;
-    // allowHalfOpen: a client that half-closes after its request still gets the answer.
+    // allowHalfOpen: the connection decides what a client's FIN means (see ClientConnection.clientEnded).
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
       this.connections.add(new ClientConnection(socket, this));
     });
