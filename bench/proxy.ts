@@ -64,17 +64,20 @@ async function startBackends(): Promise<{ procs: Started[]; addresses: string[] 
   return { procs: servers.map((s) => s.proc), addresses: servers.map((s) => s.address) };
 }
 
-/** `--data-plane net|http` picks Ringmaster's data plane; unset, the proxy's default. */
+/**
+ * `--data-plane net|http` picks the data plane measured as `ringmaster` (default net). The
+ * node:http plane always runs too, as `ringmasterHttp`: the reference the net plane must beat.
+ */
 const RINGMASTER_DATA_PLANE = (() => {
   const i = process.argv.indexOf('--data-plane');
-  return i >= 0 ? (process.argv[i + 1] ?? '') : '';
+  return i >= 0 ? (process.argv[i + 1] ?? 'net') : 'net';
 })();
 
-async function startRingmaster(addresses: string[]): Promise<{ proc: Started; url: string }> {
+async function startRingmaster(addresses: string[], dataPlane: string): Promise<{ proc: Started; url: string }> {
   return startProxy({
     MEMBERSHIP: 'static',
     STATIC_SERVERS: addresses.map((a, i) => `s${i + 1}=${a}`).join(','),
-    ...(RINGMASTER_DATA_PLANE ? { DATA_PLANE: RINGMASTER_DATA_PLANE } : {}),
+    DATA_PLANE: dataPlane,
   });
 }
 
@@ -256,8 +259,8 @@ async function main(): Promise<void> {
     notes.push('wrk not installed: autocannon (in-process Node) generated the load, which competes for the same cores');
   const backends = await startBackends();
   const targets: Record<string, Target> = { direct: { url: backends.addresses[0] as string } };
-  const ringmaster = await startRingmaster(backends.addresses);
-  targets.ringmaster = { url: ringmaster.url, proc: ringmaster.proc };
+  targets.ringmaster = await startRingmaster(backends.addresses, RINGMASTER_DATA_PLANE);
+  targets.ringmasterHttp = await startRingmaster(backends.addresses, 'http');
   if (has('nginx')) targets.nginx = await startNginx(backends.addresses);
   else notes.push('nginx not installed (apt-get install nginx-light)');
   if (has('haproxy')) targets.haproxy = await startHaproxy(backends.addresses);
@@ -311,7 +314,9 @@ async function main(): Promise<void> {
         ratioVsNginx: ratio(rps('ringmaster'), rps('nginx')),
         ratioVsHaproxy: ratio(rps('ringmaster'), rps('haproxy')),
         ratioVsBestNode: ratio(rps('ringmaster'), bestNodeRps),
+        ratioVsRingmasterHttp: ratio(rps('ringmaster'), rps('ringmasterHttp')),
         p99RatioVsNginx: ratio(p99('ringmaster'), p99('nginx')),
+        cpuUsPerRequest: Object.fromEntries(names.map((n) => [n, samples[n]?.[r]?.cpuUsPerRequest ?? null])),
       };
     });
     // Fixed-rate run: what Ringmaster adds to latency when nothing is saturated.
@@ -325,6 +330,7 @@ async function main(): Promise<void> {
       ratioVsBestNode: ratio(rm?.rps, bestNode?.rps),
       bestNode: bestNodeName,
       ratioVsDirect: ratio(rm?.rps, direct?.rps),
+      ratioVsRingmasterHttp: ratio(rm?.rps, figures.ringmasterHttp?.rps),
       p99RatioVsNginx: ratio(rm?.p99Ms, nginx?.p99Ms),
       p99RatioVsHaproxy: ratio(rm?.p99Ms, haproxy?.p99Ms),
       cpuRatioVsNginx: ratio(rm?.cpuUsPerRequest ?? undefined, nginx?.cpuUsPerRequest ?? undefined),
@@ -342,7 +348,8 @@ async function main(): Promise<void> {
         rounds: ROUNDS,
         backends: BACKENDS,
         key: '/home?request_id=<random 1..1e6>',
-        ringmaster: `one process (one event loop), default strategy, DATA_PLANE=${RINGMASTER_DATA_PLANE || 'default'}`,
+        ringmaster: `one process (one event loop), default strategy, DATA_PLANE=${RINGMASTER_DATA_PLANE}`,
+        ringmasterHttp: 'the same with DATA_PLANE=http (node:http server), the reference',
         nginx: `worker_processes 1, hash $request_uri consistent, keepalive ${NGINX_KEEPALIVE}, keepalive_requests 1000000`,
         haproxy: 'nbthread 1, balance uri whole, hash-type consistent, http-reuse always',
         httpProxy: 'http-proxy 1.18 on node:http, keep-alive Agent (maxSockets 256), xfwd, FNV hash of the URL',

@@ -124,14 +124,21 @@ export class NetClientRequest implements ClientSide {
       this.flushHead();
       return !socket.writableNeedDrain;
     }
+    if (this.framing !== Framing.Chunked) {
+      const head = this.pendingHead;
+      if (head === null) return socket.write(chunk);
+      // Head and first chunk in one buffer: one write(2), and no cork/writev bookkeeping.
+      this.pendingHead = null;
+      const joined = Buffer.allocUnsafe(head.length + chunk.length);
+      joined.write(head, 0, 'latin1');
+      chunk.copy(joined, head.length);
+      return socket.write(joined);
+    }
     socket.cork();
     this.flushHead();
-    let ok: boolean;
-    if (this.framing === Framing.Chunked) {
-      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-      socket.write(chunk);
-      ok = socket.write(CRLF, 'latin1');
-    } else ok = socket.write(chunk);
+    socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+    socket.write(chunk);
+    const ok = socket.write(CRLF, 'latin1');
     socket.uncork();
     return ok;
   }
