@@ -11,6 +11,7 @@ const entryPoints = {
   'bench/shards': 'bench/shards.ts',
   'bench/experiments': 'bench/experiments.ts',
   'bench/autoscaler': 'bench/autoscaler.ts',
+  'bench/soak': 'bench/soak.ts',
   'bench/peers/node-http-proxy': 'bench/peers/node-http-proxy.ts',
   'bench/peers/fastify-http-proxy': 'bench/peers/fastify-http-proxy.ts',
 };

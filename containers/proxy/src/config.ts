@@ -57,8 +57,9 @@ const schema = z.object({
   /**
    * The client-facing HTTP/1.1 implementation: `net` (the proxy's own connection handling on
    * Node's bundled llhttp, faster) or `http` (Node's http server, the reference and fallback).
+   * Unset: `net`, or `http` when the records API is on (SHARD_TABLE), which only node:http serves.
    */
-  DATA_PLANE: z.enum(['net', 'http']).default('http'),
+  DATA_PLANE: z.enum(['net', 'http']).optional(),
 
   HEALTH_INTERVAL_MS: intVar(SECOND, 50, MINUTE),
   HEALTH_TIMEOUT_MS: intVar(800, 10, MINUTE),
@@ -124,7 +125,9 @@ const schema = z.object({
 });
 
 export type ProxyEnv = z.infer<typeof schema>;
-export type ProxyConfig = Omit<ProxyEnv, 'SLOW_START_MS'> & {
+export type ProxyConfig = Omit<ProxyEnv, 'SLOW_START_MS' | 'DATA_PLANE'> & {
+  /** The data plane in force: configured, or chosen from whether the records API is on. */
+  readonly DATA_PLANE: 'net' | 'http';
   /** The slow-start ramp in force: configured, or the strategy's default. */
   readonly SLOW_START_MS: number;
   readonly adminToken: string | undefined;
@@ -166,6 +169,7 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
   return {
     ...parsed,
     SLOW_START_MS: parsed.SLOW_START_MS ?? defaultSlowStartMs(parsed.STRATEGY),
+    DATA_PLANE: parsed.DATA_PLANE ?? (parsed.SHARD_TABLE ? 'http' : 'net'),
     adminToken,
     keySource,
     staticServers: parseStaticServers(parsed.STATIC_SERVERS),

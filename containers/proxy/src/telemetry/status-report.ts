@@ -16,6 +16,7 @@ export function statusReport(snapshot: ProxySnapshot) {
       membershipStats: snapshot.membership,
       ring: snapshot.ring,
       servers: snapshot.servers.map(({ latency: _histogram, ...server }) => server),
+      process: snapshot.process,
       totals: withoutHistogram(totals),
     },
   };
