@@ -164,6 +164,8 @@ export class ClientConnection {
     upgrade: boolean,
     keepAlive: boolean,
   ): number {
+    // Pipelined after a request that closes the connection (or after a refusal): never answered.
+    if (this.closing) return 0;
     const now = performance.now();
     this.headStartedAt = 0;
     this.requestStartedAt = now;
