@@ -1,20 +1,25 @@
 /**
  * `npm run bench:proxy -- --json`: in one run on loopback, three backend
  * servers and, in front of them, nothing (direct), Ringmaster (one event
- * loop), nginx (one worker) and HAProxy (one thread), all hashing a per-request
- * key with keep-alive upstream. One load generator (wrk, else autocannon) at
- * fixed connections; rounds interleave the targets so machine drift hits all
- * alike. Then a fixed 1k rps run for the p99 Ringmaster adds over direct.
+ * loop), nginx (one worker), HAProxy (one thread) and the Node proxies a
+ * TypeScript user would otherwise pick (node-http-proxy and
+ * @fastify/http-proxy, one process each), all with keep-alive upstream. One
+ * load generator (wrk, else autocannon) at fixed connections; rounds
+ * interleave the targets so machine drift hits all alike, and every round's
+ * ratios are reported, not only the medians. Each proxy's CPU per request
+ * comes from /proc. Then a fixed 1k rps run for the p99 Ringmaster adds over
+ * direct.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { freePort, waitForPort } from '#scripts/lib/net.js';
 import { type Started, spawnQuiet, stopProcess } from '#scripts/lib/spawn.js';
 import { fixedRate } from './lib/fixed-rate.js';
-import { startProxy, startServer } from './lib/processes.js';
+import { type CpuTime, treeCpuTime } from './lib/proc-cpu.js';
+import { ROOT, startProxy, startServer } from './lib/processes.js';
 
 const json = process.argv.includes('--json');
 const argValue = (name: string, fallback: number) => {
@@ -23,7 +28,7 @@ const argValue = (name: string, fallback: number) => {
 };
 const CONNECTIONS = argValue('--connections', 64);
 const DURATION_S = argValue('--duration', 5);
-const ROUNDS = argValue('--rounds', 3);
+const ROUNDS = argValue('--rounds', 5);
 const WARMUP_S = 2;
 const FIXED_RATE = 1000;
 const FIXED_RATE_S = 8;
@@ -36,7 +41,14 @@ interface Figures {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** Requests completed in the run (for CPU per request). */
+  requests: number;
+  /** User + system CPU of the proxy's processes per request, µs; null for direct or without /proc. */
+  cpuUsPerRequest: number | null;
 }
+
+/** Upstream keep-alive pool for nginx: 64 kept reopening connections (TOOLCHAIN.md, 2026-11-23). */
+const NGINX_KEEPALIVE = 256;
 
 function has(command: string): boolean {
   try {
@@ -52,8 +64,21 @@ async function startBackends(): Promise<{ procs: Started[]; addresses: string[] 
   return { procs: servers.map((s) => s.proc), addresses: servers.map((s) => s.address) };
 }
 
-async function startRingmaster(addresses: string[]): Promise<{ proc: Started; url: string }> {
-  return startProxy({ MEMBERSHIP: 'static', STATIC_SERVERS: addresses.map((a, i) => `s${i + 1}=${a}`).join(',') });
+/**
+ * `--data-plane net|http` picks the data plane measured as `ringmaster` (default net). The
+ * node:http plane always runs too, as `ringmasterHttp`: the reference the net plane must beat.
+ */
+const RINGMASTER_DATA_PLANE = (() => {
+  const i = process.argv.indexOf('--data-plane');
+  return i >= 0 ? (process.argv[i + 1] ?? 'net') : 'net';
+})();
+
+async function startRingmaster(addresses: string[], dataPlane: string): Promise<{ proc: Started; url: string }> {
+  return startProxy({
+    MEMBERSHIP: 'static',
+    STATIC_SERVERS: addresses.map((a, i) => `s${i + 1}=${a}`).join(','),
+    DATA_PLANE: dataPlane,
+  });
 }
 
 async function startNginx(addresses: string[]): Promise<{ proc: Started; url: string }> {
@@ -77,7 +102,8 @@ http {
   upstream backends {
     hash $request_uri consistent;
     ${servers}
-    keepalive 64;
+    keepalive ${NGINX_KEEPALIVE};
+    keepalive_requests 1000000;
   }
   server {
     listen 127.0.0.1:${port};
@@ -128,6 +154,17 @@ ${servers}
   return { proc, url: `http://127.0.0.1:${port}` };
 }
 
+/** A Node peer proxy bundle (bench/peers/*) on a free port, sent to the backends. */
+async function startNodePeer(bundle: string, addresses: string[]): Promise<{ proc: Started; url: string }> {
+  const port = await freePort();
+  const proc = spawnQuiet(process.execPath, [join(ROOT, 'dist/bench/peers', bundle)], {
+    UPSTREAMS: addresses.join(','),
+    PORT: String(port),
+  });
+  await waitForPort(port);
+  return { proc, url: `http://127.0.0.1:${port}` };
+}
+
 const WRK_SCRIPT = `math.randomseed(42)
 request = function()
   return wrk.format("GET", "/home?request_id=" .. math.random(1, 1000000))
@@ -153,7 +190,8 @@ function runWrk(url: string, seconds: number): Figures {
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  return { rps: Math.round(rps), p50Ms: p('50'), p99Ms: p('99'), errors };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  return { rps: Math.round(rps), p50Ms: p('50'), p99Ms: p('99'), errors, requests, cpuUsPerRequest: null };
 }
 
 let requestSeed = 1;
@@ -176,6 +214,8 @@ async function runAutocannon(url: string, seconds: number): Promise<Figures> {
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     errors: result.errors + result.non2xx + result.timeouts,
+    requests: result.requests.total,
+    cpuUsPerRequest: null,
   };
 }
 
@@ -184,6 +224,33 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)] as number;
 };
 const round2 = (x: number) => Math.round(x * 100) / 100;
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a !== undefined && b !== undefined && b > 0 ? round2(a / b) : null;
+
+/** The Node proxies Ringmaster is compared with; the best of them by median rps is `bestNode`. */
+const NODE_PEERS = ['httpProxy', 'fastifyProxy'] as const;
+
+interface Target {
+  url: string;
+  proc?: Started;
+}
+
+/** One measured run with the CPU the target's processes spent in it. */
+async function measureWithCpu(
+  t: Target,
+  seconds: number,
+  measure: (url: string, seconds: number) => Promise<Figures>,
+): Promise<Figures> {
+  const pid = t.proc?.child.pid;
+  const before: CpuTime | undefined = pid === undefined ? undefined : treeCpuTime(pid);
+  const figures = await measure(t.url, seconds);
+  const after = pid === undefined ? undefined : treeCpuTime(pid);
+  if (before && after && figures.requests > 0) {
+    const us = after.userUs - before.userUs + (after.sysUs - before.sysUs);
+    figures.cpuUsPerRequest = round2(us / figures.requests);
+  }
+  return figures;
+}
 
 async function main(): Promise<void> {
   const useWrk = has('wrk');
@@ -191,57 +258,83 @@ async function main(): Promise<void> {
   if (!useWrk)
     notes.push('wrk not installed: autocannon (in-process Node) generated the load, which competes for the same cores');
   const backends = await startBackends();
-  const targets: Record<string, { url: string; proc?: Started }> = { direct: { url: backends.addresses[0] as string } };
-  const ringmaster = await startRingmaster(backends.addresses);
-  targets.ringmaster = { url: ringmaster.url, proc: ringmaster.proc };
-  if (has('nginx')) {
-    const n = await startNginx(backends.addresses);
-    targets.nginx = { url: n.url, proc: n.proc };
-  } else notes.push('nginx not installed (apt-get install nginx-light)');
-  if (has('haproxy')) {
-    const h = await startHaproxy(backends.addresses);
-    targets.haproxy = { url: h.url, proc: h.proc };
-  } else notes.push('haproxy not installed (apt-get install haproxy)');
+  const targets: Record<string, Target> = { direct: { url: backends.addresses[0] as string } };
+  targets.ringmaster = await startRingmaster(backends.addresses, RINGMASTER_DATA_PLANE);
+  targets.ringmasterHttp = await startRingmaster(backends.addresses, 'http');
+  if (has('nginx')) targets.nginx = await startNginx(backends.addresses);
+  else notes.push('nginx not installed (apt-get install nginx-light)');
+  if (has('haproxy')) targets.haproxy = await startHaproxy(backends.addresses);
+  else notes.push('haproxy not installed (apt-get install haproxy)');
+  targets.httpProxy = await startNodePeer('node-http-proxy.js', backends.addresses);
+  targets.fastifyProxy = await startNodePeer('fastify-http-proxy.js', backends.addresses);
 
   const measure = async (url: string, seconds: number) =>
     useWrk ? runWrk(url, seconds) : await runAutocannon(url, seconds);
   const samples: Record<string, Figures[]> = {};
+  const names = Object.keys(targets);
   try {
-    for (const [name, t] of Object.entries(targets)) {
-      await measure(t.url, WARMUP_S);
+    for (const name of names) {
+      await measure((targets[name] as Target).url, WARMUP_S);
       samples[name] = [];
     }
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, t] of Object.entries(targets)) samples[name]?.push(await measure(t.url, DURATION_S));
+      // Rotate the order each round, so no target always runs right after the same neighbour.
+      for (let i = 0; i < names.length; i++) {
+        const name = names[(i + round) % names.length] as string;
+        samples[name]?.push(await measureWithCpu(targets[name] as Target, DURATION_S, measure));
+      }
     }
-    const summary = (name: string): Figures | null => {
+    const summary = (name: string) => {
       const s = samples[name];
       if (!s || s.length === 0) return null;
+      const cpu = s.map((x) => x.cpuUsPerRequest).filter((x): x is number => x !== null);
       return {
         rps: median(s.map((x) => x.rps)),
         p50Ms: round2(median(s.map((x) => x.p50Ms))),
         p99Ms: round2(median(s.map((x) => x.p99Ms))),
+        cpuUsPerRequest: cpu.length > 0 ? median(cpu) : null,
         errors: s.reduce((a, x) => a + x.errors, 0),
       };
     };
-    const direct = summary('direct');
-    const rm = summary('ringmaster');
-    const nginx = summary('nginx');
-    const haproxy = summary('haproxy');
+    const figures = Object.fromEntries(names.map((n) => [n, summary(n)]));
+    const rm = figures.ringmaster;
+    const nginx = figures.nginx;
+    const haproxy = figures.haproxy;
+    const direct = figures.direct;
+    const bestNodeName = NODE_PEERS.reduce((best, n) =>
+      (figures[n]?.rps ?? 0) > (figures[best]?.rps ?? 0) ? n : best,
+    );
+    const bestNode = figures[bestNodeName];
+    const rounds = Array.from({ length: ROUNDS }, (_, r) => {
+      const rps = (n: string) => samples[n]?.[r]?.rps;
+      const p99 = (n: string) => samples[n]?.[r]?.p99Ms;
+      const bestNodeRps = Math.max(...NODE_PEERS.map((n) => rps(n) ?? 0));
+      return {
+        rps: Object.fromEntries(names.map((n) => [n, rps(n) ?? null])),
+        ratioVsNginx: ratio(rps('ringmaster'), rps('nginx')),
+        ratioVsHaproxy: ratio(rps('ringmaster'), rps('haproxy')),
+        ratioVsBestNode: ratio(rps('ringmaster'), bestNodeRps),
+        ratioVsRingmasterHttp: ratio(rps('ringmaster'), rps('ringmasterHttp')),
+        p99RatioVsNginx: ratio(p99('ringmaster'), p99('nginx')),
+        cpuUsPerRequest: Object.fromEntries(names.map((n) => [n, samples[n]?.[r]?.cpuUsPerRequest ?? null])),
+      };
+    });
     // Fixed-rate run: what Ringmaster adds to latency when nothing is saturated.
     const randomId = (i: number) => `/home?request_id=${(i * 7919) % 1_000_000}`;
     const fixedDirect = await fixedRate(targets.direct?.url as string, FIXED_RATE, FIXED_RATE_S, randomId);
     const fixedRm = await fixedRate(targets.ringmaster?.url as string, FIXED_RATE, FIXED_RATE_S, randomId);
     const report = {
-      direct,
-      ringmaster: rm,
-      nginx,
-      haproxy,
-      ratioVsNginx: rm && nginx ? round2(rm.rps / nginx.rps) : null,
-      ratioVsHaproxy: rm && haproxy ? round2(rm.rps / haproxy.rps) : null,
-      ratioVsDirect: rm && direct ? round2(rm.rps / direct.rps) : null,
-      p99RatioVsNginx: rm && nginx ? round2(rm.p99Ms / nginx.p99Ms) : null,
-      p99RatioVsHaproxy: rm && haproxy ? round2(rm.p99Ms / haproxy.p99Ms) : null,
+      ...figures,
+      ratioVsNginx: ratio(rm?.rps, nginx?.rps),
+      ratioVsHaproxy: ratio(rm?.rps, haproxy?.rps),
+      ratioVsBestNode: ratio(rm?.rps, bestNode?.rps),
+      bestNode: bestNodeName,
+      ratioVsDirect: ratio(rm?.rps, direct?.rps),
+      ratioVsRingmasterHttp: ratio(rm?.rps, figures.ringmasterHttp?.rps),
+      p99RatioVsNginx: ratio(rm?.p99Ms, nginx?.p99Ms),
+      p99RatioVsHaproxy: ratio(rm?.p99Ms, haproxy?.p99Ms),
+      cpuRatioVsNginx: ratio(rm?.cpuUsPerRequest ?? undefined, nginx?.cpuUsPerRequest ?? undefined),
+      rounds,
       at1kRps: {
         direct: fixedDirect,
         ringmaster: fixedRm,
@@ -255,9 +348,15 @@ async function main(): Promise<void> {
         rounds: ROUNDS,
         backends: BACKENDS,
         key: '/home?request_id=<random 1..1e6>',
-        ringmaster: 'one process (one event loop), default strategy',
-        nginx: 'worker_processes 1, hash $request_uri consistent, keepalive 64',
+        ringmaster: `one process (one event loop), default strategy, DATA_PLANE=${RINGMASTER_DATA_PLANE}`,
+        ringmasterHttp: 'the same with DATA_PLANE=http (node:http server), the reference',
+        nginx: `worker_processes 1, hash $request_uri consistent, keepalive ${NGINX_KEEPALIVE}, keepalive_requests 1000000`,
         haproxy: 'nbthread 1, balance uri whole, hash-type consistent, http-reuse always',
+        httpProxy: 'http-proxy 1.18 on node:http, keep-alive Agent (maxSockets 256), xfwd, FNV hash of the URL',
+        fastifyProxy:
+          '@fastify/http-proxy 11 on fastify 5, undici (256 connections), getUpstream by FNV hash of the URL',
+        cpu: 'user + system time of each proxy process tree (/proc/<pid>/stat) over a run, divided by its requests',
+        loadAverage: loadavg().map(round2),
         cores: cpus().length,
       },
       notes,

@@ -41,6 +41,9 @@ const entryPoints = {
   'bench/shards': 'bench/shards.ts',
   'bench/experiments': 'bench/experiments.ts',
   'bench/autoscaler': 'bench/autoscaler.ts',
+  'bench/soak': 'bench/soak.ts',
+  'bench/peers/node-http-proxy': 'bench/peers/node-http-proxy.ts',
+  'bench/peers/fastify-http-proxy': 'bench/peers/fastify-http-proxy.ts',
 };
 
 await build({

@@ -20,6 +20,10 @@ export const ERROR_CODES = [
   /** The thing existed and was removed on purpose (a server taken out with /rm). */
   'GONE',
   'BODY_TOO_LARGE',
+  /** Too many request header fields (their total size is refused by the HTTP parser itself). */
+  'HEADERS_TOO_LARGE',
+  /** The client did not send its request in time. */
+  'REQUEST_TIMEOUT',
   /** A server failed or could not be reached. */
   'UPSTREAM_FAILED',
   'UPSTREAM_TIMEOUT',

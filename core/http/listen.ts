@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Server as NetServer } from 'node:net';
 
 /** Starts listening and resolves with the bound port (useful with port 0). */
-export function listen(server: Server, port: number, host: string): Promise<number> {
+export function listen(server: NetServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

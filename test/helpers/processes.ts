@@ -43,6 +43,8 @@ export async function startTestProxy(env: Record<string, string> = {}): Promise<
       ADMIN_TOKEN_FILE: tokenFile,
       LOG_LEVEL: 'warn',
       LOCAL_SERVER_ENTRY: SERVER_BUNDLE,
+      // Run any end-to-end file against the other data plane: RINGMASTER_TEST_DATA_PLANE=net npx vitest run …
+      ...(process.env.RINGMASTER_TEST_DATA_PLANE ? { DATA_PLANE: process.env.RINGMASTER_TEST_DATA_PLANE } : {}),
       ...env,
     },
     (line) => parseProxyReady(line) !== undefined,

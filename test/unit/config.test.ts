@@ -17,6 +17,18 @@ describe('proxy configuration', () => {
     expect(config.UPSTREAM_IDLE_TIMEOUT_MS).toBeLessThan(5000);
   });
 
+  it('runs the net data plane by default, node:http when the records API is on, and refuses net with records', () => {
+    const tables = { SHARD_TABLE: 'shards', MAP_TABLE: 'map', RECORDS_TABLE: 'records' };
+    expect(loadProxyConfig({ ADMIN_TOKEN: TOKEN }).DATA_PLANE).toBe('net');
+    expect(loadProxyConfig({ ADMIN_TOKEN: TOKEN, DATA_PLANE: 'http' }).DATA_PLANE).toBe('http');
+    expect(loadProxyConfig({ ADMIN_TOKEN: TOKEN, ...tables }).DATA_PLANE).toBe('http');
+    expect(() => loadProxyConfig({ ADMIN_TOKEN: TOKEN, ...tables, DATA_PLANE: 'net' })).toThrow(
+      'DATA_PLANE=net does not serve the records API; set DATA_PLANE=http when SHARD_TABLE is set',
+    );
+    expect(() => loadProxyConfig({ ADMIN_TOKEN: TOKEN, DATA_PLANE: 'uws' })).toThrow(/DATA_PLANE/);
+    expect(loadProxyConfig({ ADMIN_TOKEN: TOKEN }).MAX_HEADER_COUNT).toBe(100);
+  });
+
   it('slow start is off by default under consistent hashing and on for the load-aware strategies', () => {
     const slowStart = (env: Record<string, string>) => loadProxyConfig({ ADMIN_TOKEN: TOKEN, ...env }).SLOW_START_MS;
     expect(slowStart({})).toBe(0);

@@ -7,7 +7,7 @@ import { ClusterStore } from '#core/aws/cluster-store.js';
 import { dynamoDocumentClient } from '#core/aws/dynamo-client.js';
 import { FleetLoad } from '#core/balancing/backend.js';
 import { createStrategy } from '#core/balancing/strategies.js';
-import { closeServer, listen, stopListening } from '#core/http/listen.js';
+import { closeServer, listen } from '#core/http/listen.js';
 import type { MembershipSource } from '#core/ports/membership.js';
 import type { Scaler } from '#core/ports/scaler.js';
 import { createAdminListener, serveAdmin } from './admin/admin-server.js';
@@ -16,6 +16,8 @@ import type { ProxyConfig } from './config.js';
 import { Fleet } from './fleet/fleet.js';
 import { HealthChecker } from './fleet/health-checker.js';
 import { type Forwarding, forwardingSettings, Traffic } from './forwarding/forwarding.js';
+import { NetProxyServer } from './forwarding/net/net-proxy-server.js';
+import { httpListener, type ProxyListener } from './forwarding/proxy-listener.js';
 import { createProxyServer } from './forwarding/proxy-server.js';
 import { RequestIds } from './forwarding/request-ids.js';
 import { RetryBudget } from './forwarding/retry-budget.js';
@@ -90,7 +92,11 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
     settings: forwardingSettings(
       config.keySource,
       config.DEMAND_HEADER,
-      { maxBodyBytes: config.MAX_BODY_BYTES, maxAttempts: config.MAX_ATTEMPTS },
+      {
+        maxBodyBytes: config.MAX_BODY_BYTES,
+        maxHeaderCount: config.MAX_HEADER_COUNT,
+        maxAttempts: config.MAX_ATTEMPTS,
+      },
       log.isLevelEnabled('debug'),
     ),
     fleet,
@@ -154,16 +160,17 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
   publisher?.start();
 
   if (records) await records.cache.start();
-  const proxyServer = createProxyServer(
-    forwarding,
-    {
-      headersTimeoutMs: config.CLIENT_HEADERS_TIMEOUT_MS,
-      requestTimeoutMs: config.CLIENT_REQUEST_TIMEOUT_MS,
-      keepAliveTimeoutMs: config.CLIENT_KEEPALIVE_TIMEOUT_MS,
-      maxHeaderBytes: config.MAX_HEADER_BYTES,
-    },
-    records?.api,
-  );
+  const clientLimits = {
+    headersTimeoutMs: config.CLIENT_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.CLIENT_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: config.CLIENT_KEEPALIVE_TIMEOUT_MS,
+    maxHeaderBytes: config.MAX_HEADER_BYTES,
+  };
+  // The net data plane checks Node's internal parser here and fails start-up with the reason if it is unusable.
+  const proxyServer: ProxyListener =
+    config.DATA_PLANE === 'net'
+      ? new NetProxyServer(forwarding, clientLimits)
+      : httpListener(createProxyServer(forwarding, clientLimits, records?.api));
   records?.manager.start();
 
   // Built in dependency order: the admin port first (the local scaler hands it to
@@ -181,8 +188,11 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
     log,
   );
   serveAdmin(adminServer, { token: config.adminToken, actions, registry: membership.registry, snapshot, log });
-  const proxyPort = await listen(proxyServer, config.PROXY_PORT, config.PROXY_HOST);
-  log.info({ proxyPort, adminPort, strategy: strategy.name, hashKey: config.HASH_KEY }, 'proxy listening');
+  const proxyPort = await listen(proxyServer.server, config.PROXY_PORT, config.PROXY_HOST);
+  log.info(
+    { proxyPort, adminPort, strategy: strategy.name, hashKey: config.HASH_KEY, dataPlane: config.DATA_PLANE },
+    'proxy listening',
+  );
 
   if (scaler && config.INITIAL_SERVERS > 0) {
     await actions.add({ n: config.INITIAL_SERVERS });
@@ -199,9 +209,9 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
       // closing the listener resets connections still in the kernel's accept queue. Meanwhile
       // every reply carries Connection: close, so clients move on.
       while (!traffic.isQuiet(SHUTDOWN_QUIET_MS) && Date.now() < listenUntil) await sleep(SHUTDOWN_POLL_MS);
-      stopListening(proxyServer);
+      proxyServer.stopListening();
       while (traffic.active > 0 && Date.now() < deadline) await sleep(SHUTDOWN_POLL_MS);
-      const closed = closeServer(proxyServer);
+      const closed = proxyServer.close();
       const timedOut = sleep(Math.max(0, deadline - Date.now())).then(() => 'deadline' as const);
       if (traffic.active > 0 || (await Promise.race([closed, timedOut])) === 'deadline') {
         log.warn({ active: traffic.active }, 'shutdown deadline passed; closing remaining connections');

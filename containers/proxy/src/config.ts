@@ -52,6 +52,14 @@ const schema = z.object({
   CLIENT_KEEPALIVE_TIMEOUT_MS: intVar(65 * SECOND, 100, 10 * MINUTE),
   MAX_HEADER_BYTES: intVar(16 * 1024, 1024, 256 * 1024),
   MAX_BODY_BYTES: intVar(1024 * 1024, 0, 1024 * 1024 * 1024),
+  /** More request header fields than this get 431 (Apache's LimitRequestFields default). */
+  MAX_HEADER_COUNT: intVar(100, 1, 10_000),
+  /**
+   * The client-facing HTTP/1.1 implementation: `net` (the proxy's own connection handling on
+   * Node's bundled llhttp, faster) or `http` (Node's http server, the reference and fallback).
+   * Unset: `net`, or `http` when the records API is on (SHARD_TABLE), which only node:http serves.
+   */
+  DATA_PLANE: z.enum(['net', 'http']).optional(),
 
   HEALTH_INTERVAL_MS: intVar(SECOND, 50, MINUTE),
   HEALTH_TIMEOUT_MS: intVar(800, 10, MINUTE),
@@ -120,7 +128,9 @@ const schema = z.object({
 });
 
 export type ProxyEnv = z.infer<typeof schema>;
-export type ProxyConfig = Omit<ProxyEnv, 'SLOW_START_MS'> & {
+export type ProxyConfig = Omit<ProxyEnv, 'SLOW_START_MS' | 'DATA_PLANE'> & {
+  /** The data plane in force: configured, or chosen from whether the records API is on. */
+  readonly DATA_PLANE: 'net' | 'http';
   /** The slow-start ramp in force: configured, or the strategy's default. */
   readonly SLOW_START_MS: number;
   readonly adminToken: string | undefined;
@@ -141,6 +151,12 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
     throw new ConfigError('RING_TABLE: required when MEMBERSHIP=dynamodb', ['RING_TABLE: required']);
   }
   checkRecordTables(parsed);
+  if (parsed.DATA_PLANE === 'net' && parsed.SHARD_TABLE) {
+    throw new ConfigError(
+      'DATA_PLANE=net does not serve the records API; set DATA_PLANE=http when SHARD_TABLE is set',
+      ['DATA_PLANE: net cannot serve the records API'],
+    );
+  }
   if (parsed.SCALER === 'ecs' && (!parsed.ECS_CLUSTER || !parsed.ECS_SERVER_SERVICE)) {
     throw new ConfigError('ECS_CLUSTER, ECS_SERVER_SERVICE: required when SCALER=ecs', ['ECS_CLUSTER: required']);
   }
@@ -156,6 +172,7 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
   return {
     ...parsed,
     SLOW_START_MS: parsed.SLOW_START_MS ?? defaultSlowStartMs(parsed.STRATEGY),
+    DATA_PLANE: parsed.DATA_PLANE ?? (parsed.SHARD_TABLE ? 'http' : 'net'),
     adminToken,
     keySource,
     staticServers: parseStaticServers(parsed.STATIC_SERVERS),

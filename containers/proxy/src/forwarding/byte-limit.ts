@@ -1,4 +1,4 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { BodyTooLargeError } from './errors.js';
 
 /**
@@ -18,4 +18,20 @@ export class ByteLimit extends Transform {
     if (this.seen > this.limit) callback(new BodyTooLargeError(this.limit));
     else callback(null, chunk);
   }
+}
+
+const kLimited = Symbol('ringmaster.limitedBody');
+type SourceWithLimit = Readable & { [kLimited]?: ByteLimit };
+
+/** Shared 'error' listener: pipe() does not pass a source's error on, so a bad upload would hang. */
+function forwardError(this: SourceWithLimit, err: Error): void {
+  this[kLimited]?.destroy(err);
+}
+
+/** `source` through a ByteLimit, with the source's errors (malformed body, timeout, abort) passed on. */
+export function limitBody(source: Readable, limit: number): ByteLimit {
+  const limited = new ByteLimit(limit);
+  (source as SourceWithLimit)[kLimited] = limited;
+  source.on('error', forwardError);
+  return source.pipe(limited);
 }

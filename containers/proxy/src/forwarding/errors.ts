@@ -19,10 +19,40 @@ export class NoHealthyServerError extends ProxyError {
   }
 }
 
-export class BodyTooLargeError extends ProxyError {
+/**
+ * The client's request is at fault (too large, malformed, too slow): answered
+ * with the error's status and a closed connection, never retried, never held
+ * against the server.
+ */
+export class ClientRequestError extends ProxyError {}
+
+export class BodyTooLargeError extends ClientRequestError {
   override readonly name = 'BodyTooLargeError';
   constructor(limit: number) {
     super('BODY_TOO_LARGE', undefined, `request body exceeds the ${limit}-byte limit`);
+  }
+}
+
+export class TooManyHeadersError extends ClientRequestError {
+  override readonly name = 'TooManyHeadersError';
+  constructor(limit: number) {
+    super('HEADERS_TOO_LARGE', undefined, `the request has more than ${limit} header fields`);
+  }
+}
+
+/** The request body broke HTTP/1.1 framing (bad chunk size or extension); `cause` is the parser's error. */
+export class MalformedRequestError extends ClientRequestError {
+  override readonly name = 'MalformedRequestError';
+  constructor(cause: unknown) {
+    super('INVALID_INPUT', undefined, 'malformed HTTP request', { cause });
+  }
+}
+
+/** The client did not finish sending its request within the request timeout. */
+export class RequestTimeoutError extends ClientRequestError {
+  override readonly name = 'RequestTimeoutError';
+  constructor(timeoutMs: number) {
+    super('REQUEST_TIMEOUT', undefined, `the request was not received within ${timeoutMs} ms`);
   }
 }
 

@@ -1,17 +1,19 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { type Demand, NO_DEMAND } from '#core/balancing/backend.js';
 import { errorJson } from '#core/http/json.js';
 import { cookieValue, pathOf, queryParam } from '#core/routing/key-source.js';
 import type { UpstreamBackend } from '../fleet/upstream-backend.js';
-import { ByteLimit } from './byte-limit.js';
+import { limitBody } from './byte-limit.js';
+import type { ClientCloseListener, ClientSide } from './client-side.js';
 import { parseDemand } from './demand.js';
 import {
   BodyTooLargeError,
   ClientAbortedError,
+  ClientRequestError,
   NoHealthyServerError,
   type ProxyError,
+  TooManyHeadersError,
   toClientError,
   wasNeverSent,
 } from './errors.js';
@@ -20,24 +22,16 @@ import { responseHeaders, scanRequestHead } from './request-head.js';
 import type { RetryWaiter } from './retry-budget.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-const kExchange = Symbol('ringmaster.exchange');
-
-type ResponseWithExchange = ServerResponse & { [kExchange]?: Exchange };
-
-/** Shared 'close' listener, so no closure is allocated per request. */
-function onResponseClose(this: ResponseWithExchange): void {
-  this[kExchange]?.clientClosed();
-}
-
 /**
  * One client request and its attempts upstream. It is its own undici
  * dispatch handler (the legacy callback interface that undici's client core
  * calls directly), so bytes go from upstream socket to client socket with
  * no intermediate stream, promise or per-chunk closure. Backend bookkeeping
  * (in-flight counts, demand, failures, latency) belongs to the fleet; the
- * exchange only tells it when an attempt begins, answers and ends.
+ * exchange only tells it when an attempt begins, answers and ends. The client
+ * half is a ClientSide, so both data planes share this logic.
  */
-export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
+export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter, ClientCloseListener {
   private backend: UpstreamBackend | undefined;
   /** The backend and error of the attempt waiting for a retry slot. */
   private failedBackend: UpstreamBackend | undefined;
@@ -58,26 +52,32 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
 
   constructor(
     private readonly fwd: Forwarding,
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly client: ClientSide,
   ) {}
 
   start(): void {
-    const { fwd, req } = this;
+    const { fwd, client } = this;
     const { settings } = fwd;
     fwd.traffic.active++;
     fwd.traffic.lastRequestAt = this.startedAt;
-    const head = scanRequestHead(req.rawHeaders, settings.keyHeaderName, settings.demandHeaderName);
+    client.watchClose(this);
+    const rawHeaders = client.rawHeaders;
+    const head = scanRequestHead(rawHeaders, settings.keyHeaderName, settings.demandHeaderName);
     this.requestId = head.requestId ?? fwd.requestIds.next();
+    if (rawHeaders.length > settings.maxHeaderCount * 2) {
+      this.replyError(new TooManyHeadersError(settings.maxHeaderCount), true);
+      return;
+    }
     if (head.contentLength > settings.maxBodyBytes) {
       fwd.metrics.bodyTooLarge++;
       this.replyError(new BodyTooLargeError(settings.maxBodyBytes), true);
       return;
     }
-    if (head.chunked) this.body = req.pipe(new ByteLimit(settings.maxBodyBytes));
-    else if (head.contentLength > 0) this.body = req;
+    if (head.expectContinue) client.sendContinue();
+    if (head.chunked) this.body = limitBody(client.requestBody(), settings.maxBodyBytes);
+    else if (head.contentLength > 0) this.body = client.requestBody();
 
-    const clientAddress = req.socket.remoteAddress ?? '';
+    const clientAddress = client.remoteAddress;
     const headers = head.headers;
     headers.push(
       'x-forwarded-for',
@@ -88,7 +88,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
     if (!head.forwardedProto) headers.push('x-forwarded-proto', 'http');
     if (!head.forwardedHost && head.host !== undefined) headers.push('x-forwarded-host', head.host);
 
-    const url = req.url ?? '/';
+    const url = client.url;
     const strategy = fwd.fleet.strategy;
     if (strategy.usesKey) {
       const key = this.routingKey(url, head.keyHeader, clientAddress);
@@ -96,10 +96,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
       this.keyHash = key === undefined ? (Math.random() * 0x100000000) >>> 0 : strategy.keyHash(key);
     }
     if (strategy.usesDemand) this.demand = parseDemand(head.demandHeader);
-    this.options = { path: url, method: req.method as Dispatcher.HttpMethod, headers, body: this.body };
-
-    (this.res as ResponseWithExchange)[kExchange] = this;
-    this.res.on('close', onResponseClose);
+    this.options = { path: url, method: client.method as Dispatcher.HttpMethod, headers, body: this.body };
     this.attempt(undefined);
   }
 
@@ -144,26 +141,26 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx interim responses are not forwarded
-    const { fwd, res } = this;
+    const { fwd, client } = this;
     const now = performance.now();
     fwd.fleet.recordResponse(this.backend as UpstreamBackend, statusCode, now - this.sentAt, now);
     this.status = statusCode;
     this.resumeUpstream = resume;
     const headers = responseHeaders(rawHeaders, this.requestId);
     if (fwd.traffic.draining) headers.push('connection', 'close');
-    res.writeHead(statusCode, headers);
+    client.writeHead(statusCode, headers);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.res.write(chunk)) return true;
+    if (this.client.write(chunk)) return true;
     // Client is slower than the server: pause upstream until the client drains.
-    this.res.once('drain', this.resumeUpstream as () => void);
+    this.client.onDrain(this.resumeUpstream as () => void);
     return false;
   }
 
   onComplete(): void {
-    this.res.end();
+    this.client.end();
     this.releaseBackend();
     this.finish();
   }
@@ -171,16 +168,17 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
   onError(err: Error): void {
     const failed = this.backend as UpstreamBackend;
     this.releaseBackend();
-    const { fwd, res } = this;
+    const { fwd, client } = this;
     if (this.done) return; // client already gone; the abort we caused lands here
-    if (err instanceof BodyTooLargeError) {
-      fwd.metrics.bodyTooLarge++;
-      if (!res.headersSent) this.replyError(err, true);
-      else res.destroy(err);
+    if (err instanceof ClientRequestError) {
+      // The client's fault, found while its body streamed (a limit, bad framing, a timeout).
+      if (err instanceof BodyTooLargeError) fwd.metrics.bodyTooLarge++;
+      if (!client.headersSent) this.replyError(err, true);
+      else client.destroy(err);
       return;
     }
     fwd.fleet.recordUpstreamError(failed);
-    if (!res.headersSent && this.mayRetry(err)) {
+    if (!client.headersSent && this.mayRetry(err)) {
       if (fwd.settings.debug) {
         fwd.log.debug({ requestId: this.requestId, server: failed.id, err }, 'retrying on another server');
       }
@@ -196,10 +194,10 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
       else if (decision === 'denied') this.denyRetry();
       return;
     }
-    if (res.headersSent) {
+    if (client.headersSent) {
       // Mid-body failure: the status is gone, so cut the client connection to signal it.
       fwd.log.warn({ requestId: this.requestId, server: failed.id, err }, 'upstream failed mid-response');
-      res.destroy(err);
+      client.destroy(err);
       this.finish();
       return;
     }
@@ -238,7 +236,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
 
   /** The client connection closed; abandon the upstream request if it is still running. */
   clientClosed(): void {
-    if (this.done || this.res.writableFinished) return;
+    if (this.done || this.client.responseFinished) return;
     this.fwd.metrics.clientAborts++;
     this.fwd.retryBudget.cancel(this);
     this.finish();
@@ -254,7 +252,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
   private mayRetry(err: Error): boolean {
     if (this.attempts >= this.fwd.settings.maxAttempts) return false;
     const bodyUntouched = this.body === null || (!this.body.destroyed && !this.body.readableDidRead);
-    return bodyUntouched && (IDEMPOTENT.has(this.req.method as string) || wasNeverSent(err));
+    return bodyUntouched && (IDEMPOTENT.has(this.client.method) || wasNeverSent(err));
   }
 
   private releaseBackend(): void {
@@ -272,20 +270,24 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
   }
 
   private replyError(err: ProxyError, closeConnection: boolean): void {
-    const { res } = this;
+    const { client } = this;
     const status = err.status;
     this.status = status;
     const body = errorJson(err, this.requestId);
-    res.writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-      'x-request-id': this.requestId,
-      // An unread upload would otherwise be parsed as the next request.
-      ...(closeConnection || this.fwd.traffic.draining || (this.body !== null && !this.req.readableEnded)
-        ? { connection: 'close' }
-        : {}),
-    });
-    res.end(body);
+    const headers = [
+      'content-type',
+      'application/json',
+      'content-length',
+      String(Buffer.byteLength(body)),
+      'x-request-id',
+      this.requestId,
+    ];
+    // An unread upload would otherwise be parsed as the next request.
+    if (closeConnection || this.fwd.traffic.draining || (this.body !== null && !client.requestComplete)) {
+      headers.push('connection', 'close');
+    }
+    client.writeHead(status, headers);
+    client.end(body);
     this.finish();
   }
 
@@ -296,13 +298,13 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter {
     fwd.traffic.active--;
     this.releaseRetry();
     const elapsedMs = performance.now() - this.startedAt;
-    fwd.metrics.observe(this.res.writableFinished || this.res.writableEnded ? this.status : 0, elapsedMs);
+    fwd.metrics.observe(this.client.responseFinished || this.client.responseEnded ? this.status : 0, elapsedMs);
     if (fwd.settings.debug) {
       fwd.log.debug(
         {
           requestId: this.requestId,
-          method: this.req.method,
-          url: this.req.url,
+          method: this.client.method,
+          url: this.client.url,
           status: this.status,
           attempts: this.attempts,
           ms: Math.round(elapsedMs * 1000) / 1000,

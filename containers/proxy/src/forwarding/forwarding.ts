@@ -12,6 +12,8 @@ export interface ForwardingSettings {
   readonly keyHeaderName: string;
   readonly demandHeaderName: string;
   readonly maxBodyBytes: number;
+  /** More request header fields than this get 431 (their total size is the parser's limit). */
+  readonly maxHeaderCount: number;
   readonly maxAttempts: number;
   /** True when per-request debug lines are wanted; checked before building them. */
   readonly debug: boolean;
@@ -20,7 +22,7 @@ export interface ForwardingSettings {
 export function forwardingSettings(
   keySource: KeySource,
   demandHeader: string,
-  limits: { readonly maxBodyBytes: number; readonly maxAttempts: number },
+  limits: { readonly maxBodyBytes: number; readonly maxHeaderCount: number; readonly maxAttempts: number },
   debug: boolean,
 ): ForwardingSettings {
   return {
@@ -28,6 +30,7 @@ export function forwardingSettings(
     keyHeaderName: keySource.kind === 'header' ? keySource.name : keySource.kind === 'cookie' ? 'cookie' : '',
     demandHeaderName: demandHeader.toLowerCase(),
     maxBodyBytes: limits.maxBodyBytes,
+    maxHeaderCount: limits.maxHeaderCount,
     maxAttempts: limits.maxAttempts,
     debug,
   };

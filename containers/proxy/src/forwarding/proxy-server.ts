@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { RecordsApi } from '../records/records-api.js';
 import { Exchange } from './exchange.js';
 import type { Forwarding } from './forwarding.js';
+import { HttpClientSide } from './http-client-side.js';
 
 export interface ProxyServerLimits {
   readonly headersTimeoutMs: number;
@@ -25,9 +27,9 @@ export function createProxyServer(fwd: Forwarding, limits: ProxyServerLimits, re
     records
       ? (req, res) => {
           if (records.matches(req.url ?? '/')) records.handle(req, res);
-          else new Exchange(fwd, req, res).start();
+          else new Exchange(fwd, new HttpClientSide(req, res)).start();
         }
-      : (req, res) => new Exchange(fwd, req, res).start(),
+      : (req, res) => new Exchange(fwd, new HttpClientSide(req, res)).start(),
   );
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed requests, header overflow and timeouts: answer if the socket still can.
@@ -46,5 +48,17 @@ export function createProxyServer(fwd: Forwarding, limits: ProxyServerLimits, re
       socket.destroy();
     }
   });
+  // CONNECT asks us to become a tunnel, which this proxy does not do: say so instead of resetting.
+  server.on('connect', (_req, socket: Socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.end(METHOD_NOT_ALLOWED);
+  });
   return server;
 }
+
+const METHOD_NOT_ALLOWED_BODY = JSON.stringify({
+  message: 'Method Not Allowed',
+  status: 'failure',
+  code: 'METHOD_NOT_ALLOWED',
+});
+const METHOD_NOT_ALLOWED = `HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${METHOD_NOT_ALLOWED_BODY.length}\r\nconnection: close\r\n\r\n${METHOD_NOT_ALLOWED_BODY}`;

@@ -16,6 +16,8 @@ export interface RequestHead {
   host: string | undefined;
   keyHeader: string | undefined;
   demandHeader: string | undefined;
+  /** The client sent `Expect: 100-continue`. */
+  expectContinue: boolean;
   /** Extra hop-by-hop names listed in Connection (rare). */
   connectionTokens: string | undefined;
 }
@@ -46,6 +48,7 @@ export function scanRequestHead(raw: readonly string[], keyHeaderName: string, d
     host: undefined,
     keyHeader: undefined,
     demandHeader: undefined,
+    expectContinue: false,
     connectionTokens: undefined,
   };
   for (let i = 0; i < raw.length; i += 2) {
@@ -65,8 +68,11 @@ export function scanRequestHead(raw: readonly string[], keyHeaderName: string, d
         if (equalsLower(name, 'host')) head.host = value;
         break;
       case 6:
-        // Node answers Expect: 100-continue itself; undici refuses to send it.
-        if (equalsLower(name, 'expect')) continue;
+        // The data plane answers Expect: 100-continue itself; undici refuses to send it.
+        if (equalsLower(name, 'expect')) {
+          if (equalsLower(value, '100-continue')) head.expectContinue = true;
+          continue;
+        }
         break;
       case 7:
         if (equalsLower(name, 'upgrade') || equalsLower(name, 'trailer')) continue;

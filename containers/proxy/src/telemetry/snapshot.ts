@@ -58,6 +58,8 @@ export interface ProxySnapshot {
   readonly membership: MembershipStats;
   readonly ring: { readonly algorithm: string; readonly members: number; readonly healthy: number };
   readonly servers: readonly ServerSnapshot[];
+  /** This process's memory, for soak runs and operators watching for leaks. */
+  readonly process: { readonly rssBytes: number; readonly heapUsedBytes: number; readonly heapTotalBytes: number };
   readonly totals: {
     readonly requests: number;
     readonly inflight: number;
@@ -117,6 +119,7 @@ export function takeSnapshot(sources: SnapshotSources, now = Date.now()): ProxyS
       healthy,
     },
     servers,
+    process: processMemory(),
     totals: {
       requests: metrics.requests,
       inflight: fleet.load.inflight,
@@ -135,6 +138,11 @@ export function takeSnapshot(sources: SnapshotSources, now = Date.now()): ProxyS
     ...(sources.cluster ? { shards: shardPlacement(sources.cluster.current) } : {}),
     ...(autoscaler ? { autoscaler } : {}),
   };
+}
+
+function processMemory(): ProxySnapshot['process'] {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal };
 }
 
 function serverSnapshot(b: UpstreamBackend, now: number): ServerSnapshot {

@@ -17,6 +17,7 @@ export function statusReport(snapshot: ProxySnapshot) {
       membershipStats: snapshot.membership,
       ring: snapshot.ring,
       servers: snapshot.servers.map(({ latency: _histogram, ...server }) => server),
+      process: snapshot.process,
       totals: withoutHistogram(totals),
       // Absent when they do not apply (see ProxySnapshot); JSON leaves undefined out.
       hashSpace: snapshot.hashSpace,

@@ -1,0 +1,129 @@
+import { createRequire } from 'node:module';
+
+/**
+ * Node's bundled llhttp, reached through `require('_http_common').HTTPParser`:
+ * the parser node:http itself uses, so the `net` data plane refuses exactly
+ * what node:http refuses (same llhttp build, same strict flags). It is a Node
+ * internal with no stability promise, so start-up checks it is there and
+ * behaves as this code expects (a parse of a known request), and fails with
+ * a message naming DATA_PLANE=http otherwise. Verified on Node 20.x (llhttp 8
+ * and 9); the callback slots and arguments below are those of
+ * lib/_http_common.js in Node 18 to 22.
+ */
+
+/** Thrown at start-up when the internal parser is missing or behaves differently. */
+export class DataPlaneUnavailableError extends Error {
+  override readonly name = 'DataPlaneUnavailableError';
+}
+
+export type OnHeaders = (this: HttpParser, headers: string[], url: string) => void;
+export type OnHeadersComplete = (
+  this: HttpParser,
+  versionMajor: number,
+  versionMinor: number,
+  headers: string[] | undefined,
+  method: number,
+  url: string | undefined,
+  statusCode: number,
+  statusMessage: string,
+  upgrade: boolean,
+  shouldKeepAlive: boolean,
+) => number | undefined;
+export type OnBody = (this: HttpParser, body: Buffer) => void;
+export type OnMessageComplete = (this: HttpParser) => void;
+
+/** One llhttp parser instance (the subset used here). */
+export interface HttpParser {
+  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
+  /** Bytes parsed, or an Error with `code` (HPE_*) and `bytesParsed`. */
+  execute(data: Buffer): number | ParseError;
+  /** Signals end of input: an Error if a message was cut short. */
+  finish(): undefined | ParseError;
+  close(): void;
+  [slot: number]: unknown;
+}
+
+export interface ParseError extends Error {
+  readonly code: string;
+  readonly bytesParsed: number;
+}
+
+export interface LlhttpBinding {
+  readonly HTTPParser: new () => HttpParser;
+  readonly methods: readonly string[];
+  readonly REQUEST: number;
+  readonly kOnHeaders: number;
+  readonly kOnHeadersComplete: number;
+  readonly kOnBody: number;
+  readonly kOnMessageComplete: number;
+  readonly kOnExecute: number;
+  /** Strict parsing (no lenient flags), as node:http without insecureHTTPParser. */
+  readonly kLenientNone: number;
+}
+
+const INTERNAL = '_http_common';
+
+interface HttpCommon {
+  HTTPParser?: (new () => HttpParser) & Record<string, unknown>;
+  methods?: unknown;
+}
+
+/** Loads and checks the parser; throws DataPlaneUnavailableError with what is wrong. */
+export function loadLlhttp(): LlhttpBinding {
+  const fail = (what: string, cause?: unknown): never => {
+    throw new DataPlaneUnavailableError(
+      `DATA_PLANE=net needs Node's bundled llhttp parser (require('${INTERNAL}').HTTPParser), ` +
+        `but on Node ${process.version} ${what}. Set DATA_PLANE=http to use node:http instead.`,
+      { cause },
+    );
+  };
+  let common: HttpCommon = {};
+  try {
+    // A computed name keeps bundlers from trying to resolve the internal at build time.
+    common = createRequire(import.meta.url)(INTERNAL) as HttpCommon;
+  } catch (cause) {
+    fail('it cannot be loaded', cause);
+  }
+  const P = common.HTTPParser;
+  if (typeof P !== 'function') return fail('HTTPParser is missing');
+  const slots = ['REQUEST', 'kOnHeaders', 'kOnHeadersComplete', 'kOnBody', 'kOnMessageComplete', 'kOnExecute'];
+  for (const name of slots) if (typeof P[name] !== 'number') fail(`HTTPParser.${name} is missing`);
+  for (const name of ['initialize', 'execute', 'finish', 'close']) {
+    if (typeof (P.prototype as Record<string, unknown>)[name] !== 'function') fail(`HTTPParser#${name} is missing`);
+  }
+  if (!Array.isArray(common.methods)) fail('the methods table is missing');
+  const binding: LlhttpBinding = {
+    HTTPParser: P,
+    methods: common.methods as string[],
+    REQUEST: P.REQUEST as number,
+    kOnHeaders: P.kOnHeaders as number,
+    kOnHeadersComplete: P.kOnHeadersComplete as number,
+    kOnBody: P.kOnBody as number,
+    kOnMessageComplete: P.kOnMessageComplete as number,
+    kOnExecute: P.kOnExecute as number,
+    kLenientNone: typeof P.kLenientNone === 'number' ? P.kLenientNone : 0,
+  };
+  selfTest(binding, fail);
+  return binding;
+}
+
+/** Parses one known request and checks every callback delivers what this code reads. */
+function selfTest(b: LlhttpBinding, fail: (what: string) => never): void {
+  const parser = new b.HTTPParser();
+  const seen: string[] = [];
+  parser.initialize(b.REQUEST, {}, 1024, b.kLenientNone);
+  parser[b.kOnHeaders] = () => seen.push('partial');
+  parser[b.kOnHeadersComplete] = ((major, minor, headers, method, url, _s, _m, upgrade, keepAlive) => {
+    seen.push(`${major}.${minor} ${b.methods[method]} ${url} ${headers?.join('|')} ${upgrade} ${keepAlive}`);
+    return 0;
+  }) satisfies OnHeadersComplete;
+  parser[b.kOnBody] = ((body) => seen.push(`body ${body.toString('latin1')}`)) satisfies OnBody;
+  parser[b.kOnMessageComplete] = () => seen.push('complete');
+  const request = 'POST /x?y=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi';
+  const parsed = parser.execute(Buffer.from(request, 'latin1'));
+  parser.close();
+  const expected = ['1.1 POST /x?y=1 Host|a|Content-Length|2 false true', 'body hi', 'complete'];
+  if (parsed !== request.length || seen.join('\n') !== expected.join('\n')) {
+    fail(`it parsed a known request differently (${JSON.stringify(seen)}, ${String(parsed)})`);
+  }
+}
