@@ -12,7 +12,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestProxy, type TestProxy, waitFor } from '../helpers/processes.js';
 import { type ParsedResponse, parseResponses, type RawStep, rawConversation } from '../helpers/raw-http.js';
@@ -358,6 +358,13 @@ describe.each(DATA_PLANES)('HTTP/1.1 corpus, DATA_PLANE=%s', (plane) => {
     record('abort mid-response', 'no leak');
   });
 
+  it('a client that stops reading for a while still gets the whole reply (backpressure, no loss)', async () => {
+    const text = await slowReader(port, get('/stream', 'Connection: close\r\n'), 1000, 20_000);
+    const [reply] = parseResponses(text, ['GET']);
+    record('slow reader', `${reply?.status} ${reply?.body.length}`);
+    expect(reply?.body.length).toBe(STREAM_CHUNK.length * STREAM_MAX_CHUNKS);
+  });
+
   it('streams a large chunked upload through and a large reply back', async () => {
     const size = 48 * 1024;
     const chunk = 'x'.repeat(4096);
@@ -372,6 +379,30 @@ describe.each(DATA_PLANES)('HTTP/1.1 corpus, DATA_PLANE=%s', (plane) => {
     expect(reply?.body.length).toBe(STREAM_CHUNK.length * STREAM_MAX_CHUNKS);
   });
 });
+
+/** Reads a whole close-delimited reply, not reading at all for `stallMs` after the head arrives. */
+function slowReader(port: number, request: string, stallMs: number, timeoutMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let stalled = false;
+    const timer = setTimeout(() => socket.destroy(), timeoutMs);
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      if (!stalled) {
+        stalled = true;
+        socket.pause();
+        setTimeout(() => socket.resume(), stallMs);
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
+    socket.write(request);
+  });
+}
 
 describe('both data planes', () => {
   it('give the same outcome for every case', () => {
