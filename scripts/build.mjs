@@ -11,8 +11,8 @@ const banner = {
  * aws-cdk-lib finds its own files (custom resource handlers, schemas) next to
  * its modules, which a bundle would break.
  */
-const infra = build({
-  entryPoints: { 'infra/app': 'infra/bin/app.ts' },
+/** What every bundle shares: one ESM file per entry under dist/, for Node 20. */
+const common = {
   outdir: 'dist',
   bundle: true,
   platform: 'node',
@@ -21,6 +21,11 @@ const infra = build({
   sourcemap: true,
   legalComments: 'none',
   logLevel: 'warning',
+};
+
+const infra = build({
+  ...common,
+  entryPoints: { 'infra/app': 'infra/bin/app.ts' },
   external: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', 'cdk-nag', 'esbuild'],
   banner,
 });
@@ -47,15 +52,8 @@ const entryPoints = {
 };
 
 await build({
+  ...common,
   entryPoints,
-  outdir: 'dist',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  sourcemap: true,
-  legalComments: 'none',
-  logLevel: 'warning',
   // Bundled CommonJS dependencies (pino, undici) call require(); give ESM output one.
   banner,
 });

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AutoscalerStateStore } from '#core/aws/autoscaler-state-store.js';
 import { CloudWatchSink } from '#core/aws/cloudwatch-sink.js';
 import { EcsService } from '#core/aws/ecs-service.js';
+import { AUTOSCALER_STATE_KEYS } from '#core/aws/tables.js';
 import { AUTOSCALER_METRICS, DIMENSIONS, PROXY_METRICS, SERVICES } from '#core/telemetry/metric-names.js';
 import { CloudWatchLoadReader, COMPLETE_AFTER_MS } from '#functions/autoscaler/adapters/cloudwatch-load.js';
 import { minimumSpendForPeriod, parseState, withDefaults } from '#functions/autoscaler/policy.js';
@@ -86,18 +87,7 @@ describe('an autoscaler tick against the emulator', () => {
   beforeAll(async () => {
     const { client } = testClients(endpoint);
     await client.send(
-      new CreateTableCommand({
-        TableName: stateTable,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
+      new CreateTableCommand({ TableName: stateTable, BillingMode: 'PAY_PER_REQUEST', ...AUTOSCALER_STATE_KEYS }),
     );
     await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
     for (const [service, count] of [
@@ -301,18 +291,7 @@ describe('an autoscaler tick against the emulator', () => {
     const state = `rm-test-state-${randomBytes(4).toString('hex')}`;
     const { client } = testClients(endpoint);
     await client.send(
-      new CreateTableCommand({
-        TableName: state,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
+      new CreateTableCommand({ TableName: state, BillingMode: 'PAY_PER_REQUEST', ...AUTOSCALER_STATE_KEYS }),
     );
     await new EcsService(ecs, cluster, 'servers').setDesiredCount(2);
     const outcome = await runTick(ports({ state }), { ...tight, budgetUsd: budget }, environment, quietLog(), nowMs);
