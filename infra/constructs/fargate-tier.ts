@@ -16,6 +16,15 @@ import { Construct } from 'constructs';
 import type { CpuArchitecture as PricedArchitecture } from '#core/pricing/fargate.js';
 import { acknowledgeNag } from '../nag.js';
 
+/**
+ * Where and how big a tier's tasks run: what the proxy and server services
+ * take from the stack and hand to their FargateTier unchanged.
+ */
+export type TierPlacement = Pick<
+  FargateTierProps,
+  'cluster' | 'image' | 'cpu' | 'memoryMiB' | 'architecture' | 'desiredCount' | 'taskSubnets' | 'assignPublicIp'
+>;
+
 /** Fargate stops a container at most this long after SIGTERM. */
 const FARGATE_MAX_STOP_TIMEOUT_S = 120;
 

@@ -1,13 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { type IPeer, Peer, Port, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
-import {
-  type CfnCluster,
-  type ContainerImage,
-  Secret as EcsSecret,
-  type FargateService,
-  type ICluster,
-} from 'aws-cdk-lib/aws-ecs';
+import { type IPeer, Peer, Port } from 'aws-cdk-lib/aws-ec2';
+import { type CfnCluster, Secret as EcsSecret, type FargateService, type ICluster } from 'aws-cdk-lib/aws-ecs';
 import {
   ApplicationLoadBalancer,
   ApplicationProtocol,
@@ -17,23 +11,14 @@ import {
 import { Effect, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { CpuArchitecture } from '#core/pricing/fargate.js';
 import { acknowledgeNag } from '../nag.js';
-import { FargateTier } from './fargate-tier.js';
+import { FargateTier, type TierPlacement } from './fargate-tier.js';
 
 /** The proxy's ports (containers/proxy/src/config.ts defaults). */
 export const PROXY_DATA_PORT = 8080;
 export const PROXY_ADMIN_PORT = 8081;
 
-export interface ProxyServiceProps {
-  readonly cluster: ICluster;
-  readonly image: ContainerImage;
-  readonly cpu: number;
-  readonly memoryMiB: number;
-  readonly architecture: CpuArchitecture;
-  readonly desiredCount: number;
-  readonly taskSubnets: SubnetSelection;
-  readonly assignPublicIp: boolean;
+export interface ProxyServiceProps extends TierPlacement {
   /** Ring, ShardT, MapT and Records: the proxy reads membership and runs the records API and shard manager. */
   readonly tables: { readonly ring: ITable; readonly shards: ITable; readonly map: ITable; readonly records: ITable };
   /** The admin API's bearer token, injected as the ADMIN_TOKEN secret. */

@@ -1,23 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { type IConnectable, Port, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
-import type { ContainerImage, ICluster } from 'aws-cdk-lib/aws-ecs';
+import { type IConnectable, Port } from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import type { CpuArchitecture } from '#core/pricing/fargate.js';
-import { FargateTier } from './fargate-tier.js';
+import { FargateTier, type TierPlacement } from './fargate-tier.js';
 
 /** The server's port (containers/server/src/config.ts default). */
 export const SERVER_PORT = 8080;
 
-export interface ServerServiceProps {
-  readonly cluster: ICluster;
-  readonly image: ContainerImage;
-  readonly cpu: number;
-  readonly memoryMiB: number;
-  readonly architecture: CpuArchitecture;
-  readonly desiredCount: number;
-  readonly taskSubnets: SubnetSelection;
-  readonly assignPublicIp: boolean;
+export interface ServerServiceProps extends TierPlacement {
   /** Servers heartbeat into Ring and do shard work on ShardT, MapT and Records. */
   readonly tables: { readonly ring: ITable; readonly shards: ITable; readonly map: ITable; readonly records: ITable };
   /** Who may call the servers: the proxy tier. */

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CloudFormationClient, ListStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, GetDashboardCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, GetDashboardCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -22,6 +22,7 @@ import { AUTOSCALER_METRICS, DIMENSIONS, PROXY_METRICS, SERVICES } from '#core/t
 import { parseState } from '#functions/autoscaler/policy.js';
 import { deployToEmulator, destroyOnEmulator, type StackOutputs } from '#scripts/lib/cdk.js';
 import { emulatorEnv } from '#scripts/lib/emulator.js';
+import { metricPoints } from '../helpers/cloudwatch.js';
 import { startTestProxy, startTestServer, waitFor } from '../helpers/processes.js';
 import { shippedConfig } from '../infra/synth.js';
 
@@ -239,29 +240,16 @@ describe('cdk deploy --all to the emulator', () => {
         );
         // The metrics the dashboard charts exist.
         const cloudwatch = new CloudWatchClient(clientConfig);
-        const read = async (name: string, dimensions: Record<string, string>) => {
-          const out = await cloudwatch.send(
-            new GetMetricDataCommand({
-              StartTime: new Date(Date.now() - 15 * 60_000),
-              EndTime: new Date(Date.now() + 60_000),
-              MetricDataQueries: [
-                {
-                  Id: 'm',
-                  MetricStat: {
-                    Metric: {
-                      Namespace: config.monitoring.metricsNamespace,
-                      MetricName: name,
-                      Dimensions: Object.entries(dimensions).map(([Name, Value]) => ({ Name, Value })),
-                    },
-                    Period: 60,
-                    Stat: 'Maximum',
-                  },
-                },
-              ],
-            }),
-          );
-          return out.MetricDataResults?.[0]?.Values ?? [];
-        };
+        const read = async (name: string, dimensions: Record<string, string>) =>
+          (
+            await metricPoints(cloudwatch, {
+              namespace: config.monitoring.metricsNamespace,
+              name,
+              dimensions,
+              stat: 'Maximum',
+              startMs: Date.now() - 15 * 60_000,
+            })
+          ).map((p) => p.value);
         const env = { [DIMENSIONS.environment]: config.envName };
         expect(
           await read(AUTOSCALER_METRICS.desiredCount, { ...env, [DIMENSIONS.service]: SERVICES.servers }),

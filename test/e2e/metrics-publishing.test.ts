@@ -1,8 +1,9 @@
-import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DIMENSIONS, PROXY_METRICS, SERVICES } from '#core/telemetry/metric-names.js';
 import { awsEnv } from '../helpers/aws.js';
+import { metricPoints } from '../helpers/cloudwatch.js';
 import { startTestProxy, startTestServer, type TestProxy, type TestServer, waitFor } from '../helpers/processes.js';
 import { TcpGate } from '../helpers/tcp-gate.js';
 
@@ -21,31 +22,14 @@ function cloudWatch(): CloudWatchClient {
 
 /** One statistic of one proxy metric for this environment over the last 10 minutes, summed over the buckets. */
 async function readBack(environment: string, name: string, stat: string): Promise<number | undefined> {
-  const end = new Date(Date.now() + 60_000);
-  const query: MetricDataQuery = {
-    Id: 'm',
-    MetricStat: {
-      Metric: {
-        Namespace: NAMESPACE,
-        MetricName: name,
-        Dimensions: [
-          { Name: DIMENSIONS.environment, Value: environment },
-          { Name: DIMENSIONS.service, Value: SERVICES.proxy },
-        ],
-      },
-      Period: 600,
-      Stat: stat,
-    },
-  };
-  const out = await cloudWatch().send(
-    new GetMetricDataCommand({
-      StartTime: new Date(end.getTime() - 11 * 60_000),
-      EndTime: end,
-      MetricDataQueries: [query],
-    }),
-  );
-  const values = out.MetricDataResults?.[0]?.Values ?? [];
-  return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0);
+  const points = await metricPoints(cloudWatch(), {
+    namespace: NAMESPACE,
+    name,
+    dimensions: { [DIMENSIONS.environment]: environment, [DIMENSIONS.service]: SERVICES.proxy },
+    stat,
+    periodSeconds: 600,
+  });
+  return points.length === 0 ? undefined : points.reduce((sum, p) => sum + p.value, 0);
 }
 
 async function get(proxy: TestProxy, n: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateClusterCommand,
@@ -19,6 +19,7 @@ import { minimumSpendForPeriod, parseState, withDefaults } from '#functions/auto
 import type { AutoscalerSettings } from '#functions/autoscaler/settings.js';
 import { runTick, type TickLog, type TickPorts } from '#functions/autoscaler/tick.js';
 import { awsEnv, testClients } from '../helpers/aws.js';
+import { metricPoints } from '../helpers/cloudwatch.js';
 import { startTestProxy, startTestServer, type TestProxy, type TestServer, waitFor } from '../helpers/processes.js';
 import { TcpGate } from '../helpers/tcp-gate.js';
 
@@ -131,33 +132,15 @@ describe('an autoscaler tick against the emulator', () => {
       }),
     );
     // The tick reads the minute before last; find the minute the load landed in.
-    const perMinute = async () => {
-      const out = await cloudWatch.send(
-        new GetMetricDataCommand({
-          StartTime: new Date(Date.now() - 10 * MINUTE_MS),
-          EndTime: new Date(Date.now() + MINUTE_MS),
-          MetricDataQueries: [
-            {
-              Id: 'r',
-              MetricStat: {
-                Metric: {
-                  Namespace: NAMESPACE,
-                  MetricName: PROXY_METRICS.requests,
-                  Dimensions: [
-                    { Name: DIMENSIONS.environment, Value: environment },
-                    { Name: DIMENSIONS.service, Value: SERVICES.proxy },
-                  ],
-                },
-                Period: 60,
-                Stat: 'Sum',
-              },
-            },
-          ],
-        }),
-      );
-      const r = out.MetricDataResults?.[0];
-      return (r?.Timestamps ?? []).map((t, i) => ({ at: t.getTime(), sum: r?.Values?.[i] ?? 0 }));
-    };
+    const perMinute = async () =>
+      (
+        await metricPoints(cloudWatch, {
+          namespace: NAMESPACE,
+          name: PROXY_METRICS.requests,
+          dimensions: { [DIMENSIONS.environment]: environment, [DIMENSIONS.service]: SERVICES.proxy },
+          stat: 'Sum',
+        })
+      ).map((p) => ({ at: p.at, sum: p.value }));
     await waitFor(
       async () => (await perMinute()).reduce((n, b) => n + b.sum, 0) === REQUESTS,
       15_000,
@@ -196,30 +179,15 @@ describe('an autoscaler tick against the emulator', () => {
     expect(after.version).toBe(2);
     expect(parseState(after.state).spendUsd).toBeGreaterThan(parseState(stored.state).spendUsd);
 
-    const emitted = await cloudWatch.send(
-      new GetMetricDataCommand({
-        StartTime: new Date(nowMs - 5 * MINUTE_MS),
-        EndTime: new Date(nowMs + 5 * MINUTE_MS),
-        MetricDataQueries: [
-          {
-            Id: 'd',
-            MetricStat: {
-              Metric: {
-                Namespace: NAMESPACE,
-                MetricName: AUTOSCALER_METRICS.desiredCount,
-                Dimensions: [
-                  { Name: DIMENSIONS.environment, Value: environment },
-                  { Name: DIMENSIONS.service, Value: SERVICES.servers },
-                ],
-              },
-              Period: 60,
-              Stat: 'Maximum',
-            },
-          },
-        ],
-      }),
-    );
-    expect(emitted.MetricDataResults?.[0]?.Values).toContain(servers.desiredCount);
+    const emitted = await metricPoints(cloudWatch, {
+      namespace: NAMESPACE,
+      name: AUTOSCALER_METRICS.desiredCount,
+      dimensions: { [DIMENSIONS.environment]: environment, [DIMENSIONS.service]: SERVICES.servers },
+      stat: 'Maximum',
+      startMs: nowMs - 5 * MINUTE_MS,
+      endMs: nowMs + 5 * MINUTE_MS,
+    });
+    expect(emitted.map((p) => p.value)).toContain(servers.desiredCount);
   });
 
   it('when the ledger has nearly reached the budget, the servers go back to their minimum', async () => {
