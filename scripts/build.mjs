@@ -38,6 +38,7 @@ const entryPoints = {
   proxy: 'containers/proxy/src/main.ts',
   server: 'containers/server/src/main.ts',
   'scripts/start': 'scripts/start.ts',
+  'scripts/local-autoscaler': 'scripts/local-autoscaler.ts',
   'scripts/install-emulator': 'scripts/install-emulator.ts',
   'scripts/deploy-local': 'scripts/deploy-local.ts',
   'scripts/cost': 'scripts/cost.ts',

@@ -123,7 +123,8 @@ export async function runTick(
   for (const name of SERVICE_ORDER) {
     const d = decision.services[name];
     log.info(d.reason, {
-      service: name,
+      // Not `service`: Powertools' Logger reserves that key (its own service name) and drops ours.
+      tier: name,
       inputs: load.services[name],
       capacity: d.capacity,
       recommendation: d.recommendation,
@@ -140,7 +141,7 @@ export async function runTick(
     } catch (error) {
       failedUpdates++;
       log.error('UpdateService failed; the next tick reads the real count and decides again', {
-        service: name,
+        tier: name,
         desiredCount: d.desiredCount,
         error: describe(error),
       });

@@ -51,6 +51,12 @@ export interface RunningProxy {
 /** Optional collaborators, for a local scaler or tests. */
 export interface ProxyExtras {
   readonly createScaler?: (adminPort: number) => Scaler | undefined;
+  /**
+   * Called once the initial servers are up (a local-ecs scaler then follows
+   * its service through the admin actions). What it returns is called first
+   * at shutdown, so nothing starts servers while the proxy stops.
+   */
+  readonly onActions?: (actions: FleetActions) => () => Promise<void>;
 }
 
 export async function startProxy(config: ProxyConfig, log: Logger, extras: ProxyExtras = {}): Promise<RunningProxy> {
@@ -197,12 +203,14 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
   if (scaler && config.INITIAL_SERVERS > 0) {
     await actions.add({ n: config.INITIAL_SERVERS });
   }
+  const stopFollowing = extras.onActions?.(actions);
 
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
     stopping ??= (async () => {
       log.info({ inflight: fleet.load.inflight }, 'shutting down: finishing in-flight requests');
       traffic.draining = true;
+      await stopFollowing?.();
       const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
       const listenUntil = Math.min(deadline, Date.now() + SHUTDOWN_LISTEN_MAX_MS);
       // Keep accepting until traffic stops (the balancer has deregistered us) or a bound passes:

@@ -116,12 +116,21 @@ const schema = z.object({
     .regex(/^[a-z][a-z0-9-]{0,15}$/, { error: 'expected 1-16 lower-case letters, digits or "-"' })
     .default('local'),
 
-  /** What /add and /rm act through: nothing, local processes, or the servers' ECS service. */
-  SCALER: z.enum(['none', 'local', 'ecs']).default('none'),
-  /** ecs scaler: the cluster and the servers' service (names or ARNs). */
+  /**
+   * What /add and /rm act through: nothing, local processes, the servers' ECS
+   * service, or local processes standing in for an emulated ECS service's
+   * tasks (`local-ecs`, what `npm start` runs; scaler/ecs-mirrored-scaler.ts).
+   */
+  SCALER: z.enum(['none', 'local', 'ecs', 'local-ecs']).default('none'),
+  /** ecs and local-ecs scalers: the cluster and the servers' service (names or ARNs). */
   ECS_CLUSTER: z.string().default(''),
   ECS_SERVER_SERVICE: z.string().default(''),
-  /** local scaler: the server bundle to run with node. */
+  /** local-ecs scaler: the proxy's own service, whose CPU it also publishes (optional). */
+  ECS_PROXY_SERVICE: z.string().default(''),
+  /** local-ecs scaler: each process counts as a task of this many CPU units (1024 = 1 vCPU) in AWS/ECS CPUUtilization. */
+  LOCAL_SERVER_CPU_UNITS: intVar(256, 128, 16_384),
+  LOCAL_PROXY_CPU_UNITS: intVar(512, 128, 16_384),
+  /** local and local-ecs scalers: the server bundle to run with node. */
   LOCAL_SERVER_ENTRY: z.string().default(''),
   INITIAL_SERVERS: intVar(0, 0, 1000),
   REGISTER_WAIT_MS: intVar(10 * SECOND, 100, 10 * MINUTE),
@@ -157,11 +166,17 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
       ['DATA_PLANE: net cannot serve the records API'],
     );
   }
-  if (parsed.SCALER === 'ecs' && (!parsed.ECS_CLUSTER || !parsed.ECS_SERVER_SERVICE)) {
-    throw new ConfigError('ECS_CLUSTER, ECS_SERVER_SERVICE: required when SCALER=ecs', ['ECS_CLUSTER: required']);
+  const usesEcs = parsed.SCALER === 'ecs' || parsed.SCALER === 'local-ecs';
+  if (usesEcs && (!parsed.ECS_CLUSTER || !parsed.ECS_SERVER_SERVICE)) {
+    throw new ConfigError(`ECS_CLUSTER, ECS_SERVER_SERVICE: required when SCALER=${parsed.SCALER}`, [
+      'ECS_CLUSTER: required',
+    ]);
   }
-  if (parsed.SCALER === 'local' && !parsed.LOCAL_SERVER_ENTRY) {
-    throw new ConfigError('LOCAL_SERVER_ENTRY: required when SCALER=local', ['LOCAL_SERVER_ENTRY: required']);
+  const runsProcesses = parsed.SCALER === 'local' || parsed.SCALER === 'local-ecs';
+  if (runsProcesses && !parsed.LOCAL_SERVER_ENTRY) {
+    throw new ConfigError(`LOCAL_SERVER_ENTRY: required when SCALER=${parsed.SCALER}`, [
+      'LOCAL_SERVER_ENTRY: required',
+    ]);
   }
   let keySource: ReturnType<typeof parseKeySource>;
   try {

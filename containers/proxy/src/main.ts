@@ -1,35 +1,50 @@
+import type { Logger } from 'pino';
+import { cloudWatchClient } from '#core/aws/cloudwatch-client.js';
+import { CloudWatchSink } from '#core/aws/cloudwatch-sink.js';
 import { ecsClient } from '#core/aws/ecs-client.js';
 import { EcsScaler, EcsService } from '#core/aws/ecs-service.js';
 import { loadOrExit } from '#core/config/load-or-exit.js';
 import { readyLine } from '#core/runtime/ready-line.js';
 import { startProxy } from './app.js';
 import { loadProxyConfig, type ProxyConfig } from './config.js';
+import { EcsMirroredScaler } from './scaler/ecs-mirrored-scaler.js';
 import { LocalProcessScaler } from './scaler/local-process-scaler.js';
+import { ECS_NAMESPACE, LocalTaskCpuPublisher, ownCpuSeconds, processCpuSeconds } from './scaler/local-task-cpu.js';
 import { createLogger } from './telemetry/logger.js';
+
+/** How often a local-ecs scaler compares its processes with the ECS service's count. */
+const ECS_FOLLOW_INTERVAL_MS = 2000;
 
 /** Entry point of the proxy container: `node dist/proxy.js`. */
 async function main(): Promise<void> {
   const config = loadOrExit('ringmaster proxy', () => loadProxyConfig(process.env));
   const log = createLogger(config.LOG_LEVEL, 'ringmaster-proxy');
   if (!config.adminToken) log.warn('RINGMASTER_LOCAL_DEV=1: the admin API accepts requests without a token');
+  let mirrored: EcsMirroredScaler | undefined;
   const proxy = await startProxy(config, log, {
     createScaler: (adminPort) => {
+      const processes = () =>
+        new LocalProcessScaler(
+          {
+            entry: config.LOCAL_SERVER_ENTRY,
+            logLevel: config.LOG_LEVEL,
+            env: localServerEnv(config, adminPort, process.env),
+          },
+          log,
+        );
       switch (config.SCALER) {
         case 'local':
-          return new LocalProcessScaler(
-            {
-              entry: config.LOCAL_SERVER_ENTRY,
-              logLevel: config.LOG_LEVEL,
-              env: localServerEnv(config, adminPort, process.env),
-            },
-            log,
-          );
+          return processes();
+        case 'local-ecs':
+          mirrored = localEcsTasks(config, processes(), log);
+          return mirrored;
         case 'ecs':
           return new EcsScaler(new EcsService(ecsClient(), config.ECS_CLUSTER, config.ECS_SERVER_SERVICE));
         case 'none':
           return undefined;
       }
     },
+    onActions: (actions) => mirrored?.follow(actions) ?? (async () => {}),
   });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
@@ -45,6 +60,40 @@ async function main(): Promise<void> {
   // Machine-readable line for scripts and tests that start the proxy on port 0. Printed only
   // once the signal handlers exist: a SIGTERM sent on seeing it must not meet the default action.
   process.stdout.write(readyLine({ ringmaster: 'ready', proxyPort: proxy.proxyPort, adminPort: proxy.adminPort }));
+}
+
+/**
+ * SCALER=local-ecs: the server processes mirror and follow the emulated ECS
+ * servers service, and their CPU (and the proxy's own, when ECS_PROXY_SERVICE
+ * is set) is published as AWS/ECS CPUUtilization, as ECS would for real tasks.
+ */
+function localEcsTasks(config: ProxyConfig, processes: LocalProcessScaler, log: Logger): EcsMirroredScaler {
+  const servers = {
+    name: config.ECS_SERVER_SERVICE,
+    cpuUnits: config.LOCAL_SERVER_CPU_UNITS,
+    cpuSeconds: () => {
+      const cpu = new Map<string, number | undefined>();
+      for (const [id, pid] of processes.processIds()) cpu.set(id, processCpuSeconds(pid));
+      return cpu;
+    },
+  };
+  const proxyService = new EcsService(ecsClient(), config.ECS_CLUSTER, config.ECS_PROXY_SERVICE);
+  const proxy = {
+    name: config.ECS_PROXY_SERVICE,
+    cpuUnits: config.LOCAL_PROXY_CPU_UNITS,
+    cpuSeconds: () => new Map([['self', ownCpuSeconds()]]),
+    // One local proxy serves for all of the proxy service's tasks.
+    sharedBy: async () => (await proxyService.describe()).running,
+  };
+  const cpu = new LocalTaskCpuPublisher(
+    config.ECS_CLUSTER,
+    config.ECS_PROXY_SERVICE ? [servers, proxy] : [servers],
+    new CloudWatchSink(cloudWatchClient(), ECS_NAMESPACE),
+    config.METRICS_PERIOD_MS,
+    log,
+  );
+  const service = new EcsService(ecsClient(), config.ECS_CLUSTER, config.ECS_SERVER_SERVICE);
+  return new EcsMirroredScaler(processes, service, ECS_FOLLOW_INTERVAL_MS, cpu, log);
 }
 
 /** What the servers a local scaler starts need: how to register, and any artificial work. */

@@ -22,6 +22,10 @@ export interface ReplicaSet {
 export class FleetActions {
   /** Ids an /add or /rm is working on, so two calls cannot act on one server. */
   private readonly busy = new Set<string>();
+  /** Scale operations started since the proxy started (see `changes`). */
+  private started = 0;
+  /** Scale operations not finished yet. */
+  private running = 0;
 
   constructor(
     private readonly fleet: Fleet,
@@ -31,6 +35,20 @@ export class FleetActions {
     private readonly log: Logger,
   ) {}
 
+  /**
+   * How many scale operations have started. Something that reads a count
+   * elsewhere and then acts (the ECS follower) compares this before and after
+   * its read, so it never acts on a count an /add or /rm changed meanwhile.
+   */
+  get changes(): number {
+    return this.started;
+  }
+
+  /** True while an /add or /rm is in progress. */
+  get changing(): boolean {
+    return this.running > 0;
+  }
+
   replicas(): ReplicaSet {
     const replicas = this.fleet
       .list()
@@ -39,7 +57,26 @@ export class FleetActions {
     return { N: replicas.length, replicas };
   }
 
-  async add(request: ScaleRequest): Promise<ReplicaSet> {
+  add(request: ScaleRequest): Promise<ReplicaSet> {
+    return this.tracked(() => this.addServers(request));
+  }
+
+  remove(request: ScaleRequest): Promise<ReplicaSet> {
+    return this.tracked(() => this.removeServers(request));
+  }
+
+  /** Counts the operation from its first, synchronous step, so `changes` moves before any await. */
+  private async tracked(operation: () => Promise<ReplicaSet>): Promise<ReplicaSet> {
+    this.started++;
+    this.running++;
+    try {
+      return await operation();
+    } finally {
+      this.running--;
+    }
+  }
+
+  private async addServers(request: ScaleRequest): Promise<ReplicaSet> {
     const scaler = this.requireScaler();
     if (this.fleet.size + request.n > this.limits.maxServers) {
       throw new DomainError(
@@ -77,7 +114,7 @@ export class FleetActions {
     }
   }
 
-  async remove(request: ScaleRequest): Promise<ReplicaSet> {
+  private async removeServers(request: ScaleRequest): Promise<ReplicaSet> {
     const active = this.fleet.list().filter((b) => b.status === 'active' && !this.busy.has(b.id));
     if (request.n > active.length) {
       throw new DomainError('INVALID_INPUT', 'n', `cannot remove ${request.n} of ${active.length} active server(s)`);

@@ -53,6 +53,16 @@ export class LocalProcessScaler implements Scaler {
     return { desired: this.managed.size, running, pending: this.managed.size - running };
   }
 
+  /** Process ids of the servers running now, by server id (for CPU accounting). */
+  processIds(): Map<string, number> {
+    const pids = new Map<string, number>();
+    for (const [id, m] of this.managed) {
+      const { pid, exitCode, signalCode } = m.child;
+      if (pid !== undefined && exitCode === null && signalCode === null) pids.set(id, pid);
+    }
+    return pids;
+  }
+
   async setDesiredCount(count: number, newIds?: readonly string[]): Promise<void> {
     const current = this.managed.size;
     if (count < current) {

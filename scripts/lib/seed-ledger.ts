@@ -1,0 +1,45 @@
+import type { AutoscalerStateStore } from '#core/aws/autoscaler-state-store.js';
+import type { ServiceName } from '#core/telemetry/metric-names.js';
+import { periodBounds } from '#functions/autoscaler/period.js';
+import type { AutoscalerSettings } from '#functions/autoscaler/settings.js';
+import { type PersistedState, STATE_FORMAT } from '#functions/autoscaler/state.js';
+
+/**
+ * Starts the current budget period's ledger at `spentUsd`, as if the period
+ * so far had cost that much (RINGMASTER_SPENT_USD). A budget must pay the
+ * minimum counts for a whole period, so part-way through a period even the
+ * smallest budget leaves room; starting the ledger near the budget shows the
+ * cap at work at once. The item is written as the autoscaler writes it (one
+ * conditional commit), with the services at the counts this run starts at.
+ */
+export async function startLedgerAt(
+  store: AutoscalerStateStore,
+  settings: AutoscalerSettings,
+  spentUsd: number,
+  counts: Readonly<Record<ServiceName, number>>,
+  nowMs: number,
+): Promise<void> {
+  if (spentUsd >= settings.budgetUsd) {
+    throw new RangeError(
+      `RINGMASTER_SPENT_USD: must be less than the budget (${settings.budgetUsd} USD), got ${spentUsd}`,
+    );
+  }
+  const stored = await store.load();
+  const period = periodBounds(settings.budgetPeriod, nowMs);
+  const service = (count: number) => ({
+    lastDesired: count,
+    lastBillable: count,
+    recentRecommendations: [],
+    lastScaleOutMs: null,
+  });
+  const state: PersistedState = {
+    format: STATE_FORMAT,
+    version: stored.version + 1,
+    periodStartMs: period.startMs,
+    periodEndMs: period.endMs,
+    spendUsd: spentUsd,
+    lastTickMs: nowMs,
+    services: { proxy: service(counts.proxy), servers: service(counts.servers) },
+  };
+  await store.commit(stored.version, state, stored.decisions, []);
+}
