@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { PROC_TICKS_PER_SECOND, processCpuTicks } from '#core/runtime/proc-stat.js';
 
 /**
  * CPU a process tree has used so far, from /proc (Linux): user and system
@@ -10,20 +11,7 @@ export interface CpuTime {
   readonly sysUs: number;
 }
 
-/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on every mainstream build. */
-const TICKS_PER_SECOND = 100;
-const US_PER_TICK = 1_000_000 / TICKS_PER_SECOND;
-
-function ownTicks(pid: number): [number, number] | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name, which may itself hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return [Number(fields[11]), Number(fields[12])]; // utime, stime (fields 14 and 15 overall)
-  } catch {
-    return undefined;
-  }
-}
+const US_PER_TICK = 1_000_000 / PROC_TICKS_PER_SECOND;
 
 function children(pid: number): number[] {
   const out: number[] = [];
@@ -39,13 +27,13 @@ function children(pid: number): number[] {
 }
 
 export function treeCpuTime(pid: number): CpuTime | undefined {
-  const own = ownTicks(pid);
+  const own = processCpuTicks(pid);
   if (own === undefined) return undefined;
   let [user, sys] = own;
   const pending = children(pid);
   for (let guard = 0; pending.length > 0 && guard < 1000; guard++) {
     const child = pending.pop() as number;
-    const t = ownTicks(child);
+    const t = processCpuTicks(child);
     if (t) {
       user += t[0];
       sys += t[1];

@@ -9,20 +9,11 @@ import type { MetricDatum } from '#core/ports/metrics-sink.js';
 import { DIMENSIONS, PROXY_METRICS, SERVICES } from '#core/telemetry/metric-names.js';
 import { createLocalServices } from '#scripts/lib/local-ecs.js';
 import { readLocalSettings } from '#scripts/lib/local-settings.js';
-import { awsEnv, createTestTables, type TestTables } from '../helpers/aws.js';
+import { awsEnv, clientConfig, createTestTables, type TestTables } from '../helpers/aws.js';
 import { metricPoints } from '../helpers/cloudwatch.js';
 import { ROOT, spawnUntil, startTestProxy, type TestProxy, waitFor } from '../helpers/processes.js';
 
 const MINUTE_MS = 60_000;
-
-function clientConfig(endpoint: string) {
-  const env = awsEnv(endpoint);
-  return {
-    endpoint,
-    region: env.AWS_REGION,
-    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' },
-  };
-}
 
 const replicas = async (proxy: Pick<TestProxy, 'admin'>) => (await proxy.admin('GET', '/rep')).body.message;
 

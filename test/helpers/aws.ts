@@ -10,6 +10,16 @@ export function awsEnv(endpoint = inject('awsEndpoint')): Record<string, string>
   return emulatorEnv(endpoint);
 }
 
+/** Endpoint, region and credentials for an SDK client of any service on the test emulator. */
+export function clientConfig(endpoint = inject('awsEndpoint')) {
+  const env = emulatorEnv(endpoint);
+  return {
+    endpoint,
+    region: env.AWS_REGION,
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' },
+  };
+}
+
 export function testClients(endpoint = inject('awsEndpoint')) {
   const client = emulatorClient(endpoint);
   return { client, doc: DynamoDBDocumentClient.from(client) };

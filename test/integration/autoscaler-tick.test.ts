@@ -1,12 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import {
-  CreateClusterCommand,
-  CreateServiceCommand,
-  ECSClient,
-  RegisterTaskDefinitionCommand,
-} from '@aws-sdk/client-ecs';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AutoscalerStateStore } from '#core/aws/autoscaler-state-store.js';
@@ -18,7 +13,8 @@ import { CloudWatchLoadReader, COMPLETE_AFTER_MS } from '#functions/autoscaler/a
 import { minimumSpendForPeriod, parseState, withDefaults } from '#functions/autoscaler/policy.js';
 import type { AutoscalerSettings } from '#functions/autoscaler/settings.js';
 import { runTick, type TickLog, type TickPorts } from '#functions/autoscaler/tick.js';
-import { awsEnv, testClients } from '../helpers/aws.js';
+import { createLocalServices } from '#scripts/lib/local-ecs.js';
+import { awsEnv, clientConfig, testClients } from '../helpers/aws.js';
 import { metricPoints } from '../helpers/cloudwatch.js';
 import { startTestProxy, startTestServer, type TestProxy, type TestServer, waitFor } from '../helpers/processes.js';
 import { TcpGate } from '../helpers/tcp-gate.js';
@@ -26,15 +22,6 @@ import { TcpGate } from '../helpers/tcp-gate.js';
 const NAMESPACE = 'RingmasterTickTest';
 const MINUTE_MS = 60_000;
 const REQUESTS = 1200;
-
-function credentials(endpoint: string) {
-  const env = awsEnv(endpoint);
-  return {
-    endpoint,
-    region: env.AWS_REGION,
-    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' },
-  };
-}
 
 const quietLog = (): TickLog & { lines: string[] } => {
   const lines: string[] = [];
@@ -62,14 +49,14 @@ describe('an autoscaler tick against the emulator', () => {
   const environment = `tick${randomBytes(3).toString('hex')}`;
   const cluster = `rm-tick-${randomBytes(3).toString('hex')}`;
   const stateTable = `rm-test-state-${randomBytes(4).toString('hex')}`;
-  const ecs = new ECSClient(credentials(endpoint));
-  const cloudWatch = new CloudWatchClient(credentials(endpoint));
+  const ecs = new ECSClient(clientConfig(endpoint));
+  const cloudWatch = new CloudWatchClient(clientConfig(endpoint));
   const servers: TestServer[] = [];
   let proxy: TestProxy;
   let loadMinuteMs = 0;
 
   const ports = (options: { state?: string; cluster?: string; cloudWatchEndpoint?: string } = {}): TickPorts => {
-    const cw = options.cloudWatchEndpoint ? new CloudWatchClient(credentials(options.cloudWatchEndpoint)) : cloudWatch;
+    const cw = options.cloudWatchEndpoint ? new CloudWatchClient(clientConfig(options.cloudWatchEndpoint)) : cloudWatch;
     const c = options.cluster ?? cluster;
     return {
       load: new CloudWatchLoadReader(cw, {
@@ -90,31 +77,10 @@ describe('an autoscaler tick against the emulator', () => {
     await client.send(
       new CreateTableCommand({ TableName: stateTable, BillingMode: 'PAY_PER_REQUEST', ...AUTOSCALER_STATE_KEYS }),
     );
-    await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
-    for (const [service, count] of [
-      ['proxy', 1],
-      ['servers', 2],
-    ] as const) {
-      await ecs.send(
-        new RegisterTaskDefinitionCommand({
-          family: `${cluster}-${service}`,
-          requiresCompatibilities: ['FARGATE'],
-          networkMode: 'awsvpc',
-          cpu: '256',
-          memory: '512',
-          containerDefinitions: [{ name: service, image: `ringmaster-${service}:test`, essential: true }],
-        }),
-      );
-      await ecs.send(
-        new CreateServiceCommand({
-          cluster,
-          serviceName: service,
-          taskDefinition: `${cluster}-${service}`,
-          desiredCount: count,
-          launchType: 'FARGATE',
-        }),
-      );
-    }
+    await createLocalServices(ecs, cluster, [
+      { name: 'proxy', cpu: 256, memoryMiB: 512, desiredCount: 1 },
+      { name: 'servers', cpu: 256, memoryMiB: 512, desiredCount: 2 },
+    ]);
     // Load through a real proxy that publishes to CloudWatch every second.
     servers.push(await startTestServer('t1', undefined), await startTestServer('t2', undefined));
     proxy = await startTestProxy({

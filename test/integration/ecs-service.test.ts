@@ -1,10 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  CreateClusterCommand,
-  CreateServiceCommand,
-  ECSClient,
-  RegisterTaskDefinitionCommand,
-} from '@aws-sdk/client-ecs';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import pino from 'pino';
 import { Pool } from 'undici';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +9,8 @@ import { createStrategy } from '#core/balancing/strategies.js';
 import { FleetActions } from '#proxy/admin/fleet-actions.js';
 import { Fleet } from '#proxy/fleet/fleet.js';
 import { LeaseRegistry } from '#proxy/membership/lease-registry.js';
-import { awsEnv } from '../helpers/aws.js';
+import { createLocalServices } from '#scripts/lib/local-ecs.js';
+import { clientConfig } from '../helpers/aws.js';
 
 const FLEET_OPTIONS = {
   slowStartMs: 0,
@@ -32,40 +28,12 @@ const LIMITS = { maxServers: 64, registerWaitMs: 300 };
  * protection is accepted but not modelled, so these tests check what the
  * emulator can show: counts, and that exactly the named tasks stop.
  */
-function ecsClient(): ECSClient {
-  const env = awsEnv();
-  return new ECSClient({
-    endpoint: env.AWS_ENDPOINT_URL,
-    region: env.AWS_REGION,
-    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' },
-  });
-}
-
 describe('the ECS service adapter and the Scaler port on ECS', () => {
-  const client = ecsClient();
+  const client = new ECSClient(clientConfig());
   const cluster = `rm-test-${randomBytes(3).toString('hex')}`;
   let service: EcsService;
   beforeAll(async () => {
-    await client.send(new CreateClusterCommand({ clusterName: cluster }));
-    await client.send(
-      new RegisterTaskDefinitionCommand({
-        family: `${cluster}-servers`,
-        requiresCompatibilities: ['FARGATE'],
-        networkMode: 'awsvpc',
-        cpu: '256',
-        memory: '512',
-        containerDefinitions: [{ name: 'server', image: 'ringmaster-server:test', essential: true }],
-      }),
-    );
-    await client.send(
-      new CreateServiceCommand({
-        cluster,
-        serviceName: 'servers',
-        taskDefinition: `${cluster}-servers`,
-        desiredCount: 4,
-        launchType: 'FARGATE',
-      }),
-    );
+    await createLocalServices(client, cluster, [{ name: 'servers', cpu: 256, memoryMiB: 512, desiredCount: 4 }]);
     service = new EcsService(client, cluster, 'servers');
   });
 

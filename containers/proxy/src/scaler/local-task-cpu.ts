@@ -1,12 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { MetricDatum, MetricsSink } from '#core/ports/metrics-sink.js';
-
-/** Linux reports process CPU times in /proc/<pid>/stat in units of USER_HZ, which is 100 on every architecture. */
-const USER_HZ = 100;
-/** utime and stime: fields 14 and 15 of /proc/<pid>/stat, counted after the ")" that ends the command name. */
-const UTIME_AFTER_COMM = 11;
-const STIME_AFTER_COMM = 12;
+import { PROC_TICKS_PER_SECOND, processCpuTicks } from '#core/runtime/proc-stat.js';
 
 /** The ECS metric the autoscaler reads for CPU (functions/autoscaler/adapters/cloudwatch-load.ts). */
 export const ECS_NAMESPACE = 'AWS/ECS';
@@ -32,14 +26,8 @@ export interface LocalService {
 
 /** CPU seconds (user + system) a process has used, from /proc; undefined where /proc cannot be read. */
 export function processCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[UTIME_AFTER_COMM]) + Number(fields[STIME_AFTER_COMM]);
-    return Number.isFinite(ticks) ? ticks / USER_HZ : undefined;
-  } catch {
-    return undefined;
-  }
+  const ticks = processCpuTicks(pid);
+  return ticks === undefined ? undefined : (ticks[0] + ticks[1]) / PROC_TICKS_PER_SECOND;
 }
 
 /** This process's own CPU seconds. */
