@@ -5,6 +5,8 @@
  * built-in traces. `--replays N` sets the randomised budget replays (1,000).
  * The model sizes one tier, the servers; the proxy tier stays at its minimum
  * (billed, like the fixed overhead, in every policy's dollars).
+ * `handlerCost` is the real handler's duration and AWS calls per tick on
+ * the emulator (MiniStack, or AWS_ENDPOINT_URL); `--no-handler` skips it.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -19,6 +21,7 @@ import { threshold } from './lib/autoscaler-sim/policies/threshold.js';
 import { randomizedReplays } from './lib/autoscaler-sim/randomized.js';
 import { type Score, score } from './lib/autoscaler-sim/score.js';
 import { diurnal, noisySteady, parseTraceCsv, spikes, step5x, type Trace } from './lib/autoscaler-sim/trace.js';
+import { measureHandlerCost } from './lib/handler-cost.js';
 
 const POLICIES = { threshold, hpa, targetTracking, predictive, naiveCap, ringmaster } satisfies Record<
   string,
@@ -28,6 +31,8 @@ type PolicyName = keyof typeof POLICIES;
 
 const SEED = 20_260_105;
 const DEFAULT_REPLAYS = 1_000;
+/** Handler invocations timed against the emulator (after one untimed cold start). */
+const HANDLER_TICKS = 30;
 /** tightBudget's budget: this share of what targetTracking spends on the same days unconstrained. */
 const TIGHT_BUDGET_SHARE = 0.7;
 
@@ -111,7 +116,7 @@ function targetsFor(traces: Record<string, TraceReport>, maxSpendOverBudget: num
   return targets;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const started = performance.now();
   const json = process.argv.includes('--json');
   const file = argValue('--trace');
@@ -136,6 +141,12 @@ function main(): void {
   const random = randomizedReplays(SEED + 3, replays);
   // Unrounded: a rounding to 1 must not hide 1.0000004.
   const maxSpendOverBudget = random.maxSpendOverBudget;
+  // The handler's own cost needs the emulator; --no-handler leaves it out (the replays need nothing).
+  const handlerCost = process.argv.includes('--no-handler')
+    ? undefined
+    : await measureHandlerCost(HANDLER_TICKS).catch((err: unknown) => ({
+        error: `could not measure the handler on the emulator: ${err instanceof Error ? err.message : String(err)}`,
+      }));
   const report = {
     model: {
       tier: 'servers (one tier); the proxy stays at its minimum and is billed, with the overhead, in dollars',
@@ -156,9 +167,10 @@ function main(): void {
     maxSpendOverBudget,
     randomizedReplays: { replays: random.replays, meanSpendOverBudget: round(random.meanSpendOverBudget, 4) },
     targets: targetsFor(traces, maxSpendOverBudget),
+    ...(handlerCost ? { handlerCost } : {}),
     seconds: round((performance.now() - started) / 1000, 1),
   };
   process.stdout.write(json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
 }
 
-main();
+await main();
