@@ -13,7 +13,9 @@
  * - it has no Docker engine, so images cannot be built: a tier without an
  *   `image` gets EMULATOR_PLACEHOLDER_IMAGE (no containers run there; tasks
  *   are records).
- * - it rejects alarms on metric math: see SingleMetricAlarms.
+ * - it rejects alarms on metric math: see SingleMetricAlarms;
+ * - it turns no log lines into metrics, so the autoscaler's embedded-metric
+ *   output would be lost: it publishes with PutMetricData instead.
  * It also accepts and silently drops table TTL, Lambda reserved concurrency,
  * task-definition secrets and ExcludePunctuation; nothing to adapt, and the
  * infra tests assert those on the real template.
@@ -23,6 +25,7 @@ import { CfnAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnSecurityGroup, CfnSecurityGroupEgress, CfnSecurityGroupIngress } from 'aws-cdk-lib/aws-ec2';
 import type { IConstruct } from 'constructs';
 import type { DeploymentConfig } from '#core/config/deployment.js';
+import { AutoscalerFunction } from './constructs/autoscaler-function.js';
 
 /** The image emulator tasks are registered with when none is configured: the Dockerfiles' base image. */
 export const EMULATOR_PLACEHOLDER_IMAGE = 'public.ecr.aws/docker/library/node:20-alpine';
@@ -93,6 +96,9 @@ export class SingleMetricAlarms implements IAspect {
 export function applyEmulatorAdaptations(scope: IConstruct): void {
   Aspects.of(scope).add(new InlineSecurityGroupRules());
   Aspects.of(scope).add(new SingleMetricAlarms());
+  for (const node of scope.node.findAll()) {
+    if (node instanceof AutoscalerFunction) node.publishMetricsThroughApi();
+  }
 }
 
 function ownerGroup(stack: Stack, groupId: unknown): CfnSecurityGroup {

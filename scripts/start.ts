@@ -206,6 +206,8 @@ function startAutoscaler(): void {
       METRICS_NAMESPACE: namespace,
       ENV_NAME: envName,
       RINGMASTER_TICK_MS: String(settings.tickMs),
+      // The emulator turns no log lines into metrics: publish the decision metrics through the API.
+      METRICS_OUTPUT: 'put-metric-data',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

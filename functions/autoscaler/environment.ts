@@ -11,6 +11,12 @@ const schema = z.object({
   SERVER_SERVICE_NAME: z.string().min(1, { error: 'required: the servers ECS service' }),
   METRICS_NAMESPACE: z.string().min(1, { error: 'required: the CloudWatch namespace' }),
   ENV_NAME: z.string().min(1, { error: 'required: the deployment name' }),
+  /**
+   * How the decision metrics leave: embedded-metric log lines through
+   * Powertools Metrics (on AWS), or PutMetricData (emulators, which turn no
+   * log lines into metrics; infra/emulator.ts and the local run set it).
+   */
+  METRICS_OUTPUT: z.enum(['emf', 'put-metric-data']).default('emf'),
 });
 
 export type AutoscalerEnvironment = z.infer<typeof schema>;

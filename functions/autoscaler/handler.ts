@@ -4,12 +4,15 @@
  * in the pure policy (policy.ts) and the tick (tick.ts); this file builds the
  * AWS clients and the ports once per cold start and runs one tick per event.
  *
- * Logs go through Powertools' Logger. Decision metrics go through PutMetricData
- * (the MetricsSink port) rather than Powertools Metrics' embedded-metric
- * logs: the dashboard and alarms read them the same way on AWS, and they can
- * be read back on the emulator, which turns no log lines into metrics.
+ * Logs go through Powertools' Logger. Decision metrics go through the
+ * MetricsSink port: on AWS as Powertools Metrics' embedded-metric log lines
+ * (no API call, no PutMetricData permission); on an emulator, which turns no
+ * log lines into metrics, through PutMetricData (METRICS_OUTPUT), so they can
+ * be read back there. Either way they are the same metrics, with the same
+ * names and dimensions.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { AutoscalerStateStore } from '#core/aws/autoscaler-state-store.js';
 import { cloudWatchClient } from '#core/aws/cloudwatch-client.js';
 import { CloudWatchSink } from '#core/aws/cloudwatch-sink.js';
@@ -18,6 +21,7 @@ import { ecsClient } from '#core/aws/ecs-client.js';
 import { EcsService } from '#core/aws/ecs-service.js';
 import { parseDeploymentConfig } from '#core/config/deployment.js';
 import { CloudWatchLoadReader } from './adapters/cloudwatch-load.js';
+import { EmfMetricsSink } from './adapters/emf-metrics-sink.js';
 import { readAutoscalerEnvironment } from './environment.js';
 import { settingsFromDeployment } from './settings-from-deployment.js';
 import { runTick, type TickLog, type TickPorts } from './tick.js';
@@ -45,7 +49,10 @@ const ports: TickPorts = {
     servers: new EcsService(ecs, env.CLUSTER_NAME, env.SERVER_SERVICE_NAME),
   },
   state: new AutoscalerStateStore(dynamoDocumentClient(), env.STATE_TABLE),
-  metrics: new CloudWatchSink(cloudWatch, env.METRICS_NAMESPACE),
+  metrics:
+    env.METRICS_OUTPUT === 'emf'
+      ? new EmfMetricsSink(new Metrics({ namespace: env.METRICS_NAMESPACE, serviceName: 'ringmaster-autoscaler' }))
+      : new CloudWatchSink(cloudWatch, env.METRICS_NAMESPACE),
 };
 
 /** One tick. Failures are logged and counted in the Errors metric; the next tick tries again. */

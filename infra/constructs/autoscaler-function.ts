@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import type { CfnCluster, ICluster, IService } from 'aws-cdk-lib/aws-ecs';
+import type { ICluster, IService } from 'aws-cdk-lib/aws-ecs';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -43,6 +43,8 @@ export class AutoscalerFunction extends Construct {
   readonly function: NodejsFunction;
   readonly schedule: Rule;
   readonly logGroup: LogGroup;
+  private readonly role: Role;
+  private readonly namespace: string;
 
   constructor(scope: Construct, id: string, props: AutoscalerFunctionProps) {
     super(scope, id);
@@ -59,6 +61,8 @@ export class AutoscalerFunction extends Construct {
     });
     // An own role rather than the AWS-managed basic execution policy: logs go to this one group only.
     const role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    this.role = role;
+    this.namespace = namespace;
     role.addToPolicy(
       new PolicyStatement({
         actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -97,35 +101,16 @@ export class AutoscalerFunction extends Construct {
         SERVER_SERVICE_NAME: props.serverService.serviceName,
         METRICS_NAMESPACE: namespace,
         ENV_NAME: config.envName,
+        // Decision metrics as embedded-metric log lines (Powertools Metrics): no API call, no PutMetricData grant.
+        METRICS_OUTPUT: 'emf',
         NODE_OPTIONS: '--enable-source-maps',
       },
     });
 
-    const stack = Stack.of(this);
-    const tasksOfCluster = stack.formatArn({
-      service: 'ecs',
-      resource: 'task',
-      resourceName: `${props.cluster.clusterName}/*`,
-    });
     role.addToPolicy(
       new PolicyStatement({
         actions: ['ecs:DescribeServices', 'ecs:UpdateService'],
         resources: [props.proxyService.serviceArn, props.serverService.serviceArn],
-      }),
-    );
-    role.addToPolicy(
-      new PolicyStatement({
-        // ListTasks has no resource type; the cluster condition is its scope.
-        actions: ['ecs:ListTasks'],
-        resources: ['*'],
-        conditions: { ArnEquals: { 'ecs:cluster': props.cluster.clusterArn } },
-      }),
-    );
-    role.addToPolicy(
-      new PolicyStatement({
-        // Scale-in protects busy tasks and reads their state: only this cluster's tasks.
-        actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection', 'ecs:DescribeTasks'],
-        resources: [tasksOfCluster],
       }),
     );
     role.addToPolicy(
@@ -135,24 +120,11 @@ export class AutoscalerFunction extends Construct {
         resources: ['*'],
       }),
     );
-    role.addToPolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['cloudwatch:PutMetricData'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': namespace } },
-      }),
-    );
     props.stateTable.grantReadWriteData(role);
     acknowledgeNag(
       role,
       'AwsSolutions-IAM5[Resource::*]',
-      'cloudwatch:GetMetricData, cloudwatch:PutMetricData and ecs:ListTasks have no resource type. PutMetricData is scoped by the cloudwatch:namespace condition and ListTasks by the ecs:cluster condition; UpdateService and DescribeServices name the two service ARNs.',
-    );
-    acknowledgeNag(
-      role,
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<${Stack.of(props.cluster).getLogicalId(props.cluster.node.defaultChild as CfnCluster)}>/*]`,
-      'Task ids are unknown at deploy time; the pattern covers only the tasks of this cluster, for task protection during scale-in.',
+      'cloudwatch:GetMetricData has no resource type (and, on an emulator deployment, PutMetricData, scoped by the cloudwatch:namespace condition). UpdateService and DescribeServices name the two service ARNs.',
     );
     acknowledgeNag(
       this.function,
@@ -166,5 +138,22 @@ export class AutoscalerFunction extends Construct {
       // A late tick is worthless: the next one reads fresher metrics.
       targets: [new LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: Duration.seconds(60) })],
     });
+  }
+
+  /**
+   * Publishes the decision metrics with PutMetricData instead of embedded-metric
+   * log lines: for emulators, which turn no log lines into metrics
+   * (infra/emulator.ts). The grant is scoped to the deployment's namespace.
+   */
+  publishMetricsThroughApi(): void {
+    this.function.addEnvironment('METRICS_OUTPUT', 'put-metric-data');
+    this.role.addToPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': this.namespace } },
+      }),
+    );
   }
 }

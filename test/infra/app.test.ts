@@ -115,6 +115,24 @@ describe('emulator deployments (-c emulator=true)', () => {
     );
   });
 
+  it("publish the autoscaler's metrics with PutMetricData (emulators turn no log lines into metrics), scoped to the namespace", () => {
+    const env = (s: Synthesized) =>
+      Object.entries(s.service.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('Autoscaler'))?.[1]
+        ?.Properties.Environment.Variables;
+    expect(env(real).METRICS_OUTPUT).toBe('emf');
+    expect(env(emulator).METRICS_OUTPUT).toBe('put-metric-data');
+    const policy = Object.entries(emulator.service.findResources('AWS::IAM::Policy')).find(([id]) =>
+      id.startsWith('AutoscalerRoleDefaultPolicy'),
+    )?.[1];
+    expect(policy?.Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({
+        Action: 'cloudwatch:PutMetricData',
+        Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': 'Ringmaster' } },
+      }),
+    );
+  });
+
   it('have no NAT gateway or Elastic IP even when the settings ask for one', () => {
     expect(count(emulator, 'AWS::EC2::NatGateway')).toBe(0);
     expect(count(emulator, 'AWS::EC2::EIP')).toBe(0);

@@ -1,7 +1,8 @@
 /**
- * The autoscaler's part of the snapshot. The autoscaler (functions/autoscaler)
- * is wired in elsewhere; until it is, the snapshot leaves this out and the
- * page says "autoscaler not configured" rather than showing made-up numbers.
+ * The autoscaler's part of the snapshot: its last committed tick, read from
+ * its state item (AUTOSCALER_STATE_TABLE). A proxy not given the table
+ * leaves this out, and the page says "autoscaler not configured" rather
+ * than show made-up numbers.
  */
 export interface AutoscalerStatus {
   readonly services: readonly {
