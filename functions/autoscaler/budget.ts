@@ -24,6 +24,16 @@ import { filledAt, waterLevel } from './water-fill.js';
 export const HARD_CAP_TICKS = 2;
 /** The ration plans the rest of the period in slices of this length of the day. */
 export const PLAN_SLICE_MINUTES = 15;
+/**
+ * A ration less than this many tasks away from the count now keeps the
+ * count. The ration is fractional and moves a little every tick (spend
+ * accrues, the load and the forecast move); rounding it afresh each tick made
+ * the count flap by one task every few minutes, each change a task started
+ * (and billed for at least a minute) or stopped. The hard cap is unaffected,
+ * so spend still never passes the budget, and the next tick's plan spreads
+ * what a kept task costs or saves over the rest of the period.
+ */
+export const RATION_HYSTERESIS_TASKS = 1;
 
 export function usdPerTaskMs(service: ServiceSettings, settings: AutoscalerSettings): number {
   return (taskHourlyUsd(service.task, settings.fargateRates) + (service.perTaskAddOnUsdPerHour ?? 0)) / MS_PER_HOUR;
@@ -77,6 +87,8 @@ export interface BudgetRequest {
   readonly spendUsd: number;
   /** Per service, what the load rules asked for (already within min/max). */
   readonly wanted: Readonly<Record<ServiceName, number>>;
+  /** Per service, the desired count now (for the ration's hysteresis); without it there is none. */
+  readonly current?: Readonly<Record<ServiceName, number>>;
   readonly history?: RequestRateHistory | undefined;
 }
 
@@ -220,7 +232,12 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
       const leanNow = Math.max(0, (wanted[name] * target) / sloRate - service.minCount);
       const lean = withNow(sliceDemand(service, profile, ratio ?? 1, wanted[name], sloRate), leanNow);
       const plan = ration(allWeights, lean, full, Math.max(0, planMoney) / price);
-      const rationCap = service.minCount + (plan.whole ? Math.ceil(plan.now - 1e-9) : Math.round(plan.now));
+      const rationed = service.minCount + plan.now;
+      let rationCap = service.minCount + (plan.whole ? Math.ceil(plan.now - 1e-9) : Math.round(plan.now));
+      const current = request.current?.[name];
+      if (!plan.whole && current !== undefined && Math.abs(rationed - current) < RATION_HYSTERESIS_TASKS) {
+        rationCap = current;
+      }
       if (rationCap < cap) {
         cap = rationCap;
         binding = wanted[name] > cap ? 'budgetRation' : undefined;

@@ -116,7 +116,8 @@ export function decide(inputs: TickInputs): TickDecision {
     wanted[name] = stable[name].wanted;
   }
 
-  const budget = budgetCaps({ settings, nowMs, period, spendUsd: ledger.spendUsd, wanted, history });
+  const current = { proxy: inputs.services.proxy.desiredCount, servers: inputs.services.servers.desiredCount };
+  const budget = budgetCaps({ settings, nowMs, period, spendUsd: ledger.spendUsd, wanted, current, history });
   const services = {} as Record<ServiceName, ServiceDecision>;
   const nextServices = {} as Record<ServiceName, ServiceState>;
   const leftMs = Math.max(0, period.endMs - nowMs);

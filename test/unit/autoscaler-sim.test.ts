@@ -4,7 +4,7 @@ import { replay } from '#bench/lib/autoscaler-sim/model.js';
 import { ringmaster } from '#bench/lib/autoscaler-sim/policies/ringmaster.js';
 import { targetTracking } from '#bench/lib/autoscaler-sim/policies/target-tracking.js';
 import { score } from '#bench/lib/autoscaler-sim/score.js';
-import { parseTraceCsv, step5x, TraceCsvError } from '#bench/lib/autoscaler-sim/trace.js';
+import { diurnal, parseTraceCsv, step5x, type Trace, TraceCsvError } from '#bench/lib/autoscaler-sim/trace.js';
 
 describe('trace CSV', () => {
   it('reads minute,rps with a header, comments and blank lines', () => {
@@ -57,5 +57,16 @@ describe('replay model', () => {
     );
     expect(Array.from(result.billed)).toEqual([10, 20, 20, 20]);
     expect(Array.from(result.running)).toEqual([10, 10, 20, 20]);
+  });
+
+  it('under a binding budget the count does not flap: the ration keeps a count less than a task from its target', () => {
+    const config = defaultSimConfig();
+    const days: Trace = { ...diurnal(7), name: 'tight', scoreFromMinute: 0 };
+    const unconstrained = score(days, replay(days, targetTracking, config), config);
+    const budgetUsd = 0.7 * unconstrained.dollars;
+    const tight = score(days, replay(days, ringmaster, config, { budgetUsd }), config);
+    expect(tight.dollars).toBeLessThanOrEqual(budgetUsd);
+    // Rounding the fractional ration afresh every tick reversed the count about 7.5 times an hour here.
+    expect(tight.reversalsPerHour).toBeLessThan(4);
   });
 });
