@@ -367,15 +367,18 @@ describe('llhttp upstream client', () => {
     expect(server.accepted()).toBe(2);
   });
 
-  it('fails a refused connect as never sent (ECONNREFUSED)', async () => {
+  it('fails a refused connect as never sent (ECONNREFUSED), leaving the body unread for a retry', async () => {
     const server = await httpServer(() => {});
     const address = server.address;
     await new Promise<void>((r) => server.server.close(() => r()));
     const { pool } = poolFor(address);
-    const o = await send(pool, { ...get('/'), method: 'POST' }).done;
+    const body = Readable.from([Buffer.from('payload')]);
+    const o = await send(pool, { method: 'POST', path: '/', headers: ['host', 't'], body, contentLength: -1 }).done;
     expect(o.error).toBeInstanceOf(UpstreamError);
     expect(wasNeverSent(o.error)).toBe(true);
     expect(toClientError('s1', o.error)).toMatchObject({ status: 502, message: 'server s1 failed: ECONNREFUSED' });
+    // What the Exchange checks before retrying elsewhere.
+    expect(body.destroyed || body.readableDidRead).toBe(false);
     expect(pool.size).toBe(0);
   });
 

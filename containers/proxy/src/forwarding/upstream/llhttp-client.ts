@@ -704,9 +704,13 @@ class UpstreamConnection {
     const call = this.call;
     if (call !== null) {
       this.call = null;
-      this.detachBody(call);
-      if (this.phase === Phase.Connecting) call.fail(new UpstreamConnectError(this.pool.address, this.error));
-      else call.fail(new UpstreamSocketError('the connection closed', this.error));
+      if (this.phase === Phase.Connecting) {
+        // Nothing was read from the body: it stays whole for a retry on another server.
+        call.fail(new UpstreamConnectError(this.pool.address, this.error));
+      } else {
+        this.detachBody(call);
+        call.fail(new UpstreamSocketError('the connection closed', this.error));
+      }
     }
     this.phase = Phase.Closed;
     this.parser.close();
