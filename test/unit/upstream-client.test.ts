@@ -334,6 +334,24 @@ describe('llhttp upstream client', () => {
     expect(server.accepted()).toBe(1);
   });
 
+  it('takes a head of more than 32 fields whole, and drops chunked trailers rather than carry them over', async () => {
+    const many = Array.from({ length: 40 }, (_, i) => `X-F${i}: v${i}\r\n`).join('');
+    const server = await rawServer((socket, head) => {
+      if (head.startsWith('GET /trailers ')) {
+        socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Trailer: t\r\n\r\n');
+      } else socket.write(`HTTP/1.1 200 OK\r\n${many}Content-Length: 2\r\n\r\nok`);
+    });
+    const { pool } = poolFor(server.address);
+    const trailers = send(pool, get('/trailers'));
+    expect((await trailers.done).body.toString()).toBe('ok');
+    const big = send(pool, get('/many'));
+    const o = await big.done;
+    expect(o.headers.length).toBe(82);
+    expect(big.header('x-f39')).toBe('v39');
+    expect(big.header('x-trailer')).toBeUndefined();
+    expect(server.accepted()).toBe(1);
+  });
+
   it('skips 1xx interim responses', async () => {
     const server = await rawServer((socket) => {
       socket.write(

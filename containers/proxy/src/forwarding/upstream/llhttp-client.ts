@@ -470,6 +470,7 @@ class UpstreamConnection {
     this.messageDone = false;
     this.requestWritten = false;
     this.paused = false;
+    this.headerParts = null;
     let head = `${call.method} ${call.path} HTTP/1.1\r\n`;
     const headers = call.headers;
     let hasHost = false;
@@ -571,6 +572,8 @@ class UpstreamConnection {
   }
 
   partialHeaders(headers: string[]): void {
+    // After the head, these are a chunked body's trailers: dropped, as the Exchange drops undici's.
+    if (this.phase === Phase.Reading) return;
     // llhttp hands headers over 32 pairs at a time when a head has more.
     if (this.headerParts === null) this.headerParts = headers;
     else for (const h of headers) this.headerParts.push(h);
