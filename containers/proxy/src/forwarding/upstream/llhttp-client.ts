@@ -145,6 +145,22 @@ export class LlhttpPool implements Upstream {
     return this.all.size;
   }
 
+  private lastHint = '';
+  private lastHintLimitMs = 0;
+
+  /** How long a socket may idle given the server's `Keep-Alive` value; a server sends the same one every time, so it is parsed once. */
+  idleLimitFor(keepAlive: string): number {
+    if (keepAlive === this.lastHint) return this.lastHintLimitMs;
+    const m = /timeout=\s*(\d+)/i.exec(keepAlive);
+    const limit =
+      m === null
+        ? this.options.idleTimeoutMs
+        : Math.min(this.options.idleTimeoutMs, Number(m[1]) * 1000 - KEEP_ALIVE_HINT_MARGIN_MS);
+    this.lastHint = keepAlive;
+    this.lastHintLimitMs = limit;
+    return limit;
+  }
+
   get idleCount(): number {
     return this.idle.length;
   }
@@ -753,10 +769,7 @@ class UpstreamConnection {
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i] as string;
       if (name.length !== 10 || !equalsLower(name, 'keep-alive')) continue;
-      const m = /timeout=\s*(\d+)/i.exec(raw[i + 1] as string);
-      if (m === null) return;
-      const hinted = Number(m[1]) * 1000 - KEEP_ALIVE_HINT_MARGIN_MS;
-      this.idleLimitMs = Math.min(this.pool.options.idleTimeoutMs, hinted);
+      this.idleLimitMs = this.pool.idleLimitFor(raw[i + 1] as string);
       if (this.idleLimitMs <= 0) this.keepAlive = false;
       return;
     }
