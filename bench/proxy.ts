@@ -68,16 +68,27 @@ async function startBackends(): Promise<{ procs: Started[]; addresses: string[] 
  * `--data-plane net|http` picks the data plane measured as `ringmaster` (default net). The
  * node:http plane always runs too, as `ringmasterHttp`: the reference the net plane must beat.
  */
-const RINGMASTER_DATA_PLANE = (() => {
-  const i = process.argv.indexOf('--data-plane');
-  return i >= 0 ? (process.argv[i + 1] ?? 'net') : 'net';
-})();
+const argText = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+};
+const RINGMASTER_DATA_PLANE = argText('--data-plane', 'net');
+/**
+ * `--upstream-client llhttp|undici` picks the upstream client of `ringmaster` (default llhttp).
+ * The same data plane on undici always runs too, as `ringmasterUndici`: the client it replaced.
+ */
+const RINGMASTER_UPSTREAM_CLIENT = argText('--upstream-client', 'llhttp');
 
-async function startRingmaster(addresses: string[], dataPlane: string): Promise<{ proc: Started; url: string }> {
+async function startRingmaster(
+  addresses: string[],
+  dataPlane: string,
+  upstreamClient = RINGMASTER_UPSTREAM_CLIENT,
+): Promise<{ proc: Started; url: string }> {
   return startProxy({
     MEMBERSHIP: 'static',
     STATIC_SERVERS: addresses.map((a, i) => `s${i + 1}=${a}`).join(','),
     DATA_PLANE: dataPlane,
+    UPSTREAM_CLIENT: upstreamClient,
   });
 }
 
@@ -261,6 +272,7 @@ async function main(): Promise<void> {
   const targets: Record<string, Target> = { direct: { url: backends.addresses[0] as string } };
   targets.ringmaster = await startRingmaster(backends.addresses, RINGMASTER_DATA_PLANE);
   targets.ringmasterHttp = await startRingmaster(backends.addresses, 'http');
+  targets.ringmasterUndici = await startRingmaster(backends.addresses, RINGMASTER_DATA_PLANE, 'undici');
   if (has('nginx')) targets.nginx = await startNginx(backends.addresses);
   else notes.push('nginx not installed (apt-get install nginx-light)');
   if (has('haproxy')) targets.haproxy = await startHaproxy(backends.addresses);
@@ -315,6 +327,7 @@ async function main(): Promise<void> {
         ratioVsHaproxy: ratio(rps('ringmaster'), rps('haproxy')),
         ratioVsBestNode: ratio(rps('ringmaster'), bestNodeRps),
         ratioVsRingmasterHttp: ratio(rps('ringmaster'), rps('ringmasterHttp')),
+        ratioVsRingmasterUndici: ratio(rps('ringmaster'), rps('ringmasterUndici')),
         p99RatioVsNginx: ratio(p99('ringmaster'), p99('nginx')),
         cpuUsPerRequest: Object.fromEntries(names.map((n) => [n, samples[n]?.[r]?.cpuUsPerRequest ?? null])),
       };
@@ -331,6 +344,11 @@ async function main(): Promise<void> {
       bestNode: bestNodeName,
       ratioVsDirect: ratio(rm?.rps, direct?.rps),
       ratioVsRingmasterHttp: ratio(rm?.rps, figures.ringmasterHttp?.rps),
+      ratioVsRingmasterUndici: ratio(rm?.rps, figures.ringmasterUndici?.rps),
+      cpuRatioVsRingmasterUndici: ratio(
+        rm?.cpuUsPerRequest ?? undefined,
+        figures.ringmasterUndici?.cpuUsPerRequest ?? undefined,
+      ),
       p99RatioVsNginx: ratio(rm?.p99Ms, nginx?.p99Ms),
       p99RatioVsHaproxy: ratio(rm?.p99Ms, haproxy?.p99Ms),
       cpuRatioVsNginx: ratio(rm?.cpuUsPerRequest ?? undefined, nginx?.cpuUsPerRequest ?? undefined),
@@ -348,8 +366,9 @@ async function main(): Promise<void> {
         rounds: ROUNDS,
         backends: BACKENDS,
         key: '/home?request_id=<random 1..1e6>',
-        ringmaster: `one process (one event loop), default strategy, DATA_PLANE=${RINGMASTER_DATA_PLANE}`,
-        ringmasterHttp: 'the same with DATA_PLANE=http (node:http server), the reference',
+        ringmaster: `one process (one event loop), default strategy, DATA_PLANE=${RINGMASTER_DATA_PLANE}, UPSTREAM_CLIENT=${RINGMASTER_UPSTREAM_CLIENT}`,
+        ringmasterHttp: `the same with DATA_PLANE=http (node:http server), the reference`,
+        ringmasterUndici: `the same as ringmaster with UPSTREAM_CLIENT=undici`,
         nginx: `worker_processes 1, hash $request_uri consistent, keepalive ${NGINX_KEEPALIVE}, keepalive_requests 1000000`,
         haproxy: 'nbthread 1, balance uri whole, hash-type consistent, http-reuse always',
         httpProxy: 'http-proxy 1.18 on node:http, keep-alive Agent (maxSockets 256), xfwd, FNV hash of the URL',

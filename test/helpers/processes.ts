@@ -45,6 +45,10 @@ export async function startTestProxy(env: Record<string, string> = {}): Promise<
       LOCAL_SERVER_ENTRY: SERVER_BUNDLE,
       // Run any end-to-end file against the other data plane: RINGMASTER_TEST_DATA_PLANE=net npx vitest run …
       ...(process.env.RINGMASTER_TEST_DATA_PLANE ? { DATA_PLANE: process.env.RINGMASTER_TEST_DATA_PLANE } : {}),
+      // …and against the other upstream client: RINGMASTER_TEST_UPSTREAM_CLIENT=undici npx vitest run …
+      ...(process.env.RINGMASTER_TEST_UPSTREAM_CLIENT
+        ? { UPSTREAM_CLIENT: process.env.RINGMASTER_TEST_UPSTREAM_CLIENT }
+        : {}),
       ...env,
     },
     (line) => parseProxyReady(line) !== undefined,

@@ -8,6 +8,7 @@ import { FleetLoad } from '#core/balancing/backend.js';
 import { createStrategy } from '#core/balancing/strategies.js';
 import { FleetActions } from '#proxy/admin/fleet-actions.js';
 import { Fleet } from '#proxy/fleet/fleet.js';
+import { UndiciUpstream } from '#proxy/forwarding/upstream/upstream.js';
 import { LeaseRegistry } from '#proxy/membership/lease-registry.js';
 import { createLocalServices } from '#scripts/lib/local-ecs.js';
 import { clientConfig } from '../helpers/aws.js';
@@ -28,6 +29,11 @@ const LIMITS = { maxServers: 64, registerWaitMs: 300 };
  * protection is accepted but not modelled, so these tests check what the
  * emulator can show: counts, and that exactly the named tasks stop.
  */
+const connectUndici = (address: string) => {
+  const pool = new Pool(address);
+  return { pool, upstream: new UndiciUpstream(pool) };
+};
+
 describe('the ECS service adapter and the Scaler port on ECS', () => {
   const client = new ECSClient(clientConfig());
   const cluster = `rm-test-${randomBytes(3).toString('hex')}`;
@@ -66,7 +72,7 @@ describe('the ECS service adapter and the Scaler port on ECS', () => {
 
   it('/add on ECS raises the desired count, and refuses hostnames naming the field', async () => {
     const log = pino({ level: 'silent' });
-    const fleet = new Fleet(createStrategy('maglev'), new FleetLoad(), FLEET_OPTIONS, (a) => new Pool(a), log);
+    const fleet = new Fleet(createStrategy('maglev'), new FleetLoad(), FLEET_OPTIONS, connectUndici, log);
     const actions = new FleetActions(fleet, new LeaseRegistry(10_000, 64), new EcsScaler(service), LIMITS, log);
     await expect(actions.add({ n: 1, hostnames: ['s9'] })).rejects.toThrow(
       /^hostnames: the ecs scaler's servers take their own ids; omit hostnames and give n alone$/,

@@ -29,6 +29,12 @@ describe('proxy configuration', () => {
     expect(loadProxyConfig({ ADMIN_TOKEN: TOKEN }).MAX_HEADER_COUNT).toBe(100);
   });
 
+  it('forwards through the llhttp client by default, undici when asked, and refuses anything else', () => {
+    expect(loadProxyConfig({ ADMIN_TOKEN: TOKEN }).UPSTREAM_CLIENT).toBe('llhttp');
+    expect(loadProxyConfig({ ADMIN_TOKEN: TOKEN, UPSTREAM_CLIENT: 'undici' }).UPSTREAM_CLIENT).toBe('undici');
+    expect(() => loadProxyConfig({ ADMIN_TOKEN: TOKEN, UPSTREAM_CLIENT: 'fetch' })).toThrow(/UPSTREAM_CLIENT/);
+  });
+
   it('slow start is off by default under consistent hashing and on for the load-aware strategies', () => {
     const slowStart = (env: Record<string, string>) => loadProxyConfig({ ADMIN_TOKEN: TOKEN, ...env }).SLOW_START_MS;
     expect(slowStart({})).toBe(0);

@@ -6,6 +6,7 @@ import { createStrategy } from '#core/balancing/strategies.js';
 import type { Member } from '#core/ports/membership.js';
 import { Fleet, type FleetOptions } from '#proxy/fleet/fleet.js';
 import type { UpstreamBackend } from '#proxy/fleet/upstream-backend.js';
+import { UndiciUpstream } from '#proxy/forwarding/upstream/upstream.js';
 
 const OPTIONS: FleetOptions = {
   slowStartMs: 30_000,
@@ -19,6 +20,7 @@ const OPTIONS: FleetOptions = {
 
 /** Pools are never dialled in these tests; only close() is called. */
 const idlePool = () => ({ close: async () => {} }) as unknown as Pool;
+const idleConnections = () => ({ pool: idlePool(), upstream: new UndiciUpstream(idlePool()) });
 const member = (id: string, status: Member['status'] = 'active'): Member => ({
   id,
   address: `http://127.0.0.1:1/${id}`,
@@ -32,7 +34,7 @@ function fleetWithClock(options: Partial<FleetOptions> = {}) {
     createStrategy('maglev'),
     new FleetLoad(),
     { ...OPTIONS, ...options },
-    idlePool,
+    idleConnections,
     pino({ level: 'silent' }),
     () => clock.now,
   );

@@ -1,3 +1,4 @@
+import { maxHeaderSize } from 'node:http';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import { AutoscalerStateStore } from '#core/aws/autoscaler-state-store.js';
@@ -16,11 +17,14 @@ import type { ProxyConfig } from './config.js';
 import { Fleet } from './fleet/fleet.js';
 import { HealthChecker } from './fleet/health-checker.js';
 import { type Forwarding, forwardingSettings, Traffic } from './forwarding/forwarding.js';
+import { loadLlhttp } from './forwarding/net/llhttp.js';
 import { NetProxyServer } from './forwarding/net/net-proxy-server.js';
 import { httpListener, type ProxyListener } from './forwarding/proxy-listener.js';
 import { createProxyServer } from './forwarding/proxy-server.js';
 import { RequestIds } from './forwarding/request-ids.js';
 import { RetryBudget } from './forwarding/retry-budget.js';
+import { UpstreamClient } from './forwarding/upstream/llhttp-client.js';
+import { UndiciUpstream } from './forwarding/upstream/upstream.js';
 import { createMembership } from './membership/create-membership.js';
 import { ClusterCache } from './records/cluster-cache.js';
 import { RecordsApi } from './records/records-api.js';
@@ -77,6 +81,33 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
       bodyTimeout: config.UPSTREAM_BODY_TIMEOUT_MS,
       connect: { timeout: config.UPSTREAM_CONNECT_TIMEOUT_MS },
     });
+  // The llhttp client checks Node's internal parser here and fails start-up with the reason if it is unusable.
+  const upstreamClient =
+    config.UPSTREAM_CLIENT === 'llhttp'
+      ? new UpstreamClient(
+          loadLlhttp({
+            setting: 'UPSTREAM_CLIENT=llhttp',
+            fallback: 'Set UPSTREAM_CLIENT=undici to use undici instead.',
+          }),
+          {
+            connections: config.UPSTREAM_CONNECTIONS,
+            connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
+            headersTimeoutMs: config.UPSTREAM_HEADERS_TIMEOUT_MS,
+            bodyTimeoutMs: config.UPSTREAM_BODY_TIMEOUT_MS,
+            idleTimeoutMs: config.UPSTREAM_IDLE_TIMEOUT_MS,
+            maxHeaderBytes: maxHeaderSize,
+          },
+        )
+      : undefined;
+  const connect = (address: string) => {
+    const pool = createPool(address);
+    // The llhttp client speaks plain HTTP only; an https:// backend stays on undici.
+    const upstream =
+      upstreamClient !== undefined && address.startsWith('http://')
+        ? upstreamClient.pool(address)
+        : new UndiciUpstream(pool);
+    return { pool, upstream };
+  };
   const fleet = new Fleet(
     strategy,
     load,
@@ -89,7 +120,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
       ejectMaxMs: config.EJECT_MAX_MS,
       drainTimeoutMs: config.DRAIN_TIMEOUT_MS,
     },
-    createPool,
+    connect,
     log,
   );
   const retryBudget = new RetryBudget(load, config.RETRY_BUDGET_RATIO, config.RETRY_BUDGET_MIN, config.RETRY_WAIT_MS);
@@ -196,7 +227,14 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
   serveAdmin(adminServer, { token: config.adminToken, actions, registry: membership.registry, snapshot, log });
   const proxyPort = await listen(proxyServer.server, config.PROXY_PORT, config.PROXY_HOST);
   log.info(
-    { proxyPort, adminPort, strategy: strategy.name, hashKey: config.HASH_KEY, dataPlane: config.DATA_PLANE },
+    {
+      proxyPort,
+      adminPort,
+      strategy: strategy.name,
+      hashKey: config.HASH_KEY,
+      dataPlane: config.DATA_PLANE,
+      upstreamClient: config.UPSTREAM_CLIENT,
+    },
     'proxy listening',
   );
 

@@ -60,6 +60,12 @@ const schema = z.object({
    * Unset: `net`, or `http` when the records API is on (SHARD_TABLE), which only node:http serves.
    */
   DATA_PLANE: z.enum(['net', 'http']).optional(),
+  /**
+   * The client that forwards requests to the servers: `llhttp` (the proxy's own keep-alive pool on
+   * Node's bundled llhttp, faster) or `undici` (the reference and fallback). Health checks and the
+   * records API use undici either way.
+   */
+  UPSTREAM_CLIENT: z.enum(['llhttp', 'undici']).default('llhttp'),
 
   HEALTH_INTERVAL_MS: intVar(SECOND, 50, MINUTE),
   HEALTH_TIMEOUT_MS: intVar(800, 10, MINUTE),

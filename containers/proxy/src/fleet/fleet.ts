@@ -1,11 +1,10 @@
 import type { Logger } from 'pino';
-import type { Pool } from 'undici';
 import { type Demand, type FleetLoad, NO_DEMAND } from '#core/balancing/backend.js';
 import type { Strategy } from '#core/balancing/strategy.js';
 import type { Member } from '#core/ports/membership.js';
 import { byId } from '#core/util/by-id.js';
 import { increment, statusClassIndex } from '../telemetry/metrics.js';
-import { UpstreamBackend } from './upstream-backend.js';
+import { type BackendConnections, UpstreamBackend } from './upstream-backend.js';
 
 /** How often slow-start weights are stepped while any server is ramping. */
 const SLOW_START_STEP_MS = 1000;
@@ -42,7 +41,7 @@ export class Fleet {
     /** Shared with the strategy (bounded load reads the total in flight). */
     readonly load: FleetLoad,
     private readonly options: FleetOptions,
-    private readonly createPool: (address: string) => Pool,
+    private readonly connect: (address: string) => BackendConnections,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {}
@@ -72,7 +71,7 @@ export class Fleet {
         b = undefined;
       }
       if (!b) {
-        b = new UpstreamBackend(m.id, m.address, m.weight, this.createPool(m.address));
+        b = new UpstreamBackend(m.id, m.address, m.weight, this.connect(m.address));
         b.joinedAt = now;
         b.slowStart = this.seenFirstMembership && this.options.slowStartMs > 0;
         this.backends.set(m.id, b);
@@ -196,7 +195,7 @@ export class Fleet {
   async close(): Promise<void> {
     clearInterval(this.slowStartTimer);
     for (const t of this.ejectionTimers.values()) clearTimeout(t);
-    await Promise.all([...this.backends.values()].map((b) => b.pool.close().catch(() => {})));
+    await Promise.all([...this.backends.values()].map((b) => b.closeConnections().catch(() => {})));
     this.backends.clear();
   }
 
@@ -229,7 +228,7 @@ export class Fleet {
     clearTimeout(this.ejectionTimers.get(b.id));
     this.ejectionTimers.delete(b.id);
     // Requests already on the wire finish; the pool closes after them.
-    b.pool.close().catch((err: unknown) => this.log.warn({ server: b.id, err }, 'closing pool failed'));
+    b.closeConnections().catch((err: unknown) => this.log.warn({ server: b.id, err }, 'closing pool failed'));
   }
 
   /** Recomputes weights, availability and panic mode, then rebuilds the strategy. */

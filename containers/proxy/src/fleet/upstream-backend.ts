@@ -1,11 +1,20 @@
 import type { Pool } from 'undici';
 import { Backend } from '#core/balancing/backend.js';
 import type { MemberStatus } from '#core/ports/membership.js';
+import { UndiciUpstream, type Upstream } from '../forwarding/upstream/upstream.js';
 import { LatencyHistogram } from '../telemetry/latency-histogram.js';
+
+/** A backend's connections: the hot path's client, and undici's pool for health checks and the records API. */
+export interface BackendConnections {
+  /** Forwarded requests (UPSTREAM_CLIENT): the llhttp client's pool, or undici's pool behind the same interface. */
+  readonly upstream: Upstream;
+  /** undici, for health checks and the records API's own calls (the same pool as `upstream` when that is undici). */
+  readonly pool: Pool;
+}
 
 /**
  * A backend as the proxy holds it: the balancing view plus its connection
- * pool, membership status, health and counters. The fleet owns every write
+ * pools, membership status, health and counters. The fleet owns every write
  * to it (fleet/fleet.ts); the rest of the proxy only reads.
  */
 export class UpstreamBackend extends Backend {
@@ -30,13 +39,19 @@ export class UpstreamBackend extends Backend {
   /** Time from sending a request to the end of its response. */
   readonly latency = new LatencyHistogram();
 
-  constructor(
-    id: string,
-    address: string,
-    weight: number,
-    public pool: Pool,
-  ) {
+  readonly upstream: Upstream;
+  readonly pool: Pool;
+
+  constructor(id: string, address: string, weight: number, connections: BackendConnections) {
     super(id, address, weight);
+    this.upstream = connections.upstream;
+    this.pool = connections.pool;
+  }
+
+  /** Lets requests on the wire finish, then closes every socket to the backend. */
+  async closeConnections(): Promise<void> {
+    const shared = this.upstream instanceof UndiciUpstream && this.upstream.pool === this.pool;
+    await Promise.all(shared ? [this.upstream.close()] : [this.upstream.close(), this.pool.close()]);
   }
 
   isEjected(nowMs: number): boolean {

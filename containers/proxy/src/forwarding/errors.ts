@@ -75,12 +75,92 @@ export class ClientAbortedError extends Error {
   override readonly name = 'ClientAbortedError';
 }
 
+/**
+ * A failure of the llhttp upstream client (forwarding/upstream/). The client
+ * knows at the moment of failure whether any byte of the request reached a
+ * socket, so it says so (`neverSent`) rather than leaving it to be guessed
+ * from a code; `timeout` picks 504 over 502.
+ */
+export class UpstreamError extends Error {
+  override readonly name: string = 'UpstreamError';
+  constructor(
+    message: string,
+    readonly code: string,
+    /** No byte of the request was written to any socket: safe to send again, whatever the method. */
+    readonly neverSent: boolean,
+    readonly timeout: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The TCP connection could not be opened; `code` is the system's (ECONNREFUSED, EHOSTUNREACH, …). */
+export class UpstreamConnectError extends UpstreamError {
+  override readonly name = 'UpstreamConnectError';
+  constructor(address: string, cause: unknown) {
+    const code = errorCode(cause) ?? 'UPSTREAM_CONNECT_FAILED';
+    super(`connect ${code} ${address}`, code, true, false, { cause });
+  }
+}
+
+export class UpstreamConnectTimeoutError extends UpstreamError {
+  override readonly name = 'UpstreamConnectTimeoutError';
+  constructor(address: string, timeoutMs: number) {
+    super(`connect to ${address} took over ${timeoutMs} ms`, 'UPSTREAM_CONNECT_TIMEOUT', true, true);
+  }
+}
+
+export class UpstreamHeadersTimeoutError extends UpstreamError {
+  override readonly name = 'UpstreamHeadersTimeoutError';
+  constructor(timeoutMs: number) {
+    super(`no response head within ${timeoutMs} ms`, 'UPSTREAM_HEADERS_TIMEOUT', false, true);
+  }
+}
+
+export class UpstreamBodyTimeoutError extends UpstreamError {
+  override readonly name = 'UpstreamBodyTimeoutError';
+  constructor(timeoutMs: number) {
+    super(`response body idle for over ${timeoutMs} ms`, 'UPSTREAM_BODY_TIMEOUT', false, true);
+  }
+}
+
+/** The backend's pool was closed (it left the fleet) before the request got a socket. */
+export class UpstreamClosedError extends UpstreamError {
+  override readonly name = 'UpstreamClosedError';
+  constructor() {
+    super('the connection pool is closed', 'UPSTREAM_CLOSED', true, false);
+  }
+}
+
+/**
+ * The connection closed, reset or failed to write after the request was
+ * (at least partly) written and before its response ended. Like undici's
+ * UND_ERR_SOCKET this is never called "never sent", even on a reused
+ * keep-alive socket: the server may have read the request.
+ */
+export class UpstreamSocketError extends UpstreamError {
+  override readonly name = 'UpstreamSocketError';
+  constructor(what: string, cause?: unknown) {
+    super(cause === undefined ? what : `${what}: ${describe(cause)}`, 'UPSTREAM_SOCKET', false, false, { cause });
+  }
+}
+
+/** The response broke HTTP/1.1 (llhttp's HPE_* error is the cause). */
+export class UpstreamProtocolError extends UpstreamError {
+  override readonly name = 'UpstreamProtocolError';
+  constructor(cause: unknown) {
+    super(`malformed response: ${describe(cause)}`, 'UPSTREAM_BAD_RESPONSE', false, false, { cause });
+  }
+}
+
 function describe(cause: unknown): string {
   const code = errorCode(cause);
   if (code !== undefined) return code;
   return cause instanceof Error ? cause.message : String(cause);
 }
 
+/** undici's codes (UPSTREAM_CLIENT=undici, and errors from the records API's and health checks' pools). */
 const TIMEOUT_CODES = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_CONNECT_TIMEOUT',
@@ -109,11 +189,13 @@ export function errorCode(err: unknown): string | undefined {
 }
 
 export function isTimeout(err: unknown): boolean {
+  if (err instanceof UpstreamError) return err.timeout;
   const code = errorCode(err);
   return code !== undefined && TIMEOUT_CODES.has(code);
 }
 
 export function wasNeverSent(err: unknown): boolean {
+  if (err instanceof UpstreamError) return err.neverSent;
   const code = errorCode(err);
   return code !== undefined && NOT_SENT_CODES.has(code);
 }

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import { type Demand, NO_DEMAND } from '#core/balancing/backend.js';
 import { errorJson } from '#core/http/json.js';
 import { cookieValue, pathOf, queryParam } from '#core/routing/key-source.js';
@@ -20,25 +19,28 @@ import {
 import type { Forwarding } from './forwarding.js';
 import { responseHeaders, scanRequestHead } from './request-head.js';
 import type { RetryWaiter } from './retry-budget.js';
+import type { UpstreamCall, UpstreamHandler, UpstreamRequest } from './upstream/upstream.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /**
- * One client request and its attempts upstream. It is its own undici
- * dispatch handler (the legacy callback interface that undici's client core
- * calls directly), so bytes go from upstream socket to client socket with
+ * One client request and its attempts upstream. It is its own upstream
+ * handler (undici's legacy dispatch-handler callbacks, which the llhttp
+ * client drives too), so bytes go from upstream socket to client socket with
  * no intermediate stream, promise or per-chunk closure. Backend bookkeeping
  * (in-flight counts, demand, failures, latency) belongs to the fleet; the
  * exchange only tells it when an attempt begins, answers and ends. The client
  * half is a ClientSide, so both data planes share this logic.
  */
-export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter, ClientCloseListener {
+export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListener {
   private backend: UpstreamBackend | undefined;
   /** The backend and error of the attempt waiting for a retry slot. */
   private failedBackend: UpstreamBackend | undefined;
   private failure: Error | undefined;
   private attempts = 0;
   private holdsRetry = false;
+  /** Cancels the running attempt: undici's abort function, or the llhttp client's call. */
   private upstreamAbort: ((err?: Error) => void) | null = null;
+  private upstreamCall: UpstreamCall | null = null;
   private resumeUpstream: (() => void) | null = null;
   private readonly startedAt = performance.now();
   private sentAt = 0;
@@ -48,7 +50,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter, Client
   private keyHash = 0;
   private demand: Demand = NO_DEMAND;
   private body: Readable | null = null;
-  private options: Dispatcher.DispatchOptions | undefined;
+  private options: UpstreamRequest | undefined;
 
   constructor(
     private readonly fwd: Forwarding,
@@ -96,7 +98,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter, Client
       this.keyHash = key === undefined ? (Math.random() * 0x100000000) >>> 0 : strategy.keyHash(key);
     }
     if (strategy.usesDemand) this.demand = parseDemand(head.demandHeader);
-    this.options = { path: url, method: client.method as Dispatcher.HttpMethod, headers, body: this.body };
+    this.options = { path: url, method: client.method, headers, body: this.body, contentLength: head.contentLength };
     this.attempt(undefined);
   }
 
@@ -131,15 +133,20 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter, Client
     this.attempts++;
     fwd.fleet.beginAttempt(backend, this.demand);
     this.upstreamAbort = null;
+    this.upstreamCall = null;
     this.sentAt = performance.now();
-    backend.pool.dispatch(this.options as Dispatcher.DispatchOptions, this);
+    backend.upstream.dispatch(this.options as UpstreamRequest, this);
   }
 
   onConnect(abort: (err?: Error) => void): void {
     this.upstreamAbort = abort;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  onUpstreamCall(call: UpstreamCall): void {
+    this.upstreamCall = call;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[], resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx interim responses are not forwarded
     const { fwd, client } = this;
     const now = performance.now();
@@ -240,7 +247,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryWaiter, Client
     this.fwd.metrics.clientAborts++;
     this.fwd.retryBudget.cancel(this);
     this.finish();
-    this.upstreamAbort?.(new ClientAbortedError('client closed the connection'));
+    const aborted = new ClientAbortedError('client closed the connection');
+    this.upstreamAbort?.(aborted);
+    this.upstreamCall?.abort(aborted);
     if (this.body !== null && !this.body.destroyed) this.body.destroy();
   }
 

@@ -5,7 +5,7 @@
  * common case allocates nothing but the output array.
  */
 export interface RequestHead {
-  /** Flat [name, value, …] list for undici. */
+  /** Flat [name, value, …] list for the upstream client. */
   headers: string[];
   contentLength: number;
   chunked: boolean;
@@ -68,7 +68,7 @@ export function scanRequestHead(raw: readonly string[], keyHeaderName: string, d
         if (equalsLower(name, 'host')) head.host = value;
         break;
       case 6:
-        // The data plane answers Expect: 100-continue itself; undici refuses to send it.
+        // The data plane answers Expect: 100-continue itself; it is never forwarded (undici refuses to send it).
         if (equalsLower(name, 'expect')) {
           if (equalsLower(value, '100-continue')) head.expectContinue = true;
           continue;
@@ -139,10 +139,12 @@ function stripConnectionTokens(head: RequestHead): void {
  * Upstream response headers to send on: hop-by-hop ones dropped (Node adds
  * its own framing), the upstream's x-request-id replaced by ours.
  */
-export function responseHeaders(raw: readonly Buffer[], requestId: string): string[] {
+export function responseHeaders(raw: readonly Buffer[] | readonly string[], requestId: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString('latin1');
+    const rawName = raw[i] as Buffer | string;
+    // The llhttp client hands over latin1 strings already; undici hands over Buffers.
+    const name = typeof rawName === 'string' ? rawName : rawName.toString('latin1');
     switch (name.length) {
       case 7:
         if (equalsLower(name, 'upgrade') || equalsLower(name, 'trailer')) continue;
@@ -160,7 +162,8 @@ export function responseHeaders(raw: readonly Buffer[], requestId: string): stri
         if (equalsLower(name, 'proxy-authenticate')) continue;
         break;
     }
-    out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
+    const value = raw[i + 1] as Buffer | string;
+    out.push(name, typeof value === 'string' ? value : value.toString('latin1'));
   }
   out.push('x-request-id', requestId);
   return out;

@@ -52,6 +52,7 @@ export interface LlhttpBinding {
   readonly HTTPParser: new () => HttpParser;
   readonly methods: readonly string[];
   readonly REQUEST: number;
+  readonly RESPONSE: number;
   readonly kOnHeaders: number;
   readonly kOnHeadersComplete: number;
   readonly kOnBody: number;
@@ -68,12 +69,25 @@ interface HttpCommon {
   methods?: unknown;
 }
 
+/** Who needs the parser, for the start-up message: the setting that asked for it and its fallback. */
+export interface LlhttpUser {
+  /** For example `DATA_PLANE=net`. */
+  readonly setting: string;
+  /** For example `Set DATA_PLANE=http to use node:http instead.` */
+  readonly fallback: string;
+}
+
+const NET_DATA_PLANE: LlhttpUser = {
+  setting: 'DATA_PLANE=net',
+  fallback: 'Set DATA_PLANE=http to use node:http instead.',
+};
+
 /** Loads and checks the parser; throws DataPlaneUnavailableError with what is wrong. */
-export function loadLlhttp(): LlhttpBinding {
+export function loadLlhttp(user: LlhttpUser = NET_DATA_PLANE): LlhttpBinding {
   const fail = (what: string, cause?: unknown): never => {
     throw new DataPlaneUnavailableError(
-      `DATA_PLANE=net needs Node's bundled llhttp parser (require('${INTERNAL}').HTTPParser), ` +
-        `but on Node ${process.version} ${what}. Set DATA_PLANE=http to use node:http instead.`,
+      `${user.setting} needs Node's bundled llhttp parser (require('${INTERNAL}').HTTPParser), ` +
+        `but on Node ${process.version} ${what}. ${user.fallback}`,
       { cause },
     );
   };
@@ -86,7 +100,15 @@ export function loadLlhttp(): LlhttpBinding {
   }
   const P = common.HTTPParser;
   if (typeof P !== 'function') return fail('HTTPParser is missing');
-  const slots = ['REQUEST', 'kOnHeaders', 'kOnHeadersComplete', 'kOnBody', 'kOnMessageComplete', 'kOnExecute'];
+  const slots = [
+    'REQUEST',
+    'RESPONSE',
+    'kOnHeaders',
+    'kOnHeadersComplete',
+    'kOnBody',
+    'kOnMessageComplete',
+    'kOnExecute',
+  ];
   for (const name of slots) if (typeof P[name] !== 'number') fail(`HTTPParser.${name} is missing`);
   for (const name of ['initialize', 'execute', 'finish', 'close']) {
     if (typeof (P.prototype as Record<string, unknown>)[name] !== 'function') fail(`HTTPParser#${name} is missing`);
@@ -96,6 +118,7 @@ export function loadLlhttp(): LlhttpBinding {
     HTTPParser: P,
     methods: common.methods as string[],
     REQUEST: P.REQUEST as number,
+    RESPONSE: P.RESPONSE as number,
     kOnHeaders: P.kOnHeaders as number,
     kOnHeadersComplete: P.kOnHeadersComplete as number,
     kOnBody: P.kOnBody as number,
@@ -104,6 +127,7 @@ export function loadLlhttp(): LlhttpBinding {
     kLenientNone: typeof P.kLenientNone === 'number' ? P.kLenientNone : 0,
   };
   selfTest(binding, fail);
+  responseSelfTest(binding, fail);
   return binding;
 }
 
@@ -125,5 +149,47 @@ function selfTest(b: LlhttpBinding, fail: (what: string) => never): void {
   const expected = ['1.1 POST /x?y=1 Host|a|Content-Length|2 false true', 'body hi', 'complete'];
   if (parsed !== request.length || seen.join('\n') !== expected.join('\n')) {
     fail(`it parsed a known request differently (${JSON.stringify(seen)}, ${String(parsed)})`);
+  }
+}
+
+/**
+ * Parses known responses as the upstream client reads them: a 1xx skipped by
+ * returning 1, a body by length, a HEAD answer whose body is skipped the same
+ * way, and a body delimited by the end of the stream (finish()).
+ */
+function responseSelfTest(b: LlhttpBinding, fail: (what: string) => never): void {
+  const seen: string[] = [];
+  const parse = (response: string, skipBody: boolean, atEnd: boolean) => {
+    const parser = new b.HTTPParser();
+    parser.initialize(b.RESPONSE, {}, 1024, b.kLenientNone);
+    parser[b.kOnHeaders] = () => seen.push('partial');
+    parser[b.kOnHeadersComplete] = ((major, minor, headers, _method, _url, status, _m, upgrade, keepAlive) => {
+      seen.push(`${major}.${minor} ${status} ${headers?.join('|')} ${upgrade} ${keepAlive}`);
+      return status < 200 || skipBody ? 1 : 0;
+    }) satisfies OnHeadersComplete;
+    parser[b.kOnBody] = ((body) => seen.push(`body ${body.toString('latin1')}`)) satisfies OnBody;
+    parser[b.kOnMessageComplete] = () => seen.push('complete');
+    const parsed = parser.execute(Buffer.from(response, 'latin1'));
+    if (parsed !== response.length) seen.push(`parsed ${String(parsed)}`);
+    if (atEnd && parser.finish() !== undefined) seen.push('finish failed');
+    parser.close();
+  };
+  parse('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi', false, false);
+  parse('HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n', true, false);
+  parse('HTTP/1.0 200 OK\r\nX: y\r\n\r\nbye', false, true);
+  const expected = [
+    '1.1 100  false true',
+    'complete',
+    '1.1 200 Content-Length|2 false true',
+    'body hi',
+    'complete',
+    '1.1 200 Content-Length|9 false true',
+    'complete',
+    '1.0 200 X|y false false',
+    'body bye',
+    'complete',
+  ];
+  if (seen.join('\n') !== expected.join('\n')) {
+    fail(`it parsed known responses differently (${JSON.stringify(seen)})`);
   }
 }
