@@ -1,7 +1,15 @@
 import type { Socket } from 'node:net';
 import { MalformedRequestError, RequestTimeoutError } from '../errors.js';
 import { equalsLower } from '../request-head.js';
-import type { HttpParser, LlhttpBinding, OnBody, OnHeaders, OnHeadersComplete, ParseError } from './llhttp.js';
+import {
+  createParser,
+  type HttpParser,
+  type LlhttpBinding,
+  type OnBody,
+  type OnHeaders,
+  type OnHeadersComplete,
+  type ParseError,
+} from './llhttp.js';
 import { NetClientRequest } from './net-client-request.js';
 
 /** What a connection needs from its server: where requests go, limits, and whether we are draining. */
@@ -62,6 +70,9 @@ function onMessageComplete(this: HttpParser): void {
   (this as ParserWithConnection)[kConnection].messageComplete();
 }
 
+/** The parser's callbacks, shared by every connection (each finds its connection through the parser). */
+const PARSER_CALLBACKS = { onHeaders, onHeadersComplete, onBody, onMessageComplete };
+
 function onData(this: Socket & { [kConnection]: ClientConnection }, chunk: Buffer): void {
   this[kConnection].data(chunk);
 }
@@ -118,12 +129,7 @@ export class ClientConnection {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.idleSince = performance.now();
     const { llhttp } = host;
-    const parser = new llhttp.HTTPParser() as ParserWithConnection;
-    parser.initialize(llhttp.REQUEST, {}, host.maxHeaderBytes, llhttp.kLenientNone);
-    parser[llhttp.kOnHeaders] = onHeaders;
-    parser[llhttp.kOnHeadersComplete] = onHeadersComplete;
-    parser[llhttp.kOnBody] = onBody;
-    parser[llhttp.kOnMessageComplete] = onMessageComplete;
+    const parser = createParser(llhttp, llhttp.REQUEST, host.maxHeaderBytes, PARSER_CALLBACKS) as ParserWithConnection;
     parser[kConnection] = this;
     this.parser = parser;
     const s = socket as Socket & { [kConnection]: ClientConnection };

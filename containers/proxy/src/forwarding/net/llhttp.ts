@@ -131,18 +131,42 @@ export function loadLlhttp(user: LlhttpUser = NET_DATA_PLANE): LlhttpBinding {
   return binding;
 }
 
+/** The callbacks a parser drives; module-level functions on the hot path, so no closure per connection. */
+export interface ParserCallbacks {
+  readonly onHeaders: OnHeaders | (() => void);
+  readonly onHeadersComplete: OnHeadersComplete;
+  readonly onBody: OnBody;
+  readonly onMessageComplete: OnMessageComplete | (() => void);
+}
+
+/** A strict parser of `type` (REQUEST or RESPONSE) wired to `callbacks`: one per connection. */
+export function createParser(
+  b: LlhttpBinding,
+  type: number,
+  maxHeaderBytes: number,
+  callbacks: ParserCallbacks,
+): HttpParser {
+  const parser = new b.HTTPParser();
+  parser.initialize(type, {}, maxHeaderBytes, b.kLenientNone);
+  parser[b.kOnHeaders] = callbacks.onHeaders;
+  parser[b.kOnHeadersComplete] = callbacks.onHeadersComplete;
+  parser[b.kOnBody] = callbacks.onBody;
+  parser[b.kOnMessageComplete] = callbacks.onMessageComplete;
+  return parser;
+}
+
 /** Parses one known request and checks every callback delivers what this code reads. */
 function selfTest(b: LlhttpBinding, fail: (what: string) => never): void {
-  const parser = new b.HTTPParser();
   const seen: string[] = [];
-  parser.initialize(b.REQUEST, {}, 1024, b.kLenientNone);
-  parser[b.kOnHeaders] = () => seen.push('partial');
-  parser[b.kOnHeadersComplete] = ((major, minor, headers, method, url, _s, _m, upgrade, keepAlive) => {
-    seen.push(`${major}.${minor} ${b.methods[method]} ${url} ${headers?.join('|')} ${upgrade} ${keepAlive}`);
-    return 0;
-  }) satisfies OnHeadersComplete;
-  parser[b.kOnBody] = ((body) => seen.push(`body ${body.toString('latin1')}`)) satisfies OnBody;
-  parser[b.kOnMessageComplete] = () => seen.push('complete');
+  const parser = createParser(b, b.REQUEST, 1024, {
+    onHeaders: () => seen.push('partial'),
+    onHeadersComplete: (major, minor, headers, method, url, _s, _m, upgrade, keepAlive) => {
+      seen.push(`${major}.${minor} ${b.methods[method]} ${url} ${headers?.join('|')} ${upgrade} ${keepAlive}`);
+      return 0;
+    },
+    onBody: (body) => seen.push(`body ${body.toString('latin1')}`),
+    onMessageComplete: () => seen.push('complete'),
+  });
   const request = 'POST /x?y=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi';
   const parsed = parser.execute(Buffer.from(request, 'latin1'));
   parser.close();
@@ -160,15 +184,15 @@ function selfTest(b: LlhttpBinding, fail: (what: string) => never): void {
 function responseSelfTest(b: LlhttpBinding, fail: (what: string) => never): void {
   const seen: string[] = [];
   const parse = (response: string, skipBody: boolean, atEnd: boolean) => {
-    const parser = new b.HTTPParser();
-    parser.initialize(b.RESPONSE, {}, 1024, b.kLenientNone);
-    parser[b.kOnHeaders] = () => seen.push('partial');
-    parser[b.kOnHeadersComplete] = ((major, minor, headers, _method, _url, status, _m, upgrade, keepAlive) => {
-      seen.push(`${major}.${minor} ${status} ${headers?.join('|')} ${upgrade} ${keepAlive}`);
-      return status < 200 || skipBody ? 1 : 0;
-    }) satisfies OnHeadersComplete;
-    parser[b.kOnBody] = ((body) => seen.push(`body ${body.toString('latin1')}`)) satisfies OnBody;
-    parser[b.kOnMessageComplete] = () => seen.push('complete');
+    const parser = createParser(b, b.RESPONSE, 1024, {
+      onHeaders: () => seen.push('partial'),
+      onHeadersComplete: (major, minor, headers, _method, _url, status, _m, upgrade, keepAlive) => {
+        seen.push(`${major}.${minor} ${status} ${headers?.join('|')} ${upgrade} ${keepAlive}`);
+        return status < 200 || skipBody ? 1 : 0;
+      },
+      onBody: (body) => seen.push(`body ${body.toString('latin1')}`),
+      onMessageComplete: () => seen.push('complete'),
+    });
     const parsed = parser.execute(Buffer.from(response, 'latin1'));
     if (parsed !== response.length) seen.push(`parsed ${String(parsed)}`);
     if (atEnd && parser.finish() !== undefined) seen.push('finish failed');

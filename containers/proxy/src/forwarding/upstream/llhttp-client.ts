@@ -10,7 +10,15 @@ import {
   UpstreamProtocolError,
   UpstreamSocketError,
 } from '../errors.js';
-import type { HttpParser, LlhttpBinding, OnBody, OnHeaders, OnHeadersComplete, ParseError } from '../net/llhttp.js';
+import {
+  createParser,
+  type HttpParser,
+  type LlhttpBinding,
+  type OnBody,
+  type OnHeaders,
+  type OnHeadersComplete,
+  type ParseError,
+} from '../net/llhttp.js';
 import { equalsLower } from '../request-head.js';
 import type { Upstream, UpstreamCall, UpstreamHandler, UpstreamRequest } from './upstream.js';
 
@@ -378,6 +386,9 @@ function onMessageComplete(this: HttpParser): void {
   (this as Tagged<HttpParser>)[kConnection].messageComplete();
 }
 
+/** The parser's callbacks, shared by every connection (each finds its connection through the parser). */
+const PARSER_CALLBACKS = { onHeaders, onHeadersComplete, onBody, onMessageComplete };
+
 function abandonBody(b: Readable): void {
   if (!b.readableEnded && !b.destroyed) b.destroy();
 }
@@ -434,12 +445,12 @@ class UpstreamConnection {
       this.socket.resume();
     };
     const { llhttp } = pool.client;
-    const parser = new llhttp.HTTPParser() as Tagged<HttpParser>;
-    parser.initialize(llhttp.RESPONSE, {}, pool.options.maxHeaderBytes, llhttp.kLenientNone);
-    parser[llhttp.kOnHeaders] = onHeaders;
-    parser[llhttp.kOnHeadersComplete] = onHeadersComplete;
-    parser[llhttp.kOnBody] = onBody;
-    parser[llhttp.kOnMessageComplete] = onMessageComplete;
+    const parser = createParser(
+      llhttp,
+      llhttp.RESPONSE,
+      pool.options.maxHeaderBytes,
+      PARSER_CALLBACKS,
+    ) as Tagged<HttpParser>;
     parser[kConnection] = this;
     this.parser = parser;
     const socket = connect({ host: pool.host, port: pool.port, noDelay: true }) as Tagged<Socket>;
