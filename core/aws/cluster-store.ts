@@ -38,6 +38,28 @@ export interface Placement {
   readonly primary: boolean;
 }
 
+/**
+ * A change of the database's shape by /add (new shards, replicas on new
+ * servers) or /rm (servers' replicas re-placed, new primaries), written as
+ * one transaction: all of it or none.
+ */
+export interface Reshape {
+  /** The configuration's N as read, and after the change. */
+  readonly N: { readonly from: number; readonly to: number };
+  readonly newShards: readonly ShardDef[];
+  /** Existing shards whose placement changes, each at the placement_version the change was decided on. */
+  readonly touched: readonly { readonly Shard_id: string; readonly version: number }[];
+  /** MapT rows written (new replicas, and existing rows whose primary flag changes). */
+  readonly put: readonly Placement[];
+  /** MapT rows deleted (the removed servers'). */
+  readonly remove: readonly { readonly Shard_id: string; readonly Server_id: string }[];
+}
+
+/** Items one Reshape writes; it must fit in one transaction. */
+export function reshapeItems(change: Reshape): number {
+  return 1 + change.newShards.length + change.touched.length + change.put.length + change.remove.length;
+}
+
 export interface ClusterView {
   readonly config: ClusterConfig;
   readonly shards: readonly ShardState[];
@@ -91,6 +113,65 @@ export class ClusterStore {
       ) {
         throw new AlreadyInitializedError();
       }
+      throw err;
+    }
+  }
+
+  /**
+   * Applies `change` in one transaction, conditional on N and on every
+   * touched shard's placement_version as read, and advances those versions:
+   * false (nothing written) when anything changed meanwhile, e.g. the shard
+   * manager placed a replica.
+   */
+  async reshape(change: Reshape): Promise<boolean> {
+    const items: TransactItem[] = [
+      {
+        Update: {
+          TableName: this.tables.shards,
+          Key: { Shard_id: CONFIG_SHARD_ID },
+          UpdateExpression: 'SET #n = :to',
+          ConditionExpression: '#n = :from',
+          ExpressionAttributeNames: { '#n': 'N' },
+          ExpressionAttributeValues: { ':from': change.N.from, ':to': change.N.to },
+        },
+      },
+      ...change.newShards.map(
+        (s): TransactItem => ({
+          Put: {
+            TableName: this.tables.shards,
+            Item: {
+              Shard_id: s.Shard_id,
+              Stud_id_low: s.Stud_id_low,
+              Shard_size: s.Shard_size,
+              valid_idx: 0,
+              placement_version: 0,
+            },
+            ConditionExpression: 'attribute_not_exists(Shard_id)',
+          },
+        }),
+      ),
+      ...change.touched.map(
+        (t): TransactItem => ({
+          Update: {
+            TableName: this.tables.shards,
+            Key: { Shard_id: t.Shard_id },
+            UpdateExpression: 'SET placement_version = :next',
+            ConditionExpression: 'placement_version = :version',
+            ExpressionAttributeValues: { ':version': t.version, ':next': t.version + 1 },
+          },
+        }),
+      ),
+      ...change.put.map((p): TransactItem => ({ Put: { TableName: this.tables.map, Item: { ...p } } })),
+      ...change.remove.map((k): TransactItem => ({ Delete: { TableName: this.tables.map, Key: { ...k } } })),
+    ];
+    if (items.length > MAX_TRANSACTION_ITEMS) {
+      throw new RangeError(`a reshape of ${items.length} items exceeds the ${MAX_TRANSACTION_ITEMS}-item transaction`);
+    }
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      return true;
+    } catch (err) {
+      if (err instanceof TransactionCanceledException) return false;
       throw err;
     }
   }

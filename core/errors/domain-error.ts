@@ -8,6 +8,8 @@ export const ERROR_CODES = [
   /** The input is malformed or breaks a rule; `field` names what. */
   'INVALID_INPUT',
   'UNAUTHORIZED',
+  /** Refused whoever asks: e.g. a request a browser was tricked into sending (see loopback-guard.ts). */
+  'FORBIDDEN',
   'NOT_FOUND',
   'METHOD_NOT_ALLOWED',
   /** The request clashes with the current state (a name in use, no scaler, a full registry). */

@@ -69,9 +69,20 @@ function valueProblem(value: unknown, dtype: Dtype, column: string): string | un
     }
     return undefined;
   }
+  if (typeof value === 'number' && Number.isFinite(value)) return undefined;
   if (typeof value !== 'string') return `expected a string, got ${describe(value)}`;
   if (value.length > MAX_STRING_LENGTH) return `longer than ${MAX_STRING_LENGTH} characters`;
   return undefined;
+}
+
+/**
+ * A valid value as stored. A String column takes a number too, kept as its
+ * decimal text: the seed declares marks a String column and writes numbers
+ * into it (`"Stud_marks": 27`), which the students' MySQL VARCHAR column
+ * accepted and read back as text.
+ */
+function stored(value: unknown, dtype: Dtype): number | string {
+  return dtype === 'String' && typeof value === 'number' ? String(value) : (value as number | string);
 }
 
 function describe(value: unknown): string {
@@ -96,12 +107,14 @@ export function validateRow(schema: Schema, value: unknown, path: string): Row {
   for (const key of Object.keys(row)) {
     if (!schema.columns.includes(key)) throw new DomainError('INVALID_INPUT', `${path}.${key}`, 'unknown column');
   }
+  const out: Row = {};
   schema.columns.forEach((column, i) => {
     if (!(column in row)) throw new DomainError('INVALID_INPUT', `${path}.${column}`, 'missing');
     const problem = valueProblem(row[column], schema.dtypes[i] as Dtype, column);
     if (problem) throw new DomainError('INVALID_INPUT', `${path}.${column}`, problem);
+    out[column] = stored(row[column], schema.dtypes[i] as Dtype);
   });
-  return row as Row;
+  return out;
 }
 
 /**
@@ -128,7 +141,7 @@ export function validatePatch(schema: Schema, value: unknown, path: string, stud
     }
     const problem = valueProblem(v, schema.dtypes[i] as Dtype, key);
     if (problem) throw new DomainError('INVALID_INPUT', `${path}.${key}`, problem);
-    out[key] = v as number | string;
+    out[key] = stored(v, schema.dtypes[i] as Dtype);
   }
   if (Object.keys(out).length === 0) throw new DomainError('INVALID_INPUT', path, 'names no column to change');
   return out;

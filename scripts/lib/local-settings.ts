@@ -22,7 +22,23 @@ const localEnv = z.object({
   RINGMASTER_SPENT_USD: z.coerce.number({ error: 'expected a number of US dollars' }).min(0).optional(),
   /** Seconds between autoscaler invocations; cdk.json's autoscaler.scheduleMinutes by default. */
   RINGMASTER_TICK_SECONDS: optionalIntVar(1, 3600),
+  /**
+   * The student balancers' compatibility mode (the proxy's SEED_COMPAT): /rep, /add, /rm and /init
+   * also on the data port, without a token. On by default: `npm start` binds only to 127.0.0.1,
+   * and it is what lets the seeds' scripts run unchanged. 0 turns it off.
+   */
+  RINGMASTER_SEED_COMPAT: z
+    .enum(['1', 'true', 'yes', '0', 'false', 'no'], { error: 'expected 1/true/yes or 0/false/no' })
+    .default('1')
+    .transform((v) => v === '1' || v === 'true' || v === 'yes'),
 });
+
+/**
+ * Servers the compatibility mode allows beyond cdk.json's servers.maxCount: the seed's flow
+ * (/init naming six servers, /add two more) runs beside the servers `npm start` begins with.
+ * The autoscaler's own bounds are unchanged.
+ */
+export const SEED_EXTRA_SERVERS = 8;
 
 export interface LocalSettings {
   readonly proxyPort: number;
@@ -30,6 +46,10 @@ export interface LocalSettings {
   readonly servers: number;
   readonly envName: string;
   readonly tickMs: number;
+  /** The compatibility mode for the student balancers' scripts (RINGMASTER_SEED_COMPAT). */
+  readonly seedCompat: boolean;
+  /** The most servers /add may reach (the proxy's MAX_SERVERS). */
+  readonly maxServers: number;
   /** Where this period's ledger starts (RINGMASTER_SPENT_USD), if not where the autoscaler left it. */
   readonly spentUsd: number | undefined;
   /** cdk.json's `ringmaster` context with the run's overrides, validated by the deployment schema. */
@@ -79,6 +99,8 @@ export function readLocalSettings(root: string, env: Record<string, string | und
     servers: local.RINGMASTER_SERVERS ?? config.servers.initialCount,
     envName: config.envName,
     spentUsd,
+    seedCompat: local.RINGMASTER_SEED_COMPAT,
+    maxServers: config.servers.maxCount + (local.RINGMASTER_SEED_COMPAT ? SEED_EXTRA_SERVERS : 0),
     tickMs: (local.RINGMASTER_TICK_SECONDS ?? config.autoscaler.scheduleMinutes * 60) * 1000,
     config,
   };

@@ -29,6 +29,7 @@ import { createMembership } from './membership/create-membership.js';
 import { ClusterCache } from './records/cluster-cache.js';
 import { RecordsApi } from './records/records-api.js';
 import { ShardManager } from './records/shard-manager.js';
+import { ShardScaling } from './records/shard-scaling.js';
 import { AutoscalerWatcher } from './telemetry/autoscaler-watcher.js';
 import { ProxyMetrics } from './telemetry/metrics.js';
 import { MetricsPublisher } from './telemetry/metrics-publisher.js';
@@ -224,7 +225,9 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
     { maxServers: config.MAX_SERVERS, registerWaitMs: config.REGISTER_WAIT_MS },
     log,
   );
-  serveAdmin(adminServer, { token: config.adminToken, actions, registry: membership.registry, snapshot, log });
+  const shards = records ? new ShardScaling(fleet, records.store, records.cache, actions, log) : undefined;
+  if (records && shards) records.api.attachAdmin({ scale: { actions, shards }, shards });
+  serveAdmin(adminServer, { token: config.adminToken, actions, shards, registry: membership.registry, snapshot, log });
   const proxyPort = await listen(proxyServer.server, config.PROXY_PORT, config.PROXY_HOST);
   log.info(
     {
@@ -234,6 +237,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
       hashKey: config.HASH_KEY,
       dataPlane: config.DATA_PLANE,
       upstreamClient: config.UPSTREAM_CLIENT,
+      seedCompat: config.SEED_COMPAT,
     },
     'proxy listening',
   );
@@ -290,9 +294,10 @@ function startRecords(config: ProxyConfig, fleet: Fleet, membership: MembershipS
     store,
     cache,
     adminToken: config.adminToken,
+    seedCompat: config.SEED_COMPAT,
     maxBodyBytes: config.MAX_BODY_BYTES,
     log,
   });
   const manager = new ShardManager(fleet, membership, store, cache, config.SHARD_MANAGER_INTERVAL_MS, log);
-  return { api, cache, manager };
+  return { api, cache, manager, store };
 }

@@ -15,6 +15,7 @@ import {
 import { readSecret } from '#core/config/secret.js';
 import { parseKeySource } from '#core/routing/key-source.js';
 import { DEFAULT_METRICS_NAMESPACE } from '#core/telemetry/metric-names.js';
+import { isLoopbackHost } from './records/loopback-guard.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -27,6 +28,12 @@ const schema = z.object({
   ADMIN_PORT: portVar(8081),
   /** Local development only: allows an admin API without a token. */
   RINGMASTER_LOCAL_DEV: flagVar(),
+  /**
+   * Compatibility mode for the student balancers' scripts (local runs only): the admin routes
+   * /rep, /add, /rm and /init also answer on the data port, without a token. Allowed only when
+   * PROXY_HOST is a loopback address, with the records API on; `npm start` sets it, the CDK app never does.
+   */
+  SEED_COMPAT: flagVar(),
   LOG_LEVEL: logLevelVar(),
 
   STRATEGY: z.enum(STRATEGY_NAMES).default(DEFAULT_STRATEGY),
@@ -172,6 +179,7 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
       ['DATA_PLANE: net cannot serve the records API'],
     );
   }
+  if (parsed.SEED_COMPAT) checkSeedCompat(parsed);
   const usesEcs = parsed.SCALER === 'ecs' || parsed.SCALER === 'local-ecs';
   if (usesEcs && (!parsed.ECS_CLUSTER || !parsed.ECS_SERVER_SERVICE)) {
     throw new ConfigError(`ECS_CLUSTER, ECS_SERVER_SERVICE: required when SCALER=${parsed.SCALER}`, [
@@ -198,6 +206,25 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
     keySource,
     staticServers: parseStaticServers(parsed.STATIC_SERVERS),
   };
+}
+
+/**
+ * The compatibility mode serves admin routes without a token, so it may only listen where no
+ * other machine can reach it, and only where the records API (which serves it) is on.
+ */
+function checkSeedCompat(parsed: ProxyEnv): void {
+  if (!isLoopbackHost(parsed.PROXY_HOST)) {
+    throw new ConfigError(
+      `SEED_COMPAT: serves /rep, /add, /rm and /init without a token, so PROXY_HOST must be a loopback address (127.0.0.1, ::1 or localhost), got "${parsed.PROXY_HOST}"; unset SEED_COMPAT or bind the data port to loopback`,
+      ['SEED_COMPAT: needs a loopback PROXY_HOST'],
+    );
+  }
+  if (!parsed.SHARD_TABLE) {
+    throw new ConfigError(
+      'SEED_COMPAT: needs the records API (SHARD_TABLE, MAP_TABLE, RECORDS_TABLE), which serves it',
+      ['SEED_COMPAT: needs SHARD_TABLE'],
+    );
+  }
 }
 
 function parseStaticServers(text: string): { id: string; address: string }[] {

@@ -7,13 +7,15 @@ import { expectMethod, serveJson } from '#core/http/json-routes.js';
 import { SERVER_ID_PATTERN, SERVER_ID_RULE } from '#core/membership/server-id.js';
 import { pathOf } from '#core/routing/key-source.js';
 import type { LeaseRegistry } from '../membership/lease-registry.js';
+import type { ShardScaling } from '../records/shard-scaling.js';
 import { renderPrometheus } from '../telemetry/prometheus.js';
 import type { ProxySnapshot } from '../telemetry/snapshot.js';
 import { statusReport } from '../telemetry/status-report.js';
 import { SnapshotEvents } from './event-stream.js';
 import type { FleetActions } from './fleet-actions.js';
 import { servePageAsset } from './page-routes.js';
-import { heartbeatRequest, scaleRequest } from './schemas.js';
+import { serveScaleRoute } from './scale-routes.js';
+import { heartbeatRequest } from './schemas.js';
 
 /** A slow admin client gets this long to send its request. */
 const ADMIN_REQUEST_TIMEOUT_MS = 10_000;
@@ -21,6 +23,8 @@ const ADMIN_REQUEST_TIMEOUT_MS = 10_000;
 export interface AdminDeps {
   readonly token: string | undefined;
   readonly actions: FleetActions;
+  /** The second assignment's /add and /rm with shards; undefined without the records API. */
+  readonly shards: ShardScaling | undefined;
   readonly registry: LeaseRegistry | undefined;
   readonly snapshot: () => ProxySnapshot;
   readonly log: Logger;
@@ -66,18 +70,9 @@ async function route(
   const member = /^\/members\/([^/]+)$/.exec(path);
   switch (member ? '/members/:id' : path) {
     case '/rep':
-      expectMethod(req, 'GET');
-      return sendJson(res, 200, { message: deps.actions.replicas(), status: 'successful' });
-    case '/add': {
-      expectMethod(req, 'POST');
-      const body = parseOrThrow(scaleRequest, await readJsonBody(req));
-      return sendJson(res, 200, { message: await deps.actions.add(body), status: 'successful' });
-    }
-    case '/rm': {
-      expectMethod(req, 'DELETE');
-      const body = parseOrThrow(scaleRequest, await readJsonBody(req));
-      return sendJson(res, 200, { message: await deps.actions.remove(body), status: 'successful' });
-    }
+    case '/add':
+    case '/rm':
+      return serveScaleRoute(deps, path, req, res);
     case '/status':
       expectMethod(req, 'GET');
       return sendJson(res, 200, statusReport(deps.snapshot()));

@@ -49,6 +49,11 @@ export class FleetActions {
     return this.running > 0;
   }
 
+  /** True when /add can create servers under given names (local processes); ECS tasks take their own ids. */
+  get namesServers(): boolean {
+    return this.scaler?.namesServers ?? false;
+  }
+
   replicas(): ReplicaSet {
     const replicas = this.fleet
       .list()

@@ -1,12 +1,33 @@
 import { z } from 'zod';
 import { type ClusterConfig, MAX_TRANSACTION_ITEMS, type Placement } from '#core/aws/cluster-store.js';
 import { DomainError } from '#core/errors/domain-error.js';
+import { SERVER_ID_PATTERN, SERVER_ID_RULE } from '#core/membership/server-id.js';
 import { schemaSchema } from '#core/records/schema.js';
 import { type ShardDef, ShardLayout } from '#core/records/shard-layout.js';
 
 /** Replicas per shard when /init does not say (the student database used 3). */
 export const DEFAULT_REPLICAS = 3;
 const SHARD_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** One shard as the student database described it. */
+export const shardDefSchema = z
+  .object(
+    {
+      Stud_id_low: z
+        .number({ error: 'expected a whole number' })
+        .int({ error: 'expected a whole number' })
+        .min(0, { error: 'must be at least 0' }),
+      Shard_id: z
+        .string({ error: 'expected a string' })
+        .regex(SHARD_ID, { error: 'expected 1-64 letters, digits, "_" or "-"' }),
+      Shard_size: z
+        .number({ error: 'expected a whole number' })
+        .int({ error: 'expected a whole number' })
+        .min(1, { error: 'must be at least 1' }),
+    },
+    { error: 'expected {"Stud_id_low": …, "Shard_id": …, "Shard_size": …}' },
+  )
+  .strict();
 
 /** POST /init, in the student database's JSON shape, plus an optional `replicas`. */
 export const initRequest = z
@@ -18,24 +39,7 @@ export const initRequest = z
         .min(1, { error: 'must be at least 1' }),
       schema: schemaSchema,
       shards: z
-        .array(
-          z
-            .object({
-              Stud_id_low: z
-                .number({ error: 'expected a whole number' })
-                .int({ error: 'expected a whole number' })
-                .min(0, { error: 'must be at least 0' }),
-              Shard_id: z
-                .string({ error: 'expected a string' })
-                .regex(SHARD_ID, { error: 'expected 1-64 letters, digits, "_" or "-"' }),
-              Shard_size: z
-                .number({ error: 'expected a whole number' })
-                .int({ error: 'expected a whole number' })
-                .min(1, { error: 'must be at least 1' }),
-            })
-            .strict(),
-          { error: 'expected an array of shards' },
-        )
+        .array(shardDefSchema, { error: 'expected an array of shards' })
         .min(1, { error: 'must list at least one shard' }),
       servers: z.record(z.string(), z.array(z.string(), { error: 'expected an array of Shard_ids' })).optional(),
       replicas: z.number().int().min(1).max(16).optional(),
@@ -77,7 +81,14 @@ export function planInit(
       throw new DomainError('INVALID_INPUT', 'servers', `names ${names.length} server(s) but N is ${body.N}`);
     assignment = new Map();
     for (const [server, shardIds] of Object.entries(body.servers)) {
-      if (!live.has(server)) throw new DomainError('INVALID_INPUT', `servers.${server}`, 'not a live server');
+      if (!SERVER_ID_PATTERN.test(server)) throw new DomainError('INVALID_INPUT', `servers.${server}`, SERVER_ID_RULE);
+      if (!live.has(server)) {
+        throw new DomainError(
+          'INVALID_INPUT',
+          `servers.${server}`,
+          `not a live server; the live servers are ${[...live].sort().join(', ') || 'none'}`,
+        );
+      }
       shardIds.forEach((shardId, i) => {
         if (!ids.has(shardId))
           throw new DomainError('INVALID_INPUT', `servers.${server}[${i}]`, `unknown Shard_id "${shardId}"`);

@@ -7,6 +7,7 @@ import { parseOrThrow } from '#core/errors/zod-error.js';
 import { statusOf } from '#core/http/error-status.js';
 import { bearerMatches, readJsonBody, sendJson } from '#core/http/json.js';
 import { expectMethod, serveJson } from '#core/http/json-routes.js';
+import { AlreadyInitializedError } from '#core/records/errors.js';
 import {
   KEY_COLUMN,
   MAX_ROWS_PER_SHARD_WRITE,
@@ -17,10 +18,13 @@ import {
   validateRow,
 } from '#core/records/schema.js';
 import { pathOf } from '#core/routing/key-source.js';
+import { SCALE_ROUTES, type ScaleRouteDeps, serveScaleRoute } from '../admin/scale-routes.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { ClusterCache, ClusterRouting } from './cluster-cache.js';
 import { initRequest, planInit } from './init-request.js';
+import { checkLoopbackRequest } from './loopback-guard.js';
 import { callServer, ServerUnreachableError, type ShardReply } from './shard-client.js';
+import type { ShardScaling } from './shard-scaling.js';
 
 /** The routes this API answers on the proxy's data port; everything else is proxied. */
 export const RECORDS_ROUTES = new Set(['/init', '/status', '/write', '/read', '/update', '/del']);
@@ -64,8 +68,19 @@ export interface RecordsApiDeps {
   readonly store: ClusterStore;
   readonly cache: ClusterCache;
   readonly adminToken: string | undefined;
+  /**
+   * Compatibility mode (SEED_COMPAT, local runs on loopback only): /init needs no token, and
+   * /rep, /add and /rm answer here as on the admin port, behind the loopback guard.
+   */
+  readonly seedCompat: boolean;
   readonly maxBodyBytes: number;
   readonly log: Logger;
+}
+
+/** What the admin side lends the records API once it exists (it is built after the data port's server). */
+export interface RecordsAdmin {
+  readonly scale: ScaleRouteDeps;
+  readonly shards: ShardScaling;
 }
 
 /**
@@ -77,19 +92,29 @@ export interface RecordsApiDeps {
 export class RecordsApi {
   /** Answers a records request; errors in the shared shape. */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  private readonly routes: ReadonlySet<string>;
+  private admin: RecordsAdmin | undefined;
 
   constructor(private readonly deps: RecordsApiDeps) {
     this.handle = serveJson((req, res) => this.route(req, res), deps.log, 'records request');
+    this.routes = deps.seedCompat ? new Set([...RECORDS_ROUTES, ...SCALE_ROUTES]) : RECORDS_ROUTES;
+  }
+
+  /** Lends the admin actions: /init's named servers and, in the compatibility mode, /rep, /add and /rm. */
+  attachAdmin(admin: RecordsAdmin): void {
+    this.admin = admin;
   }
 
   /** True when the request is for this API (cheap: a set lookup on the path). */
   matches(url: string): boolean {
-    return RECORDS_ROUTES.has(url) || (url.includes('?') && RECORDS_ROUTES.has(pathOf(url)));
+    return this.routes.has(url) || (url.includes('?') && this.routes.has(pathOf(url)));
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathOf(req.url ?? '/');
     const expect = (method: string) => expectMethod(req, method);
+    if (this.deps.seedCompat && (path === '/init' || SCALE_ROUTES.has(path))) checkLoopbackRequest(req);
+    if (SCALE_ROUTES.has(path)) return serveScaleRoute(this.requireAdmin().scale, path, req, res);
     switch (path) {
       case '/init':
         expect('POST');
@@ -112,10 +137,15 @@ export class RecordsApi {
     }
   }
 
-  /** /init reshapes the database, so it needs the admin token (when one is configured). */
+  /**
+   * /init reshapes the database, so it needs the admin token (when one is configured and the
+   * compatibility mode is off). Servers its `servers` placement names that do not exist yet are
+   * created under those names where servers can be named (local runs), as the students' /init did;
+   * on ECS, where tasks take their own ids, such a name is refused with the live servers' names.
+   */
   private async init(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { adminToken, fleet, store, cache } = this.deps;
-    if (adminToken !== undefined && !bearerMatches(req.headers.authorization, adminToken)) {
+    if (!this.deps.seedCompat && adminToken !== undefined && !bearerMatches(req.headers.authorization, adminToken)) {
       throw new DomainError('UNAUTHORIZED', 'authorization', 'a valid bearer token is required for /init');
     }
     const body = parseOrThrow(initRequest, await readJsonBody(req, this.deps.maxBodyBytes));
@@ -123,11 +153,44 @@ export class RecordsApi {
       .list()
       .filter((b) => b.status === 'active')
       .map((b) => b.id);
-    const plan = planInit(body, live);
-    await store.init(plan.config, plan.shards, plan.placement);
+    const shards = this.admin?.shards;
+    const missing = Object.keys(body.servers ?? {}).filter((id) => !live.includes(id));
+    if (missing.length > 0 && !shards?.namesServers) {
+      throw new DomainError(
+        'INVALID_INPUT',
+        `servers.${missing[0]}`,
+        `not a live server, and servers cannot be created under chosen names here (on ECS each task takes its own id); name live servers (${live.sort().join(', ') || 'none yet'}) or omit "servers" to spread the shards over N of them`,
+      );
+    }
+    if (missing.length === 0 || !shards) {
+      const plan = planInit(body, live);
+      await store.init(plan.config, plan.shards, plan.placement);
+    } else {
+      // Everything is checked before a server starts, and servers started for a failed /init are stopped again.
+      planInit(body, [...live, ...missing]);
+      if (await store.load()) throw new AlreadyInitializedError();
+      await shards.createServers(missing);
+      try {
+        const plan = planInit(body, [...live, ...missing]);
+        await store.init(plan.config, plan.shards, plan.placement);
+      } catch (err) {
+        await shards
+          .removeServers(missing)
+          .catch((undo: unknown) =>
+            this.deps.log.error({ err: undo, servers: missing }, '/init could not remove the servers it started'),
+          );
+        throw err;
+      }
+      this.deps.log.info({ servers: missing }, '/init created the servers its placement names');
+    }
     await cache.refreshNow();
-    this.deps.log.info({ shards: plan.shards.length, placement: plan.placement.length }, 'database initialized');
+    this.deps.log.info({ shards: body.shards.length, created: missing.length }, 'database initialized');
     sendJson(res, 200, { message: 'Configured Database', status: 'success' });
+  }
+
+  private requireAdmin(): RecordsAdmin {
+    if (!this.admin) throw new DomainError('UNAVAILABLE', undefined, 'the admin actions are still starting');
+    return this.admin;
   }
 
   /** Read fresh, not from the routing cache: valid_idx must count every write acknowledged so far. */
