@@ -186,24 +186,45 @@ describe("the seed's whole flow against npm start, on one address, with no token
     expect((await call('GET', '/rep')).body.message.N).toBe(9);
     expect((await status()).shards).toHaveLength(4);
 
-    const added = await call('POST', '/add', {
-      ...SEED_ADD,
-      servers: { Server7: ['sh3', 'sh5'], 'Server[5]': ['sh2', 'sh5'] },
-    });
-    expect(added.status).toBe(200);
-    // Server[5]: Server5 and Server6 exist and Server7 is taken by this request, so the generated name is Server8.
+    // Two /adds of the same new shard at once: both pass their checks and start their servers, one
+    // transaction commits, and the other is refused and stops the servers it started (the undo).
+    const bodies: { n: number; new_shards: typeof SEED_ADD.new_shards; servers: Record<string, string[]> }[] = [
+      { ...SEED_ADD, servers: { Server7: ['sh3', 'sh5'], 'Server[5]': ['sh2', 'sh5'] } },
+      { ...SEED_ADD, servers: { Server10: ['sh5'], Server11: ['sh1', 'sh5'] } },
+    ];
+    const [a, b] = await Promise.all(bodies.map((body) => call('POST', '/add', body)));
+    const replies = [a, b] as { status: number; body: Json }[];
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 400]);
+    const added = replies.find((r) => r.status === 200) as { body: Json };
+    const refused = replies.find((r) => r.status === 400) as { body: Json };
+    expect(refused.body.message).toBe('new_shards[0].Shard_id: "sh5" already exists');
+    // Server[5]: Server5 and Server6 exist and Server7 is taken by the same request, so it becomes Server8.
+    const winner = added === a ? ['Server7', 'Server8'] : ['Server10', 'Server11'];
+    const loser = added === a ? ['Server10', 'Server11'] : ['Server7', 'Server8'];
     expect(added.body).toEqual({
       N: 8,
-      message: 'Add Server:Server7 and Server:Server8',
-      servers: ['Server7', 'Server8'],
+      message: `Add Server:${winner[0]} and Server:${winner[1]}`,
+      servers: winner,
       data: expect.stringMatching(/^no rows were copied/),
       status: 'successful',
     });
+    const rep = (await call('GET', '/rep')).body.message;
+    expect(rep.N).toBe(11);
+    expect(rep.replicas).toEqual(expect.arrayContaining(winner));
+    expect(rep.replicas.filter((id: string) => loser.includes(id))).toEqual([]);
     const s = await status();
-    expect(s.servers.Server7.sort()).toEqual(['sh3', 'sh5']);
-    expect(s.servers.Server8.sort()).toEqual(['sh2', 'sh5']);
+    const asked = bodies[added === a ? 0 : 1]?.servers ?? {};
+    Object.values(asked).forEach((shards, i) => {
+      expect([...s.servers[winner[i] as string]].sort()).toEqual([...shards].sort());
+    });
     const sh5 = s.shards.find((x: Json) => x.Shard_id === 'sh5');
-    expect(['Server7', 'Server8']).toContain(sh5.primary);
+    expect(winner).toContain(sh5.primary);
+    // The shard manager then tops sh5 up to the configured 3 replicas, as it does for any shard short of them.
+    await waitFor(
+      async () => (await status()).shards.find((x: Json) => x.Shard_id === 'sh5').replicas.length === 3,
+      10_000,
+      'sh5 with 3 replicas',
+    );
     await write(Array.from({ length: 50 }, (_, i) => 16_384 + i * 7));
     await everyRowIsThere();
   });

@@ -7,6 +7,8 @@ import { loadProxyConfig } from '#proxy/config.js';
 import { initRequest, planInit } from '#proxy/records/init-request.js';
 import { checkLoopbackRequest, isLoopbackHost } from '#proxy/records/loopback-guard.js';
 import { planAddShards, planRemoveServers } from '#proxy/records/reshape-plan.js';
+import { readLocalSettings, SEED_EXTRA_SERVERS } from '#scripts/lib/local-settings.js';
+import { ROOT } from '../helpers/processes.js';
 
 const TOKEN = 'x'.repeat(40);
 const TABLES = { SHARD_TABLE: 'shards', MAP_TABLE: 'map', RECORDS_TABLE: 'records' };
@@ -67,6 +69,16 @@ describe('the compatibility mode setting', () => {
     expect(() => loadProxyConfig({ ADMIN_TOKEN: TOKEN, SEED_COMPAT: '1', PROXY_HOST: '127.0.0.1' })).toThrow(
       /^SEED_COMPAT: needs the records API/,
     );
+  });
+
+  it('npm start turns it on by default, RINGMASTER_SEED_COMPAT=0 turns it off, and a bad value names the variable', () => {
+    const on = readLocalSettings(ROOT, {});
+    expect(on.seedCompat).toBe(true);
+    expect(on.maxServers).toBe(on.config.servers.maxCount + SEED_EXTRA_SERVERS);
+    const off = readLocalSettings(ROOT, { RINGMASTER_SEED_COMPAT: '0' });
+    expect(off.seedCompat).toBe(false);
+    expect(off.maxServers).toBe(off.config.servers.maxCount);
+    expect(() => readLocalSettings(ROOT, { RINGMASTER_SEED_COMPAT: 'maybe' })).toThrow(/RINGMASTER_SEED_COMPAT/);
   });
 
   it('knows loopback names and addresses', () => {

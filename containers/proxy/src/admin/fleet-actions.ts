@@ -26,6 +26,8 @@ export class FleetActions {
   private started = 0;
   /** Scale operations not finished yet. */
   private running = 0;
+  /** The last queued read-and-raise of the scaler's count (see `oneAtATime`). */
+  private countChange: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly fleet: Fleet,
@@ -70,6 +72,13 @@ export class FleetActions {
     return this.tracked(() => this.removeServers(request));
   }
 
+  /** Runs `step` after every step queued before it has settled. */
+  private oneAtATime(step: () => Promise<void>): Promise<void> {
+    const run = this.countChange.then(step, step);
+    this.countChange = run.catch(() => undefined);
+    return run;
+  }
+
   /** Counts the operation from its first, synchronous step, so `changes` moves before any await. */
   private async tracked(operation: () => Promise<ReplicaSet>): Promise<ReplicaSet> {
     this.started++;
@@ -109,8 +118,12 @@ export class FleetActions {
     try {
       for (const id of ids) await this.membership.allow(id);
       const known = new Set(this.fleet.list().map((b) => b.id));
-      const { desired } = await scaler.describe();
-      await scaler.setDesiredCount(desired + request.n, scaler.namesServers ? ids : undefined);
+      // Read and raise the count as one step: two /adds interleaving here would both raise it
+      // from the same count, and the second would be refused for naming more servers than it adds.
+      await this.oneAtATime(async () => {
+        const { desired } = await scaler.describe();
+        await scaler.setDesiredCount(desired + request.n, scaler.namesServers ? ids : undefined);
+      });
       await this.waitForRegistration(ids.length > 0 ? ids : request.n, known);
       this.log.info({ servers: ids, n: request.n }, 'servers added');
       return this.replicas();
