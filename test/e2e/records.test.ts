@@ -90,6 +90,20 @@ describe('sharded records through the proxy', () => {
     expect((await call(proxy, 'POST', '/read', { Stud_id: { low: 0, high: 1 } })).status).toBe(409);
     const anonymous = await call(proxy, 'POST', '/init', INIT);
     expect(anonymous.status).toBe(401);
+    // Servers that cannot be named (no scaler here; ECS tasks on AWS): a name not live is refused, naming the live ones.
+    const named = await call(
+      proxy,
+      'POST',
+      '/init',
+      { ...INIT, N: 1, servers: { Server0: ['sh1', 'sh2', 'sh3', 'sh4'] } },
+      proxy.token,
+    );
+    expect(named.status).toBe(400);
+    expect(named.body.message).toBe(
+      'servers.Server0: not a live server, and servers cannot be created under chosen names here (on ECS each task takes its own id); name live servers (a, b, c, d, e, f) or omit "servers" to spread the shards over N of them',
+    );
+    // The compatibility routes are not on the data port without SEED_COMPAT: /rep goes to a server, which has no such route.
+    expect((await call(proxy, 'GET', '/rep')).status).toBe(404);
   });
 
   it('init: 4 shards × 3 replicas spread over 6 servers, one primary each', async () => {
@@ -263,6 +277,22 @@ describe('sharded records through the proxy', () => {
       new GetCommand({ TableName: tables.names.records, Key: { Shard_id: 'sh1', Stud_id: id }, ConsistentRead: true }),
     );
     expect(item.Item?.version).toBe(acknowledged);
+  });
+
+  it("the second assignment's /add cannot name servers here; its /rm re-places a server's replicas", async () => {
+    const add = await proxy.admin('POST', '/add', {
+      n: 1,
+      new_shards: [{ Stud_id_low: 16_384, Shard_id: 'sh5', Shard_size: SHARD_SIZE }],
+      servers: { 'Server[1]': ['sh5'] },
+    });
+    expect(add.status).toBe(400);
+    expect(add.body.message).toMatch(/^servers: servers cannot be created under chosen names here/);
+    const bad = await proxy.admin('DELETE', '/rm', { n: 1, servers: ['nope'] });
+    expect([bad.status, bad.body.message]).toEqual([
+      400,
+      'servers[0]: "nope" is not a live server; the live servers are a, b, c, d, e, f',
+    ]);
+    expect((await proxy.admin('GET', '/rep')).body.message.N).toBe(6);
   });
 
   it('killing a primary during writes loses no acknowledged row; the shard has a new primary within 2 leases', async () => {

@@ -217,6 +217,9 @@ describe("the seed's whole flow against npm start, on one address, with no token
     Object.values(asked).forEach((shards, i) => {
       expect([...s.servers[winner[i] as string]].sort()).toEqual([...shards].sort());
     });
+    // The refused transaction wrote nothing: none of its placements, and N counts the winner's servers only.
+    expect(Object.keys(s.servers).filter((id) => loser.includes(id))).toEqual([]);
+    expect(s.N).toBe(8);
     const sh5 = s.shards.find((x: Json) => x.Shard_id === 'sh5');
     expect(winner).toContain(sh5.primary);
     // The shard manager then tops sh5 up to the configured 3 replicas, as it does for any shard short of them.

@@ -68,7 +68,7 @@ export class ShardScaling {
       throw new DomainError(
         'INVALID_INPUT',
         'servers',
-        'servers here take their own ids (ECS task ids), so they cannot be created under these names; add servers with {"n": k} and place shards with /init',
+        'servers cannot be created under chosen names here (on ECS each task takes its own id); add servers with {"n": k}, then place shards on them by their ids',
       );
     }
     const initial = await this.requireView();
@@ -104,7 +104,12 @@ export class ShardScaling {
         throw new DomainError(
           'INVALID_INPUT',
           `servers[${i}]`,
-          `"${id}" is not a live server; the live servers are ${active.map((b) => b.id).join(', ') || 'none'}`,
+          `"${id}" is not a live server; the live servers are ${
+            active
+              .map((b) => b.id)
+              .sort()
+              .join(', ') || 'none'
+          }`,
         );
       }
     });
