@@ -148,6 +148,15 @@ describe("the seed's whole flow against npm start, on one address, with no token
     expect(placed).toEqual(Object.fromEntries(Object.entries(SEED_INIT.servers).map(([k, v]) => [k, [...v].sort()])));
     const rep = (await call('GET', '/rep')).body.message;
     expect(rep.replicas).toEqual(expect.arrayContaining([...SEED_SERVERS, 's1', 's2', 's3']));
+    expect(rep.N).toBe(9);
+    // A second /init is refused before it starts the servers it names.
+    const again = await call('POST', '/init', {
+      ...SEED_INIT,
+      N: 1,
+      servers: { ServerX: ['sh1', 'sh2', 'sh3', 'sh4'] },
+    });
+    expect(again.status).toBe(409);
+    expect((await call('GET', '/rep')).body.message).toEqual(rep);
   });
 
   it('writes a few hundred rows, reads a range over three shards, updates and deletes', async () => {

@@ -21,7 +21,7 @@ import { pathOf } from '#core/routing/key-source.js';
 import { SCALE_ROUTES, type ScaleRouteDeps, serveScaleRoute } from '../admin/scale-routes.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { ClusterCache, ClusterRouting } from './cluster-cache.js';
-import { initRequest, planInit } from './init-request.js';
+import { type InitRequest, initRequest, planInit } from './init-request.js';
 import { checkLoopbackRequest } from './loopback-guard.js';
 import { callServer, ServerUnreachableError, type ShardReply } from './shard-client.js';
 import type { ShardScaling } from './shard-scaling.js';
@@ -166,26 +166,39 @@ export class RecordsApi {
       const plan = planInit(body, live);
       await store.init(plan.config, plan.shards, plan.placement);
     } else {
-      // Everything is checked before a server starts, and servers started for a failed /init are stopped again.
-      planInit(body, [...live, ...missing]);
-      if (await store.load()) throw new AlreadyInitializedError();
-      await shards.createServers(missing);
-      try {
-        const plan = planInit(body, [...live, ...missing]);
-        await store.init(plan.config, plan.shards, plan.placement);
-      } catch (err) {
-        await shards
-          .removeServers(missing)
-          .catch((undo: unknown) =>
-            this.deps.log.error({ err: undo, servers: missing }, '/init could not remove the servers it started'),
-          );
-        throw err;
-      }
-      this.deps.log.info({ servers: missing }, '/init created the servers its placement names');
+      await this.initCreating(body, live, missing, shards);
     }
     await cache.refreshNow();
     this.deps.log.info({ shards: body.shards.length, created: missing.length }, 'database initialized');
     sendJson(res, 200, { message: 'Configured Database', status: 'success' });
+  }
+
+  /**
+   * /init whose placement names servers that do not exist: everything is checked before a server
+   * starts, and the servers started for an /init that then fails are stopped again.
+   */
+  private async initCreating(
+    body: InitRequest,
+    live: readonly string[],
+    missing: readonly string[],
+    shards: ShardScaling,
+  ): Promise<void> {
+    const { store, log } = this.deps;
+    planInit(body, [...live, ...missing]);
+    if (await store.load()) throw new AlreadyInitializedError();
+    await shards.createServers(missing);
+    try {
+      const plan = planInit(body, [...live, ...missing]);
+      await store.init(plan.config, plan.shards, plan.placement);
+    } catch (err) {
+      await shards
+        .removeServers(missing)
+        .catch((undo: unknown) =>
+          log.error({ err: undo, servers: missing }, '/init could not remove the servers it started'),
+        );
+      throw err;
+    }
+    log.info({ servers: missing }, '/init created the servers its placement names');
   }
 
   private requireAdmin(): RecordsAdmin {
