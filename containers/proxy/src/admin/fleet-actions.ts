@@ -68,8 +68,12 @@ export class FleetActions {
     return this.tracked(() => this.addServers(request));
   }
 
-  remove(request: ScaleRequest): Promise<ReplicaSet> {
-    return this.tracked(() => this.removeServers(request));
+  /**
+   * `prepare` runs once the servers are chosen and checked and before any is drained (the
+   * second assignment's /rm re-places their shards there); if it throws, nothing is removed.
+   */
+  remove(request: ScaleRequest, prepare?: (ids: readonly string[]) => Promise<void>): Promise<ReplicaSet> {
+    return this.tracked(() => this.removeServers(request, prepare));
   }
 
   /** Runs `step` after every step queued before it has settled. */
@@ -132,7 +136,10 @@ export class FleetActions {
     }
   }
 
-  private async removeServers(request: ScaleRequest): Promise<ReplicaSet> {
+  private async removeServers(
+    request: ScaleRequest,
+    prepare?: (ids: readonly string[]) => Promise<void>,
+  ): Promise<ReplicaSet> {
     const active = this.fleet.list().filter((b) => b.status === 'active' && !this.busy.has(b.id));
     if (request.n > active.length) {
       throw new DomainError('INVALID_INPUT', 'n', `cannot remove ${request.n} of ${active.length} active server(s)`);
@@ -154,6 +161,7 @@ export class FleetActions {
     });
     for (const id of ids) this.busy.add(id);
     try {
+      await prepare?.(ids);
       await Promise.all(ids.map((id) => this.membership.drain(id)));
       await Promise.all(
         ids.map((id) => {

@@ -98,6 +98,7 @@ export class ShardScaling {
   }
 
   async remove(body: ShardRemoveRequest): Promise<ShardRemoveReply> {
+    let removed: readonly string[] = [];
     const active = this.fleet.list().filter((b) => b.status === 'active');
     body.servers.forEach((id, i) => {
       if (!active.some((b) => b.id === id)) {
@@ -113,25 +114,21 @@ export class ShardScaling {
         );
       }
     });
-    if (body.n > active.length) {
-      throw new DomainError('INVALID_INPUT', 'n', `cannot remove ${body.n} of ${active.length} live server(s)`);
-    }
-    // Servers not named are picked as /rm with hostnames picks them: the newest first.
-    const picked = active
-      .filter((b) => !body.servers.includes(b.id))
-      .sort((a, b) => b.joinedAt - a.joinedAt)
-      .slice(0, body.n - body.servers.length)
-      .map((b) => b.id);
-    const ids = [...body.servers, ...picked];
-    const removed = new Set(ids);
-    const remaining = active.map((b) => b.id).filter((id) => !removed.has(id));
-    const view = await this.store.load();
-    if (view) await this.reshape((v) => planRemoveServers(v, removed, remaining));
-    await this.actions.remove({ n: ids.length, hostnames: ids });
+    // FleetActions picks the servers not named (the newest) and checks them; the shards are
+    // re-placed before any of them is drained, and a refused re-placement removes nothing.
+    await this.actions.remove({ n: body.n, hostnames: [...body.servers] }, async (ids) => {
+      removed = ids;
+      const leaving = new Set(ids);
+      const remaining = this.fleet
+        .list()
+        .filter((b) => b.status === 'active' && !leaving.has(b.id))
+        .map((b) => b.id);
+      if (await this.store.load()) await this.reshape((view) => planRemoveServers(view, leaving, remaining));
+    });
     const after = await this.store.load();
-    this.log.info({ servers: ids }, 'servers removed and their shards re-placed');
+    this.log.info({ servers: removed }, 'servers removed and their shards re-placed');
     return {
-      message: { N: after?.config.N ?? this.actions.replicas().N, servers: ids },
+      message: { N: after?.config.N ?? this.actions.replicas().N, servers: [...removed] },
       data: NOTHING_COPIED,
       status: 'successful',
     };
