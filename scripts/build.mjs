@@ -1,5 +1,7 @@
 // Bundles every runnable into one file each under dist/ (what the Dockerfiles' CMD runs).
 // `--infra` bundles only the CDK app (cdk.json's `app` runs it before every synth).
+// First: on a Node older than package.json's engines, stop here with install instructions.
+import './require-node.mjs';
 import { build } from 'esbuild';
 
 const banner = {
@@ -11,12 +13,12 @@ const banner = {
  * aws-cdk-lib finds its own files (custom resource handlers, schemas) next to
  * its modules, which a bundle would break.
  */
-/** What every bundle shares: one ESM file per entry under dist/, for Node 20. */
+/** What every bundle shares: one ESM file per entry under dist/, for Node 24 (the images', the Lambda's and CI's). */
 const common = {
   outdir: 'dist',
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node24',
   format: 'esm',
   sourcemap: true,
   legalComments: 'none',

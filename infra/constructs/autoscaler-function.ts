@@ -75,7 +75,7 @@ export class AutoscalerFunction extends Construct {
       handler: 'handler',
       projectRoot: props.projectRoot,
       depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
-      runtime: Runtime.NODEJS_22_X,
+      runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: 256,
       // A tick must finish before the next one is due.
@@ -87,7 +87,7 @@ export class AutoscalerFunction extends Construct {
         // Bundle the SDK: the runtime's copy moves under us, and emulators substitute stubs for a missing one.
         externalModules: [],
         format: OutputFormat.ESM,
-        target: 'node22',
+        target: 'node24',
         minify: true,
         sourceMap: true,
         banner:
@@ -129,7 +129,7 @@ export class AutoscalerFunction extends Construct {
     acknowledgeNag(
       this.function,
       'AwsSolutions-L1',
-      'The runtime is pinned to nodejs22.x on purpose: the bundle targets node22 and the project tests that version; moving it is a deliberate change, not an automatic one.',
+      'The runtime is pinned to nodejs24.x on purpose: one Node (24 LTS) for the Lambda, the images and CI, and the bundle targets node24; moving to a newer runtime is a deliberate change across all three, not an automatic one.',
     );
 
     this.schedule = new Rule(this, 'Schedule', {

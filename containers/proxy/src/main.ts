@@ -114,15 +114,7 @@ function localServerEnv(config: ProxyConfig, adminPort: number, env: NodeJS.Proc
     });
   }
   if (config.MEMBERSHIP === 'dynamodb' || config.SHARD_TABLE) {
-    pass(
-      'AWS_ENDPOINT_URL',
-      'AWS_REGION',
-      'AWS_ACCESS_KEY_ID',
-      'AWS_SECRET_ACCESS_KEY',
-      'AWS_SESSION_TOKEN',
-      // The SDK's own switch for its Node 22 notice: a local run quiets it for the servers too.
-      'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED',
-    );
+    pass('AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN');
   }
   if (config.MEMBERSHIP === 'dynamodb') {
     out.RING_TABLE = config.RING_TABLE;
