@@ -14,6 +14,7 @@
  * task on Fargate is listed once, in LOCAL_DIFFERENCES. docs/images.md says
  * what only a real build and deploy can show.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -311,7 +312,7 @@ describe('the images, run as the task definitions say', () => {
       // The image's `node` is the Dockerfile's pinned version; CI runs that same version (.nvmrc).
       const started = await spawnUntil(process.execPath, args, { cwd: image.cwd, env }, ready);
       running.push(started);
-      return started;
+      return { started, env };
     };
     const portsFor = async (container: ContainerDefinition) => {
       const map = new Map<number, number>();
@@ -321,12 +322,12 @@ describe('the images, run as the task definitions say', () => {
 
     const server = reproduce('server', 'ServersTask');
     const serverPorts = await portsFor(server.container);
-    const serverProcess = await start(server, serverPorts, (l) => parseServerReady(l) !== undefined);
-    const serverId = parseServerReady(serverProcess.readyLine)?.id;
+    const serverRun = await start(server, serverPorts, (l) => parseServerReady(l) !== undefined);
+    const serverId = parseServerReady(serverRun.started.readyLine)?.id;
 
     const proxy = reproduce('proxy', 'ProxyTask');
     const proxyPorts = await portsFor(proxy.container);
-    await start(proxy, proxyPorts, (l) => parseProxyReady(l) !== undefined);
+    const proxyRun = await start(proxy, proxyPorts, (l) => parseProxyReady(l) !== undefined);
 
     // The load balancer's view: its health check on its port and path, and traffic on the target port.
     const group = targetGroup();
@@ -349,5 +350,46 @@ describe('the images, run as the task definitions say', () => {
       'the proxy to route /home to the server that registered in the Ring table',
     );
     expect(body).toEqual({ message: `Hello from Server: ${serverId}`, status: 'successful' });
+
+    // ECS's container health checks, where a container definition has one: run as the agent runs them,
+    // inside the container, with what the image has.
+    const checks = [
+      { tier: 'server', image: server, ports: serverPorts, env: serverRun.env },
+      { tier: 'proxy', image: proxy, ports: proxyPorts, env: proxyRun.env },
+    ].filter((c) => c.image.container.HealthCheck !== undefined);
+    for (const { tier, image, ports, env } of checks) {
+      const command = image.container.HealthCheck?.Command ?? [];
+      expect({ tier, status: runHealthCheck(command, image.cwd, env, ports) }).toEqual({ tier, status: 0 });
+    }
   });
 });
+
+/** What node:<version>-alpine holds that a health check may call: Node, and BusyBox's shell, wget and nc (no curl). */
+const BASE_IMAGE_PROGRAMS = new Set(['node', 'sh', 'wget', 'nc']);
+const HEALTH_CHECK_TIMEOUT_MS = 10_000;
+
+/** Runs a container definition's HealthCheck command in the reproduced image, ports mapped; its exit status. */
+function runHealthCheck(
+  command: readonly string[],
+  cwd: string,
+  env: Record<string, string>,
+  ports: Map<number, number>,
+) {
+  const [kind, ...rest] = command;
+  const argv = kind === 'CMD' ? rest : kind === 'CMD-SHELL' && rest.length === 1 ? ['sh', '-c', rest[0] as string] : [];
+  if (argv.length === 0)
+    throw new Error(`HealthCheck.Command: expected CMD or CMD-SHELL, got ${JSON.stringify(command)}`);
+  const program = (argv[0] === 'sh' ? argv[2]?.trim().split(/\s+/)[0] : argv[0]) ?? '';
+  expect(BASE_IMAGE_PROGRAMS, `health check program "${program}"`).toContain(program);
+  const local = argv.map((a) =>
+    a.replace(/\b(?:localhost|127\.0\.0\.1):(\d+)/g, (_, port) => `127.0.0.1:${ports.get(Number(port)) ?? port}`),
+  );
+  // The image's `node` is this one; the rest come from this machine's PATH.
+  const PATH = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
+  const run = spawnSync(local[0] as string, local.slice(1), {
+    cwd,
+    env: { ...env, PATH },
+    timeout: HEALTH_CHECK_TIMEOUT_MS,
+  });
+  return run.status;
+}
