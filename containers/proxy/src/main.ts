@@ -15,7 +15,7 @@ import { createLogger } from './telemetry/logger.js';
 /** How often a local-ecs scaler compares its processes with the ECS service's count. */
 const ECS_FOLLOW_INTERVAL_MS = 2000;
 
-/** Entry point of the proxy container: `node dist/proxy.js`. */
+/** Entry point of the proxy container (its CMD runs `node proxy.js` in /app) and of `dist/proxy.js`. */
 async function main(): Promise<void> {
   const config = loadOrExit('ringmaster proxy', () => loadProxyConfig(process.env));
   const log = createLogger(config.LOG_LEVEL, 'ringmaster-proxy');
