@@ -1,8 +1,19 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { checkImageContext, ImageContextError, imageContextDir, tierImage } from '#infra/constructs/tier-image.js';
 import { DockerfileError, parseDockerfile } from '#infra/dockerfile.js';
 import { root } from './synth.js';
@@ -91,5 +102,34 @@ describe('image build contexts at synth', () => {
     expect(() => synthImage(projectRoot)).toThrow(
       /^image proxy \(staged\): the Dockerfile copies proxy\.js\.map, missing/,
     );
+  });
+});
+
+describe("the build (cdk.json's app runs `build.mjs --synth` before every synth)", () => {
+  it('stages each context from a clean checkout, and leaves nothing from an earlier build in it', () => {
+    // A clean checkout: the sources without anything built, installed or generated, with this checkout's node_modules.
+    const clean = mkdtempSync(join(tmpdir(), 'ringmaster-clean-checkout-'));
+    const generated = new Set(['.git', 'node_modules', 'dist', 'cdk.out', '.venv', 'coverage', '.bench']);
+    for (const entry of readdirSync(root).filter((e) => !generated.has(e))) {
+      cpSync(join(root, entry), join(clean, entry), { recursive: true });
+    }
+    symlinkSync(join(root, 'node_modules'), join(clean, 'node_modules'));
+    onTestFinished(() => rmSync(clean, { recursive: true, force: true }));
+    const app = (JSON.parse(readFileSync(join(clean, 'cdk.json'), 'utf8')) as { app: string }).app;
+    expect(app).toBe('node scripts/build.mjs --synth && node dist/infra/app.js');
+    const build = () => execFileSync(process.execPath, ['scripts/build.mjs', '--synth'], { cwd: clean, stdio: 'pipe' });
+
+    build();
+    for (const tier of ['proxy', 'server'] as const) {
+      const context = imageContextDir(clean, tier);
+      expect(readdirSync(context).sort()).toEqual(['Dockerfile', 'package.json', `${tier}.js`, `${tier}.js.map`]);
+      expect(() => checkImageContext(context, tier)).not.toThrow();
+    }
+    expect(existsSync(join(clean, 'dist/infra/app.js'))).toBe(true);
+
+    // A file left over from an earlier build (or put there by hand) is gone after the next one.
+    writeFileSync(join(imageContextDir(clean, 'proxy'), 'stale.js'), 'old');
+    build();
+    expect(readdirSync(imageContextDir(clean, 'proxy'))).not.toContain('stale.js');
   });
 });
