@@ -11,11 +11,6 @@ const banner = {
   js: "import { createRequire as __rmCreateRequire } from 'node:module'; const require = __rmCreateRequire(import.meta.url);",
 };
 
-/**
- * The CDK app, with aws-cdk-lib, constructs and cdk-nag left to node_modules:
- * aws-cdk-lib finds its own files (custom resource handlers, schemas) next to
- * its modules, which a bundle would break.
- */
 /** What every bundle shares: one ESM file per entry under dist/, for Node 24 (the images', the Lambda's and CI's). */
 const common = {
   outdir: 'dist',
@@ -28,12 +23,18 @@ const common = {
   logLevel: 'warning',
 };
 
+/**
+ * The CDK app, with aws-cdk-lib, constructs and cdk-nag left to node_modules:
+ * aws-cdk-lib finds its own files (custom resource handlers, schemas) next to
+ * its modules, which a bundle would break.
+ */
 const infra = build({
   ...common,
   entryPoints: { 'infra/app': 'infra/bin/app.ts' },
   external: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', 'cdk-nag', 'esbuild'],
   banner,
 });
+
 /** The images' entry points: each bundle is what its Dockerfile copies and runs. */
 const imageEntryPoints = {
   proxy: 'containers/proxy/src/main.ts',
@@ -47,6 +48,7 @@ const imageEntryPoints = {
  * CDK stages (infra/constructs/tier-image.ts) holds exactly what the image must run.
  */
 function stageImageContexts() {
+  const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
   for (const tier of Object.keys(imageEntryPoints)) {
     const dir = `dist/images/${tier}`;
     rmSync(dir, { recursive: true, force: true });
@@ -54,7 +56,6 @@ function stageImageContexts() {
     copyFileSync(`containers/${tier}/Dockerfile`, `${dir}/Dockerfile`);
     copyFileSync(`dist/${tier}.js`, `${dir}/${tier}.js`);
     copyFileSync(`dist/${tier}.js.map`, `${dir}/${tier}.js.map`);
-    const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
     const manifest = { name: `ringmaster-${tier}`, version, private: true, type: 'module' };
     writeFileSync(`${dir}/package.json`, `${JSON.stringify(manifest, null, 2)}\n`);
   }

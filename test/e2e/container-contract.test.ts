@@ -60,16 +60,17 @@ interface ContainerDefinition {
 const LOCAL_DIFFERENCES = {
   // A task has its own network interface; here every container shares the host's, so each listens on
   // loopback, and each container port (8080, 8081: in the environment and the port mappings) becomes a
-  // free port. The map below turns the template's ports into the local ones.
-  hosts: { PROXY_HOST: '127.0.0.1', ADMIN_HOST: '127.0.0.1', SERVER_HOST: '127.0.0.1' },
+  // free port: a *_PORT variable holding a container port gets the local port mapped to it.
+  hosts: { proxy: { PROXY_HOST: '127.0.0.1', ADMIN_HOST: '127.0.0.1' }, server: { SERVER_HOST: '127.0.0.1' } },
   // A task reaches AWS with its task role's credentials from the ECS agent; here, the emulator.
   aws: () => awsEnv(),
 } as const;
 
 const tiers = [
-  { tier: 'proxy', task: 'ProxyTask', service: 'ProxyService' },
-  { tier: 'server', task: 'ServersTask', service: 'ServersService' },
+  { tier: 'proxy', task: 'ProxyTask' },
+  { tier: 'server', task: 'ServersTask' },
 ] as const;
+type Tier = (typeof tiers)[number]['tier'];
 
 let synth: Synthesized;
 let work: string;
@@ -229,13 +230,18 @@ async function taskEnvironment(container: ContainerDefinition): Promise<Record<s
 }
 
 /** The image's environment (Dockerfile ENV, then the task's), ports mapped, and the local differences. */
-function localEnvironment(dockerfile: Dockerfile, task: Record<string, string>, ports: Map<number, number>) {
+function localEnvironment(
+  tier: Tier,
+  dockerfile: Dockerfile,
+  task: Record<string, string>,
+  ports: Map<number, number>,
+) {
   const env: Record<string, string> = { ...dockerfile.env, ...task };
   for (const [name, value] of Object.entries(env)) {
     const local = ports.get(Number(value));
     if (/_PORT$/.test(name) && local !== undefined) env[name] = String(local);
   }
-  return { ...env, ...LOCAL_DIFFERENCES.hosts, ...LOCAL_DIFFERENCES.aws() };
+  return { ...env, ...LOCAL_DIFFERENCES.hosts[tier], ...LOCAL_DIFFERENCES.aws() };
 }
 
 function targetGroup(): Json {
@@ -297,17 +303,17 @@ describe.each(tiers)('the $tier image, as the CDK stages it', ({ tier, task }) =
 
 describe('the images, run as the task definitions say', () => {
   it('the server registers itself, and the proxy routes a request to it; the load balancer’s health check passes', async () => {
-    const reproduce = (tier: 'proxy' | 'server', task: string) => {
+    const reproduce = (tier: Tier, task: string) => {
       const context = stagedContext(task);
       const dockerfile = parseDockerfile(readFileSync(join(context, 'Dockerfile'), 'utf8'), `${tier} Dockerfile`);
-      return { dockerfile, cwd: reproduceImage(context, dockerfile, tier), container: taskContainer(task) };
+      return { tier, dockerfile, cwd: reproduceImage(context, dockerfile, tier), container: taskContainer(task) };
     };
     const start = async (
       image: ReturnType<typeof reproduce>,
       ports: Map<number, number>,
       ready: (line: string) => boolean,
     ) => {
-      const env = localEnvironment(image.dockerfile, await taskEnvironment(image.container), ports);
+      const env = localEnvironment(image.tier, image.dockerfile, await taskEnvironment(image.container), ports);
       const [, ...args] = image.dockerfile.cmd;
       // The image's `node` is the Dockerfile's pinned version; CI runs that same version (.nvmrc).
       const started = await spawnUntil(process.execPath, args, { cwd: image.cwd, env }, ready);
