@@ -1,7 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { minimumVersion, satisfies, tooOldMessage } from '../../scripts/require-node.mjs';
 import { ROOT } from '../helpers/processes.js';
 
@@ -97,6 +98,36 @@ describe('the Node version check (scripts/require-node.mjs)', () => {
     const app = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { app: string }).app;
     expect(app).toMatch(/^node scripts\/build\.mjs\b/);
   });
+
+  // On .nvmrc's exact version (CI's): a prefix holding it is reused, so the test downloads nothing.
+  it.skipIf(process.versions.node !== pinned)(
+    'CI (.ci/use-node.sh) puts .nvmrc’s Node first on PATH over an older one, and npm runs on it',
+    () => {
+      // A prefix that already holds .nvmrc's version (this Node, when the tests run on it), so nothing is
+      // downloaded; an older Node first on PATH, as on these machines.
+      const old = oldNodeOnPath();
+      const prefix = mkdtempSync(join(tmpdir(), 'ringmaster-ci-node-'));
+      onTestFinished(() => rmSync(prefix, { recursive: true, force: true }));
+      mkdirSync(join(prefix, 'node_modules/.bin'), { recursive: true });
+      symlinkSync(process.execPath, join(prefix, 'node_modules/.bin/node'));
+      const fakeOld = mkdtempSync(join(tmpdir(), 'ringmaster-old-node-'));
+      onTestFinished(() => rmSync(fakeOld, { recursive: true, force: true }));
+      // Without a real old Node on PATH, a `node` that reports 20.20.2 stands in for the machine's.
+      if (old === undefined) {
+        writeFileSync(join(fakeOld, 'node'), `#!/bin/sh\nexec "${process.execPath}" ${FAKE_OLD_NODE} "$@"\n`, {
+          mode: 0o755,
+        });
+      }
+      const PATH = [old === undefined ? fakeOld : dirname(old), process.env.PATH ?? ''].join(':');
+      const out = execFileSync('bash', ['-c', 'source .ci/use-node.sh && node --version && npm --version'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, PATH, RINGMASTER_NODE_PREFIX: prefix },
+      });
+      expect(out.split('\n')[0]).toBe(`v${pinned}`);
+      expect(out.split('\n')[1]).toMatch(/^\d+\.\d+\.\d+$/);
+    },
+  );
 
   it.skipIf(oldNodeOnPath() === undefined)('stops on a real older Node found on PATH (the machine’s own)', () => {
     const old = oldNodeOnPath() as string;
