@@ -23,7 +23,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { quietSdkNodeNotice, useEmulator } from '#scripts/lib/emulator.js';
+import { useEmulator } from '#scripts/lib/emulator.js';
 import {
   type ClusterSettings,
   ExperimentError,
@@ -103,8 +103,6 @@ const progress = (line: string) => process.stderr.write(`experiments: ${line}\n`
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  // This process creates tables with the pinned SDK; its Node 22 notice is noise here.
-  quietSdkNodeNotice();
   const slowStart = options.noSlowStart ? 'off (SLOW_START_MS=0, --no-slow-start)' : "the proxy's default";
   const label = options.noSlowStart ? 'slow start off' : 'proxy defaults';
   const emulator = await useEmulator(ROOT);

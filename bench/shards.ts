@@ -8,13 +8,11 @@
  * Layouts: the student database's default of 6 servers with 4 shards × 3 replicas, 4 shards ×
  * 7 replicas (on 7 servers), and 10 servers with 6 shards × 8 replicas.
  */
-import { quietSdkNodeNotice, useEmulator } from '#scripts/lib/emulator.js';
+import { useEmulator } from '#scripts/lib/emulator.js';
 import { ROOT } from './lib/processes.js';
 import { runShardLayout, SHARD_LAYOUTS, type ShardLayoutResult } from './lib/shard-bench.js';
 
 const json = process.argv.includes('--json');
-// This process talks to the emulator with the pinned SDK; its Node 22 notice is noise here.
-quietSdkNodeNotice();
 const argValue = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;

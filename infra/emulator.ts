@@ -28,7 +28,7 @@ import type { DeploymentConfig } from '#core/config/deployment.js';
 import { AutoscalerFunction } from './constructs/autoscaler-function.js';
 
 /** The image emulator tasks are registered with when none is configured: the Dockerfiles' base image. */
-export const EMULATOR_PLACEHOLDER_IMAGE = 'public.ecr.aws/docker/library/node:20-alpine';
+export const EMULATOR_PLACEHOLDER_IMAGE = 'public.ecr.aws/docker/library/node:24.21.0-alpine3.24';
 
 /** The settings an emulator can deploy. */
 export function emulatorConfig(config: DeploymentConfig): DeploymentConfig {

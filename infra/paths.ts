@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 /**
  * The repository root: the nearest directory above this module whose
  * package.json is Ringmaster's. The app runs both from source (tests) and
- * bundled into dist/infra (cdk.json's `app`), so paths to the Dockerfiles and
+ * bundled into dist/infra (cdk.json's `app`), so paths to the image contexts and
  * the Lambda's source are found from here rather than from the module's own
  * location or the working directory.
  */

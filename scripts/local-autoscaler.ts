@@ -8,9 +8,6 @@
  */
 import { z } from 'zod';
 import { intVar, parseEnv } from '#core/config/env.js';
-import { quietSdkNodeNotice } from './lib/emulator.js';
-
-quietSdkNodeNotice();
 
 const { RINGMASTER_TICK_MS: tickMs } = parseEnv(
   z.object({ RINGMASTER_TICK_MS: intVar(60_000, 1000, 60 * 60_000) }),

@@ -34,13 +34,10 @@ import { parseProxyReady } from '#core/runtime/ready-line.js';
 import { SERVICES } from '#core/telemetry/metric-names.js';
 import { settingsFromDeployment } from '#functions/autoscaler/settings-from-deployment.js';
 import { DecisionPrinter } from './lib/decision-lines.js';
-import { type Emulator, emulatorClient, emulatorEnv, quietSdkNodeNotice, useEmulator } from './lib/emulator.js';
+import { type Emulator, emulatorClient, emulatorEnv, useEmulator } from './lib/emulator.js';
 import { createLocalServices } from './lib/local-ecs.js';
 import { type LocalSettings, readLocalSettings } from './lib/local-settings.js';
 import { startLedgerAt } from './lib/seed-ledger.js';
-
-// Ringmaster's own lines only: this process creates the tables with the pinned SDK, whose Node 22 notice is noise here.
-quietSdkNodeNotice();
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const root = resolve(dist, '..');

@@ -1,7 +1,6 @@
-import { CfnOutput, IgnoreMode, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { Peer } from 'aws-cdk-lib/aws-ec2';
-import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
-import { Cluster, ContainerImage, ContainerInsights } from 'aws-cdk-lib/aws-ecs';
+import { Cluster, ContainerInsights } from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
 import type { DeploymentConfig } from '#core/config/deployment.js';
 import { AdminToken } from '../constructs/admin-token.js';
@@ -9,12 +8,13 @@ import { AutoscalerFunction } from '../constructs/autoscaler-function.js';
 import { Network, VPC_CIDR } from '../constructs/network.js';
 import { PROXY_ADMIN_PORT, ProxyService } from '../constructs/proxy-service.js';
 import { ServerService } from '../constructs/server-service.js';
+import { tierImage } from '../constructs/tier-image.js';
 import type { RingmasterTables } from './data-stack.js';
 
 export interface ServiceStackProps extends StackProps {
   readonly config: DeploymentConfig;
   readonly tables: RingmasterTables;
-  /** The repository root: Dockerfiles and the autoscaler's source are found from it. */
+  /** The repository root: the images' staged build contexts and the autoscaler's source are found from it. */
   readonly projectRoot: string;
 }
 
@@ -47,7 +47,7 @@ export class ServiceStack extends Stack {
 
     this.proxy = new ProxyService(this, 'Proxy', {
       ...placement,
-      image: tierImage(props.projectRoot, config.proxy, 'proxy'),
+      image: tierImage(this, 'ProxyImage', props.projectRoot, config.proxy, 'proxy'),
       cpu: config.proxy.cpu,
       memoryMiB: config.proxy.memoryMiB,
       architecture: config.proxy.architecture,
@@ -68,7 +68,7 @@ export class ServiceStack extends Stack {
     });
     this.servers = new ServerService(this, 'Servers', {
       ...placement,
-      image: tierImage(props.projectRoot, config.servers, 'server'),
+      image: tierImage(this, 'ServerImage', props.projectRoot, config.servers, 'server'),
       cpu: config.servers.cpu,
       memoryMiB: config.servers.memoryMiB,
       architecture: config.servers.architecture,
@@ -99,24 +99,4 @@ export class ServiceStack extends Stack {
     new CfnOutput(this, 'AutoscalerFunctionName', { value: this.autoscaler.function.functionName });
     new CfnOutput(this, 'AutoscalerRuleName', { value: this.autoscaler.schedule.ruleName });
   }
-}
-
-/**
- * The configured image, or one built from the tier's Dockerfile at deploy
- * time. The build context is the repository root reduced to the Dockerfile
- * and the bundle it copies (cdk.json's app runs `npm run build` first), so
- * synth stages a few hundred kilobytes and needs no Docker.
- */
-function tierImage(
-  root: string,
-  tier: { readonly image?: string | undefined; readonly architecture: DeploymentConfig['proxy']['architecture'] },
-  name: 'proxy' | 'server',
-): ContainerImage {
-  if (tier.image !== undefined) return ContainerImage.fromRegistry(tier.image);
-  return ContainerImage.fromAsset(root, {
-    file: `containers/${name}/Dockerfile`,
-    ignoreMode: IgnoreMode.DOCKER,
-    exclude: ['*', '**/*', `!containers/${name}/Dockerfile`, `!dist/${name}.js`, `!dist/${name}.js.map`],
-    platform: tier.architecture === 'arm64' ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
-  });
 }

@@ -25,29 +25,11 @@ export interface Emulator {
 }
 
 /**
- * The AWS SDK's own switch for its notice that releases after January 2027
- * need Node 22. It is turned off for local and test processes only: the
- * lockfile pins a version that supports Node 20, and the containers still
- * print it. Only this one warning is affected; every other warning shows.
- */
-export const SDK_NODE_NOTICE_SWITCH = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
-
-/**
- * Quiets the SDK's Node 22 notice in this process. The SDK checks when a
- * client is constructed, so call this before the first client.
- */
-export function quietSdkNodeNotice(): void {
-  process.env[SDK_NODE_NOTICE_SWITCH] ??= 'true';
-}
-
-/**
  * Environment that points the AWS SDK at an emulator; credentials are the
- * emulator's dummies. It also quiets the SDK's Node 22 notice (see
- * SDK_NODE_NOTICE_SWITCH).
+ * emulator's dummies.
  */
 export function emulatorEnv(endpoint: string): Record<string, string> {
   return {
-    [SDK_NODE_NOTICE_SWITCH]: 'true',
     AWS_ENDPOINT_URL: endpoint,
     AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',

@@ -5,23 +5,28 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { parseProxyReady, parseServerReady, type ServerReady } from '#core/runtime/ready-line.js';
+import { parseDockerfile } from '#infra/dockerfile.js';
+import { spawnUntil as spawnProcess } from '#scripts/lib/spawn.js';
 import { awsEnv } from '../helpers/aws.js';
 import { ROOT, SERVER_BUNDLE, spawnUntil, stopProcess } from '../helpers/processes.js';
 
-/** The CMD of a Dockerfile, as an argv array. */
-function dockerCmd(dockerfile: string): string[] {
-  const line = readFileSync(join(ROOT, dockerfile), 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('CMD '));
-  if (!line) throw new Error(`${dockerfile} has no CMD`);
-  return JSON.parse(line.slice(4)) as string[];
+/** The CMD of a tier's Dockerfile, and the staged build context (dist/images/<tier>/) it runs from. */
+function dockerCmd(tier: 'proxy' | 'server') {
+  const cwd = join(ROOT, 'dist/images', tier);
+  const { cmd } = parseDockerfile(readFileSync(join(cwd, 'Dockerfile'), 'utf8'), `${tier} Dockerfile`);
+  const [program, ...args] = cmd;
+  const run = (env: Record<string, string>, ready: (line: string) => boolean) =>
+    spawnProcess(process.execPath, args, { cwd, env: { PATH: process.env.PATH ?? '', ...env } }, ready);
+  return { program, run };
 }
 
+// No Docker engine here: run each image's CMD from its staged build context (test/e2e/container-contract.test.ts
+// runs both with the task definitions' environment).
 describe('container entry points (no Docker engine here: run the CMD itself)', () => {
   it('the server image CMD starts the server bundle and it answers /home', async () => {
-    const [node, ...args] = dockerCmd('containers/server/Dockerfile');
-    expect(node).toBe('node');
-    const server = await spawnUntil(args, { SERVER_ID: 'img', SERVER_HOST: '127.0.0.1', SERVER_PORT: '0' }, (l) =>
+    const { program, run } = dockerCmd('server');
+    expect(program).toBe('node');
+    const server = await run({ SERVER_ID: 'img', SERVER_HOST: '127.0.0.1', SERVER_PORT: '0' }, (l) =>
       Boolean(parseServerReady(l)),
     );
     const { address } = parseServerReady(server.readyLine) as ServerReady;
@@ -31,11 +36,10 @@ describe('container entry points (no Docker engine here: run the CMD itself)', (
   });
 
   it('the proxy image CMD starts the proxy bundle, and it refuses to start without a token', async () => {
-    const [, ...args] = dockerCmd('containers/proxy/Dockerfile');
-    const refused = spawnUntil(args, { PROXY_PORT: '0', ADMIN_PORT: '0' }, () => false);
+    const { run } = dockerCmd('proxy');
+    const refused = run({ PROXY_PORT: '0', ADMIN_PORT: '0' }, () => false);
     await expect(refused).rejects.toThrow(/exited with 2 before ready: ringmaster proxy: ADMIN_TOKEN: required/);
-    const proxy = await spawnUntil(
-      args,
+    const proxy = await run(
       {
         PROXY_HOST: '127.0.0.1',
         PROXY_PORT: '0',
@@ -80,8 +84,8 @@ describe('npm start (the local run)', () => {
       signal: null,
       stderr: '',
     });
-    // Only Ringmaster's own lines: the AWS SDK's Node 22 notice (from this script's table set-up and from
-    // every server's DynamoDB client) is quieted, and nothing else was printed to stderr.
+    // Only Ringmaster's own lines: on Node 24 the AWS SDK prints no Node-version notice (it did on Node 20,
+    // from this script's table set-up and every server's DynamoDB client), and nothing else reached stderr.
     expect([...run.lines, ...run.stderr].filter((l) => l.includes('NodeVersionSupportWarning'))).toEqual([]);
     expect(run.stderr).toEqual([]);
     // Everything it started is gone: neither the proxy nor the emulator answers.

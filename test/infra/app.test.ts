@@ -42,7 +42,6 @@ describe('the app', () => {
       'AwsSolutions-ECS2',
       'AwsSolutions-ELB2',
       'AwsSolutions-IAM5',
-      'AwsSolutions-L1',
       'AwsSolutions-SMG4',
       'AwsSolutions-VPC7',
     ]);

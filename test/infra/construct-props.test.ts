@@ -45,7 +45,7 @@ function fixture() {
     environment: {},
   };
   const fn = new LambdaFunction(stack, 'Fn', {
-    runtime: Runtime.NODEJS_22_X,
+    runtime: Runtime.NODEJS_24_X,
     handler: 'x',
     code: Code.fromInline('x'),
   });

@@ -276,8 +276,8 @@ describe('task permissions', () => {
 describe('autoscaler', () => {
   const fn = () => resource(shipped, 'AWS::Lambda::Function', 'AutoscalerFunction').Properties;
 
-  it('runs nodejs22.x on ARM64, one invocation at a time, with a timeout under the schedule period', () => {
-    expect(fn()).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], ReservedConcurrentExecutions: 1 });
+  it('runs nodejs24.x on ARM64, one invocation at a time, with a timeout under the schedule period', () => {
+    expect(fn()).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], ReservedConcurrentExecutions: 1 });
     expect(fn().Timeout as number).toBeLessThan(shipped.config.autoscaler.scheduleMinutes * 60);
   });
 

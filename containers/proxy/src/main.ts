@@ -15,7 +15,7 @@ import { createLogger } from './telemetry/logger.js';
 /** How often a local-ecs scaler compares its processes with the ECS service's count. */
 const ECS_FOLLOW_INTERVAL_MS = 2000;
 
-/** Entry point of the proxy container: `node dist/proxy.js`. */
+/** Entry point of the proxy container (its CMD runs `node proxy.js` in /app) and of `dist/proxy.js`. */
 async function main(): Promise<void> {
   const config = loadOrExit('ringmaster proxy', () => loadProxyConfig(process.env));
   const log = createLogger(config.LOG_LEVEL, 'ringmaster-proxy');
@@ -114,15 +114,7 @@ function localServerEnv(config: ProxyConfig, adminPort: number, env: NodeJS.Proc
     });
   }
   if (config.MEMBERSHIP === 'dynamodb' || config.SHARD_TABLE) {
-    pass(
-      'AWS_ENDPOINT_URL',
-      'AWS_REGION',
-      'AWS_ACCESS_KEY_ID',
-      'AWS_SECRET_ACCESS_KEY',
-      'AWS_SESSION_TOKEN',
-      // The SDK's own switch for its Node 22 notice: a local run quiets it for the servers too.
-      'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED',
-    );
+    pass('AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN');
   }
   if (config.MEMBERSHIP === 'dynamodb') {
     out.RING_TABLE = config.RING_TABLE;

@@ -13,7 +13,7 @@ import { Registration } from './registration.js';
 import { RingLease } from './ring-lease.js';
 import { ecsTaskId } from './task-identity.js';
 
-/** Entry point of the server container: `node dist/server.js`. */
+/** Entry point of the server container (its CMD runs `node server.js` in /app) and of `dist/server.js`. */
 async function main(): Promise<void> {
   const loaded = loadOrExit('ringmaster server', () => loadServerConfig(process.env));
   // An explicit SERVER_ID wins; on ECS the task id; otherwise the hostname.

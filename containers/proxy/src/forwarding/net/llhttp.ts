@@ -7,8 +7,8 @@ import { createRequire } from 'node:module';
  * internal with no stability promise, so start-up checks it is there and
  * behaves as this code expects (a parse of a known request), and fails with
  * a message naming DATA_PLANE=http otherwise. Verified on Node 20.x (llhttp 8
- * and 9); the callback slots and arguments below are those of
- * lib/_http_common.js in Node 18 to 22.
+ * and 9) and 24.21 (llhttp 9.4); the callback slots and arguments below are
+ * those of lib/_http_common.js in Node 18 to 24.
  */
 
 /** Thrown at start-up when the internal parser is missing or behaves differently. */
