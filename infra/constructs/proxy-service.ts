@@ -151,6 +151,13 @@ export class ProxyService extends Construct {
         unhealthyThresholdCount: 3,
       },
     });
+    // addTargets opens the load balancer's egress (allowAllOutbound is off) to the traffic port only;
+    // without this rule every health check on the admin port times out and the service never turns healthy.
+    this.loadBalancer.connections.allowTo(
+      this.tier.service,
+      Port.tcp(PROXY_ADMIN_PORT),
+      'load balancer health checks (/healthz on the admin port)',
+    );
   }
 
   /**
