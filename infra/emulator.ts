@@ -16,8 +16,8 @@
  * - it rejects alarms on metric math: see SingleMetricAlarms;
  * - it turns no log lines into metrics, so the autoscaler's embedded-metric
  *   output would be lost: it publishes with PutMetricData instead.
- * It also accepts and silently drops table TTL, Lambda reserved concurrency,
- * task-definition secrets and ExcludePunctuation; nothing to adapt, and the
+ * It also accepts and silently drops table TTL, task-definition secrets and
+ * ExcludePunctuation; nothing to adapt, and the
  * infra tests assert those on the real template.
  */
 import { Aspects, type IAspect, Stack } from 'aws-cdk-lib';

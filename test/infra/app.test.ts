@@ -86,9 +86,8 @@ describe('the app', () => {
 });
 
 describe('what emulators drop is in the real template', () => {
-  it('keeps TTL, reserved concurrency, task-definition secrets and group-to-group rules', () => {
+  it('keeps TTL, task-definition secrets and group-to-group rules', () => {
     real.data.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { Enabled: true } });
-    real.service.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1 });
     real.service.hasResourceProperties('AWS::ECS::TaskDefinition', {
       ContainerDefinitions: [Match.objectLike({ Secrets: [Match.objectLike({ Name: 'ADMIN_TOKEN' })] })],
     });

@@ -276,9 +276,20 @@ describe('task permissions', () => {
 describe('autoscaler', () => {
   const fn = () => resource(shipped, 'AWS::Lambda::Function', 'AutoscalerFunction').Properties;
 
-  it('runs nodejs22.x on ARM64, one invocation at a time, with a timeout under the schedule period', () => {
-    expect(fn()).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], ReservedConcurrentExecutions: 1 });
+  it('runs nodejs22.x on ARM64, with a timeout under the schedule period', () => {
+    expect(fn()).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
     expect(fn().Timeout as number).toBeLessThan(shipped.config.autoscaler.scheduleMinutes * 60);
+  });
+
+  it('reserves no concurrency (new accounts refuse it; the state item serializes ticks) and never retries a tick', () => {
+    expect(fn().ReservedConcurrentExecutions).toBeUndefined();
+    shipped.service.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    shipped.service.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^AutoscalerFunction') },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
   });
 
   it('is fired every minute by EventBridge, without retries of stale ticks', () => {
