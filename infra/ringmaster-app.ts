@@ -36,6 +36,11 @@ export function createStacks(app: App, settings: AppSettings, projectRoot: strin
     description: description('dashboard, alarms and their SNS topic'),
     config,
     autoscaler: service.autoscaler.function,
+    loadBalancer: service.proxy.loadBalancer,
+    targetGroup: service.proxy.targetGroup,
+    cluster: service.cluster,
+    proxyService: service.proxy.tier.service,
+    serverService: service.servers.tier.service,
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   if (settings.emulator) applyEmulatorAdaptations(app);

@@ -7,6 +7,7 @@ import {
   CpuArchitecture,
   FargateService,
   FargateTaskDefinition,
+  type HealthCheck,
   type ICluster,
   OperatingSystemFamily,
   type Secret,
@@ -58,6 +59,11 @@ export interface FargateTierProps {
    * @default - none (only for services behind a load balancer)
    */
   readonly healthCheckGracePeriod?: Duration;
+  /**
+   * The container's own health check: ECS replaces a task whose check fails.
+   * @default - none
+   */
+  readonly healthCheck?: HealthCheck;
   /**
    * Container log retention.
    * @default RetentionDays.ONE_MONTH
@@ -114,6 +120,7 @@ export class FargateTier extends Construct {
       portMappings: props.ports.map((containerPort) => ({ containerPort })),
       logging: new AwsLogDriver({ logGroup: this.logGroup, streamPrefix: id.toLowerCase() }),
       stopTimeout,
+      ...(props.healthCheck === undefined ? {} : { healthCheck: props.healthCheck }),
     });
     this.service = new FargateService(this, 'Service', {
       cluster: props.cluster,

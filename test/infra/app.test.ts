@@ -78,9 +78,10 @@ describe('the app', () => {
 
   it('passes values between stacks as references, with few exports', () => {
     const exports = (s: Stack) => Object.keys(Template.fromStack(s).findOutputs('*', { Export: {} })).length;
-    // Data: the five table names and ARNs; Service: the autoscaler's name for the monitoring stack.
+    // Data: the five table names and ARNs; Service, for the monitoring stack's alarms: the autoscaler's
+    // name, the load balancer's (ARN and full name) and target group's, the cluster's and both services' names.
     expect(exports(real.stacks.data)).toBe(10);
-    expect(exports(real.stacks.service)).toBe(1);
+    expect(exports(real.stacks.service)).toBe(7);
     expect(exports(real.stacks.monitoring)).toBe(0);
   });
 });

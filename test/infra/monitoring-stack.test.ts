@@ -90,7 +90,7 @@ describe('dashboard', () => {
       ),
     ).toEqual([120, 150]);
     const alarms = body.widgets.find((w) => w.properties.title === 'Alarms');
-    expect(alarms?.properties.alarms).toHaveLength(8);
+    expect(alarms?.properties.alarms).toHaveLength(12);
   });
 });
 
@@ -157,7 +157,7 @@ describe('alarms', () => {
   });
 
   it('sends every alarm and recovery to one SNS topic, with the configured email subscribed', () => {
-    s.monitoring.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    s.monitoring.resourceCountIs('AWS::CloudWatch::Alarm', 12);
     const [topic] = Object.keys(s.monitoring.findResources('AWS::SNS::Topic'));
     s.monitoring.allResourcesProperties('AWS::CloudWatch::Alarm', {
       AlarmActions: [{ Ref: topic }],
@@ -170,6 +170,84 @@ describe('alarms', () => {
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
         ]),
       },
+    });
+  });
+
+  it('lets CloudWatch, and only for alarms of this account, publish to the topic', () => {
+    const [topic] = Object.keys(s.monitoring.findResources('AWS::SNS::Topic'));
+    s.monitoring.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topic }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'CloudWatchAlarmsPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: topic },
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          },
+        ]),
+      },
+    });
+  });
+});
+
+describe("alarms on AWS's own metrics (a dead proxy tier publishes nothing)", () => {
+  const tierAlarm = (name: string) => {
+    const found = Object.entries(s.monitoring.findResources('AWS::CloudWatch::Alarm')).find(([id]) =>
+      id.startsWith(`TierAlarms${name}`),
+    );
+    if (found === undefined) throw new Error(`no alarm ${name}`);
+    return (found[1] as Alarm).Properties;
+  };
+  const dimension = (a: Record<string, unknown>, name: string) =>
+    (a.Dimensions as { Name: string; Value: unknown }[]).find((d) => d.Name === name)?.Value;
+
+  it("pages when the load balancer's healthy proxies fall below proxy.minCount, missing data included", () => {
+    const a = tierAlarm('HealthyProxies');
+    expect(a).toMatchObject({
+      Namespace: 'AWS/ApplicationELB',
+      MetricName: 'HealthyHostCount',
+      Statistic: 'Minimum',
+      Threshold: s.config.proxy.minCount,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    expect(JSON.stringify(dimension(a, 'TargetGroup'))).toContain('TargetGroupFullName');
+    expect(JSON.stringify(dimension(a, 'LoadBalancer'))).toContain('ProxyLoadBalancer');
+  });
+
+  it('pages on 5xx the load balancer returns itself', () => {
+    expect(tierAlarm('LoadBalancer5xx')).toMatchObject({
+      Namespace: 'AWS/ApplicationELB',
+      MetricName: 'HTTPCode_ELB_5XX_Count',
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it("pages when either tier runs fewer tasks than its minimum (Container Insights' RunningTaskCount)", () => {
+    for (const [name, min, service] of [
+      ['ProxiesRunning', s.config.proxy.minCount, 'ProxyService'],
+      ['ServersRunning', s.config.servers.minCount, 'ServersService'],
+    ] as const) {
+      const a = tierAlarm(name);
+      expect(a, name).toMatchObject({
+        Namespace: 'ECS/ContainerInsights',
+        MetricName: 'RunningTaskCount',
+        Statistic: 'Minimum',
+        Threshold: min,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+      expect(JSON.stringify(dimension(a, 'ServiceName')), name).toContain(service);
+      expect(JSON.stringify(dimension(a, 'ClusterName')), name).toContain('Cluster');
+    }
+    // RunningTaskCount exists only with Container Insights on the cluster.
+    s.service.hasResourceProperties('AWS::ECS::Cluster', {
+      ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
     });
   });
 });

@@ -1,7 +1,14 @@
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDeploymentConfig } from '#core/config/deployment.js';
+import { SERVER_PORT } from '#infra/constructs/server-service.js';
 import { type Synthesized, shippedConfig, synthesize } from './synth.js';
+
+const runFile = promisify(execFile);
 
 let shipped: Synthesized;
 let natX86: Synthesized;
@@ -191,6 +198,45 @@ describe('proxy and server services', () => {
         if (rule.CidrIp === '0.0.0.0/0')
           expect({ id, port: rule.FromPort }).toEqual({ id: expect.stringMatching(/^ProxyLoadBalancer/), port: 80 });
       }
+    }
+  });
+
+  it("health-checks the servers' containers on /heartbeat with a command the node image can run (no curl there)", async () => {
+    const check = container(shipped, 'ServersTask').HealthCheck as Record<string, unknown>;
+    expect(check).toMatchObject({ Interval: 15, Timeout: 5, Retries: 3, StartPeriod: 20 });
+    const command = check.Command as string[];
+    expect(command.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+    expect(command[3]).toContain(`http://127.0.0.1:${SERVER_PORT}/heartbeat`);
+    expect(container(shipped, 'ProxyTask').HealthCheck).toBeUndefined();
+    // Run the check's own script with node against real sockets: a server answering 200, one answering
+    // 503, and a port nobody listens on. The port is the test server's; everything else is verbatim.
+    const exitCode = async (port: number) => {
+      const script = (command[3] as string).replace(`:${SERVER_PORT}/`, `:${port}/`);
+      try {
+        await runFile(process.execPath, ['-e', script], { timeout: 10_000 });
+        return 0;
+      } catch (err) {
+        return (err as { code?: number }).code;
+      }
+    };
+    const serve = async (status: number) => {
+      const server = createServer((req, res) => {
+        res.writeHead(req.url === '/heartbeat' ? status : 404).end();
+      });
+      await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+      return server;
+    };
+    const healthy = await serve(200);
+    const failing = await serve(503);
+    try {
+      expect(await exitCode((healthy.address() as AddressInfo).port)).toBe(0);
+      expect(await exitCode((failing.address() as AddressInfo).port)).toBe(1);
+      const closed = (failing.address() as AddressInfo).port;
+      failing.close();
+      expect(await exitCode(closed)).toBe(1);
+    } finally {
+      healthy.close();
+      failing.close();
     }
   });
 
