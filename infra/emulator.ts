@@ -15,7 +15,11 @@
  *   are records).
  * - it rejects alarms on metric math: see SingleMetricAlarms;
  * - it turns no log lines into metrics, so the autoscaler's embedded-metric
- *   output would be lost: it publishes with PutMetricData instead.
+ *   output would be lost: it publishes with PutMetricData instead;
+ * - its local Lambda runtime substitutes stub SDK modules that list no
+ *   exports, so the CDK's AwsCustomResource handler finds no ECS client: the
+ *   services' initial counts go into the template as DesiredCount instead of
+ *   the InitialCount custom resource (the real template has no DesiredCount).
  * It also accepts and silently drops table TTL, task-definition secrets and
  * ExcludePunctuation; nothing to adapt, and the
  * infra tests assert those on the real template.
@@ -26,6 +30,7 @@ import { CfnSecurityGroup, CfnSecurityGroupEgress, CfnSecurityGroupIngress } fro
 import type { IConstruct } from 'constructs';
 import type { DeploymentConfig } from '#core/config/deployment.js';
 import { AutoscalerFunction } from './constructs/autoscaler-function.js';
+import { InitialCount } from './constructs/initial-count.js';
 
 /** The image emulator tasks are registered with when none is configured: the Dockerfiles' base image. */
 export const EMULATOR_PLACEHOLDER_IMAGE = 'public.ecr.aws/docker/library/node:20-alpine';
@@ -98,6 +103,7 @@ export function applyEmulatorAdaptations(scope: IConstruct): void {
   Aspects.of(scope).add(new SingleMetricAlarms());
   for (const node of scope.node.findAll()) {
     if (node instanceof AutoscalerFunction) node.publishMetricsThroughApi();
+    if (node instanceof InitialCount) node.setInTemplateInstead();
   }
 }
 

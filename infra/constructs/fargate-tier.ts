@@ -16,6 +16,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { CpuArchitecture as PricedArchitecture } from '#core/pricing/fargate.js';
 import { acknowledgeNag } from '../nag.js';
+import { InitialCount } from './initial-count.js';
 
 /**
  * Where and how big a tier's tasks run: what the proxy and server services
@@ -36,7 +37,7 @@ export interface FargateTierProps {
   readonly cpu: number;
   readonly memoryMiB: number;
   readonly architecture: PricedArchitecture;
-  /** The count the service starts with; the autoscaler owns it afterwards. */
+  /** The count the service starts with, set once at creation; the autoscaler owns it afterwards. */
   readonly desiredCount: number;
   /** Container ports, TCP. */
   readonly ports: readonly number[];
@@ -132,6 +133,12 @@ export class FargateTier extends Construct {
       maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
       ...(props.healthCheckGracePeriod === undefined ? {} : { healthCheckGracePeriod: props.healthCheckGracePeriod }),
+    });
+    // The count is set once, at creation; no DesiredCount in the template (see InitialCount).
+    new InitialCount(this, 'InitialCount', {
+      cluster: props.cluster,
+      service: this.service,
+      count: props.desiredCount,
     });
     acknowledgeNag(
       this.taskDefinition,

@@ -41,6 +41,7 @@ describe('the app', () => {
       'AwsSolutions-EC23',
       'AwsSolutions-ECS2',
       'AwsSolutions-ELB2',
+      'AwsSolutions-IAM4',
       'AwsSolutions-IAM5',
       'AwsSolutions-L1',
       'AwsSolutions-SMG4',
@@ -145,6 +146,18 @@ describe('emulator deployments (-c emulator=true)', () => {
       MetricName: 'Responses5xx',
       Statistic: 'Sum',
     });
+  });
+
+  it('set the initial counts as DesiredCount, with no custom resource (the emulator cannot run its handler)', () => {
+    const services = Object.entries(emulator.service.findResources('AWS::ECS::Service'));
+    expect(services.map(([id, r]) => [id.replace(/Service.*$/, ''), r.Properties.DesiredCount]).sort()).toEqual([
+      ['Proxy', emulator.config.proxy.desiredCount],
+      ['Servers', emulator.config.servers.initialCount],
+    ]);
+    expect(count(emulator, 'Custom::AWS')).toBe(0);
+    expect(count(real, 'Custom::AWS')).toBe(2);
+    const functions = Object.keys(emulator.service.findResources('AWS::Lambda::Function'));
+    expect(functions).toEqual([expect.stringMatching(/^AutoscalerFunction/)]);
   });
 
   it('register the placeholder image instead of building one (no Docker engine)', () => {
