@@ -153,6 +153,13 @@ export const deploymentConfig = z
     deletionProtection: z.boolean({ error: 'expected true or false' }),
     /** NAT gateways for the VPC; 0 puts tasks in public subnets with public addresses. */
     natGateways: int(0, 2),
+    /** An ACM certificate in the deployment's region: HTTPS on 443, and port 80 redirects to it. Absent: plain HTTP on 80. */
+    certificateArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate\/[0-9a-f-]{36}$/, {
+        error: 'expected an ACM certificate ARN such as arn:aws:acm:us-east-1:123456789012:certificate/<uuid>',
+      })
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -17,6 +17,7 @@ beforeAll(() => {
   const config = shippedConfig();
   config.envName = 'nat';
   config.natGateways = 1;
+  config.certificateArn = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
   natted = synthesize({ config });
 }, 120_000);
 
@@ -133,13 +134,15 @@ describe('reachability (no NAT: tasks in public subnets with public addresses)',
   });
 });
 
-describe('reachability (natGateways: 1: tasks in private subnets)', () => {
-  it('keeps every needed path, gives tasks no public address, and reaches the AWS APIs through NAT (DynamoDB through its gateway endpoint too)', () => {
+describe('reachability (natGateways: 1, certificateArn: tasks in private subnets, HTTPS)', () => {
+  it('opens 443 and 80 (the redirect) to the internet, keeps every needed path, gives tasks no public address, and reaches the AWS APIs through NAT (DynamoDB through its gateway endpoint too)', () => {
     const m = model(natted);
     const ports = neededPorts(natted);
+    expect(ports.listeners.sort()).toEqual([443, 80]);
     expect(m.proxy.publicAddress).toBe(false);
     expect(m.servers.publicAddress).toBe(false);
-    expect(m.network.canConnect(m.internet, m.lb, 80)).toBe(true);
+    for (const p of ports.listeners)
+      expect(m.network.canConnect(m.internet, m.lb, p), `internet -> lb:${p}`).toBe(true);
     expect(m.network.canConnect(m.lb, m.proxy, ports.traffic)).toBe(true);
     expect(m.network.canConnect(m.lb, m.proxy, ports.healthCheck)).toBe(true);
     for (const tier of [m.proxy, m.servers]) {
@@ -151,16 +154,16 @@ describe('reachability (natGateways: 1: tasks in private subnets)', () => {
       [
         'lb -> proxy: 8080,8081',
         'proxy -> internet: all',
-        'proxy -> lb: 80',
+        'proxy -> lb: 80,443',
         'proxy -> proxy: 8081',
         'proxy -> servers: 8080',
         'proxy -> vpc-host: all',
         'servers -> internet: all',
-        'servers -> lb: 80',
+        'servers -> lb: 80,443',
         'servers -> proxy: 8081',
         'servers -> vpc-host: all',
-        'internet -> lb: 80',
-        'vpc-host -> lb: 80',
+        'internet -> lb: 80,443',
+        'vpc-host -> lb: 80,443',
         'vpc-host -> proxy: 8081',
       ].sort(),
     );

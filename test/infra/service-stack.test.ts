@@ -9,6 +9,7 @@ import { SERVER_PORT } from '#infra/constructs/server-service.js';
 import { type Synthesized, shippedConfig, synthesize } from './synth.js';
 
 const runFile = promisify(execFile);
+const CERTIFICATE_ARN = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
 
 let shipped: Synthesized;
 let natX86: Synthesized;
@@ -21,6 +22,7 @@ beforeAll(() => {
   config.proxy.architecture = 'x86_64';
   config.proxy.image = 'public.ecr.aws/example/proxy:1.2.3';
   config.servers.image = 'public.ecr.aws/example/server:1.2.3';
+  config.certificateArn = CERTIFICATE_ARN;
   natX86 = synthesize({ config });
 }, 120_000);
 
@@ -220,6 +222,37 @@ describe('proxy and server services', () => {
     });
     shipped.service.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, Protocol: 'HTTP' });
     shipped.service.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' });
+  });
+
+  it('serves plain HTTP on port 80 when no certificate is configured, and says so in the URL', () => {
+    shipped.service.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+    shipped.service.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80,
+      Protocol: 'HTTP',
+      DefaultActions: [{ Type: 'forward', TargetGroupArn: Match.anyValue() }],
+    });
+    expect(JSON.stringify(shipped.service.findOutputs('ProxyUrl'))).toContain('http://');
+  });
+
+  it('with certificateArn: HTTPS on 443 with that certificate, and port 80 redirecting every request to it', () => {
+    natX86.service.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
+    natX86.service.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443,
+      Protocol: 'HTTPS',
+      Certificates: [{ CertificateArn: CERTIFICATE_ARN }],
+      SslPolicy: Match.stringLikeRegexp('^ELBSecurityPolicy-TLS13'),
+      DefaultActions: [
+        { Type: 'forward', TargetGroupArn: { Ref: Match.stringLikeRegexp('^ProxyLoadBalancerHttpsProxyGroup') } },
+      ],
+    });
+    natX86.service.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80,
+      Protocol: 'HTTP',
+      DefaultActions: [
+        { Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_301' } },
+      ],
+    });
+    expect(JSON.stringify(natX86.service.findOutputs('ProxyUrl'))).toContain('https://');
   });
 
   it('keeps the admin port inside the VPC and the data port behind the load balancer', () => {

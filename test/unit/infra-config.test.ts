@@ -46,6 +46,15 @@ describe('cdk.json context', () => {
     );
   });
 
+  it('takes an optional ACM certificate ARN, naming the field when it is not one', () => {
+    const config = structuredClone(valid);
+    expect(parseRingmasterConfig(config).certificateArn).toBeUndefined();
+    config.certificateArn = 'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+    expect(parseRingmasterConfig(config).certificateArn).toBe(config.certificateArn);
+    config.certificateArn = 'arn:aws:iam::123456789012:server-certificate/mine';
+    expect(() => parseRingmasterConfig(config)).toThrow(/ringmaster\.certificateArn: expected an ACM certificate ARN/);
+  });
+
   it('accepts exactly the cpu/memory pairs Fargate registers, and lists every size in the error', () => {
     const withSize = (cpu: number, memoryMiB: number) => {
       const config = structuredClone(valid);
