@@ -10,6 +10,7 @@ import {
   type HealthCheck,
   type ICluster,
   OperatingSystemFamily,
+  PropagatedTagSource,
   type Secret,
 } from 'aws-cdk-lib/aws-ecs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -132,6 +133,8 @@ export class FargateTier extends Construct {
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
+      // Fargate bills per task: the tasks themselves must carry the cost-allocation tag the budget filters on.
+      propagateTags: PropagatedTagSource.SERVICE,
       ...(props.healthCheckGracePeriod === undefined ? {} : { healthCheckGracePeriod: props.healthCheckGracePeriod }),
     });
     // The count is set once, at creation; no DesiredCount in the template (see InitialCount).

@@ -9,6 +9,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { DeploymentConfig } from '#core/config/deployment.js';
 import { ContractMetrics } from '../constructs/contract-metrics.js';
+import { CostBudget } from '../constructs/cost-budget.js';
 import { OpsAlarms } from '../constructs/ops-alarms.js';
 import { OpsDashboard } from '../constructs/ops-dashboard.js';
 import { TierAlarms } from '../constructs/tier-alarms.js';
@@ -34,6 +35,7 @@ export class MonitoringStack extends Stack {
   readonly topic: Topic;
   readonly alarms: OpsAlarms;
   readonly tierAlarms: TierAlarms;
+  readonly budget: CostBudget;
   readonly dashboard: OpsDashboard;
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
@@ -54,6 +56,22 @@ export class MonitoringStack extends Stack {
         conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
       }),
     );
+    // Budgets notifications reach the same topic (CostBudget), under the same account scope.
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'BudgetsPublish',
+        principals: [new ServicePrincipal('budgets.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+    );
+    this.budget = new CostBudget(this, 'CostBudget', {
+      envName: config.envName,
+      budgetUsd: config.autoscaler.budgetUsd,
+      budgetPeriod: config.autoscaler.budgetPeriod,
+      topic: this.topic,
+    });
     if (config.monitoring.alarmEmail !== undefined) {
       this.topic.addSubscription(new EmailSubscription(config.monitoring.alarmEmail));
     }

@@ -160,6 +160,11 @@ describe('emulator deployments (-c emulator=true)', () => {
     expect(functions).toEqual([expect.stringMatching(/^AutoscalerFunction/)]);
   });
 
+  it('have no AWS Budgets budget (the emulator has no provisioner for one)', () => {
+    expect(count(emulator, 'AWS::Budgets::Budget')).toBe(0);
+    expect(count(real, 'AWS::Budgets::Budget')).toBe(1);
+  });
+
   it('register the placeholder image instead of building one (no Docker engine)', () => {
     const images = Object.values(emulator.service.findResources('AWS::ECS::TaskDefinition')).map(
       (t) => (t.Properties.ContainerDefinitions as { Image: unknown }[])[0]?.Image,

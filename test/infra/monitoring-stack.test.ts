@@ -251,3 +251,74 @@ describe("alarms on AWS's own metrics (a dead proxy tier publishes nothing)", ()
     });
   });
 });
+
+describe('the AWS Budgets backstop', () => {
+  it('budgets the configured dollars per period over what carries the cost-allocation tag, telling the topic at 80% and 100%', () => {
+    s.monitoring.resourceCountIs('AWS::Budgets::Budget', 1);
+    const [topic] = Object.keys(s.monitoring.findResources('AWS::SNS::Topic'));
+    s.monitoring.hasResourceProperties('AWS::Budgets::Budget', {
+      Budget: {
+        BudgetType: 'COST',
+        TimeUnit: 'MONTHLY',
+        BudgetLimit: { Amount: s.config.autoscaler.budgetUsd, Unit: 'USD' },
+        FilterExpression: { Tags: { Key: 'ringmaster-env', Values: [s.config.envName], MatchOptions: ['EQUALS'] } },
+      },
+      NotificationsWithSubscribers: [80, 100].map((threshold) => ({
+        Notification: {
+          NotificationType: 'ACTUAL',
+          ComparisonOperator: 'GREATER_THAN',
+          Threshold: threshold,
+          ThresholdType: 'PERCENTAGE',
+        },
+        Subscribers: [{ SubscriptionType: 'SNS', Address: { Ref: topic } }],
+      })),
+    });
+  });
+
+  it('lets budgets.amazonaws.com publish to the topic, for this account only', () => {
+    s.monitoring.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'BudgetsPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'budgets.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('tags every taggable resource of every stack, and the tasks through their service, with the budget tag', () => {
+    const tag = { Key: 'ringmaster-env', Value: s.config.envName };
+    const billed = new Set<string>();
+    for (const template of [s.data, s.service, s.monitoring]) {
+      const resources = template.toJSON().Resources as Record<
+        string,
+        { Type: string; Properties?: Record<string, unknown> }
+      >;
+      for (const [id, r] of Object.entries(resources)) {
+        const tags = r.Properties?.Tags;
+        if (tags === undefined) continue;
+        billed.add(r.Type);
+        expect(tags, id).toEqual(expect.arrayContaining([tag]));
+      }
+    }
+    // What bills, at least, carries it.
+    for (const type of [
+      'AWS::ElasticLoadBalancingV2::LoadBalancer',
+      'AWS::ECS::Service',
+      'AWS::DynamoDB::Table',
+      'AWS::Lambda::Function',
+      'AWS::Logs::LogGroup',
+      'AWS::SecretsManager::Secret',
+      'AWS::CloudWatch::Alarm',
+      'AWS::EC2::VPC',
+    ]) {
+      expect(billed, type).toContain(type);
+    }
+    s.service.allResourcesProperties('AWS::ECS::Service', { PropagateTags: 'SERVICE' });
+  });
+});
