@@ -56,7 +56,7 @@ export class InitialCount extends Construct {
       ]),
       installLatestAwsSdk: false,
     });
-    this.call.node.addDependency(props.service);
+    // No explicit dependency on the service: the call's GetAtt of its name already orders it after it.
     const provider = providerOf(this);
     if (provider === undefined) throw new Error(`InitialCount ${id}: no AwsCustomResource provider in the stack`);
     acknowledgeNag(
