@@ -17,7 +17,8 @@
  * - it turns no log lines into metrics, so the autoscaler's embedded-metric
  *   output would be lost: it publishes with PutMetricData instead;
  * - its local Lambda runtime substitutes stub SDK modules that list no
- *   exports, so the CDK's AwsCustomResource handler finds no ECS client: the
+ *   exports, so the CDK's AwsCustomResource handler finds no ECS client ("No
+ *   client constructor found within package: @aws-sdk/client-ecs"): the
  *   services' initial counts go into the template as DesiredCount instead of
  *   the InitialCount custom resource (the real template has no DesiredCount);
  * - it has no AWS::Budgets::Budget provisioner: the budget is dropped.

@@ -68,8 +68,9 @@ export class InitialCount extends Construct {
 
   /**
    * For emulators whose Lambda runtime cannot run the CDK's custom-resource
-   * handler (MiniStack's stub SDK modules list no exports, so the handler
-   * finds no ECS client): the count goes back into the template instead.
+   * handler (MiniStack's stub SDK modules list no exports, and a deploy with
+   * the custom resource fails with "No client constructor found within
+   * package: @aws-sdk/client-ecs"): the count goes back into the template.
    */
   setInTemplateInstead(): void {
     (this.service.node.defaultChild as CfnService).desiredCount = this.count;
