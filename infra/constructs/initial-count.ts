@@ -13,7 +13,8 @@ export interface InitialCountProps {
 }
 
 /**
- * Sets a service's desired count once, when it is created, and never again.
+ * Sets a service's desired count when it is created, and leaves it alone on
+ * later deploys.
  *
  * A `DesiredCount` in the template is re-applied by every deploy that updates
  * the service, so a change to a task definition would put a fleet the
