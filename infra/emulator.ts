@@ -15,17 +15,25 @@
  *   are records).
  * - it rejects alarms on metric math: see SingleMetricAlarms;
  * - it turns no log lines into metrics, so the autoscaler's embedded-metric
- *   output would be lost: it publishes with PutMetricData instead.
- * It also accepts and silently drops table TTL, Lambda reserved concurrency,
- * task-definition secrets and ExcludePunctuation; nothing to adapt, and the
+ *   output would be lost: it publishes with PutMetricData instead;
+ * - its local Lambda runtime substitutes stub SDK modules that list no
+ *   exports, so the CDK's AwsCustomResource handler finds no ECS client ("No
+ *   client constructor found within package: @aws-sdk/client-ecs"): the
+ *   services' initial counts go into the template as DesiredCount instead of
+ *   the InitialCount custom resource (the real template has no DesiredCount);
+ * - it has no AWS::Budgets::Budget provisioner: the budget is dropped.
+ * It also accepts and silently drops table TTL, task-definition secrets and
+ * ExcludePunctuation; nothing to adapt, and the
  * infra tests assert those on the real template.
  */
 import { Aspects, type IAspect, Stack } from 'aws-cdk-lib';
+import { CfnBudget } from 'aws-cdk-lib/aws-budgets';
 import { CfnAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnSecurityGroup, CfnSecurityGroupEgress, CfnSecurityGroupIngress } from 'aws-cdk-lib/aws-ec2';
 import type { IConstruct } from 'constructs';
 import type { DeploymentConfig } from '#core/config/deployment.js';
 import { AutoscalerFunction } from './constructs/autoscaler-function.js';
+import { InitialCount } from './constructs/initial-count.js';
 
 /** The image emulator tasks are registered with when none is configured: the Dockerfiles' base image. */
 export const EMULATOR_PLACEHOLDER_IMAGE = 'public.ecr.aws/docker/library/node:24.21.0-alpine3.24';
@@ -92,12 +100,21 @@ export class SingleMetricAlarms implements IAspect {
   }
 }
 
+/** MiniStack has no AWS::Budgets provisioner ("Unsupported resource type"): the budget stays in the real template only. */
+export class DropBudgets implements IAspect {
+  visit(node: IConstruct): void {
+    if (node instanceof CfnBudget) remove(node);
+  }
+}
+
 /** Adapts everything under `scope` (the app) for an emulator deployment. */
 export function applyEmulatorAdaptations(scope: IConstruct): void {
   Aspects.of(scope).add(new InlineSecurityGroupRules());
   Aspects.of(scope).add(new SingleMetricAlarms());
+  Aspects.of(scope).add(new DropBudgets());
   for (const node of scope.node.findAll()) {
     if (node instanceof AutoscalerFunction) node.publishMetricsThroughApi();
+    if (node instanceof InitialCount) node.setInTemplateInstead();
   }
 }
 

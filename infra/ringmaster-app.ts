@@ -1,7 +1,8 @@
 import type { App } from 'aws-cdk-lib';
-import { Validations } from 'aws-cdk-lib';
+import { Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { AppSettings } from './config.js';
+import { COST_ALLOCATION_TAG } from './constructs/cost-budget.js';
 import { applyEmulatorAdaptations, emulatorConfig } from './emulator.js';
 import { repoRoot } from './paths.js';
 import { DataStack } from './stacks/data-stack.js';
@@ -36,7 +37,14 @@ export function createStacks(app: App, settings: AppSettings, projectRoot: strin
     description: description('dashboard, alarms and their SNS topic'),
     config,
     autoscaler: service.autoscaler.function,
+    loadBalancer: service.proxy.loadBalancer,
+    targetGroup: service.proxy.targetGroup,
+    cluster: service.cluster,
+    proxyService: service.proxy.tier.service,
+    serverService: service.servers.tier.service,
   });
+  // Every taggable resource (and each stack) carries the cost-allocation tag the budget filters on.
+  Tags.of(app).add(COST_ALLOCATION_TAG, config.envName);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   if (settings.emulator) applyEmulatorAdaptations(app);
   return { data, service, monitoring };

@@ -1,6 +1,7 @@
-/** `npm run emulator:install`: puts the pinned MiniStack into .venv (a no-op when it is already there). */
+/** `npm run emulator:install`: puts the pinned MiniStack and cfn-lint into .venv (a no-op when they are already there). */
 import { resolve } from 'node:path';
-import { ensureMiniStack } from './lib/emulator.js';
+import { ensureCfnLint, ensureMiniStack } from './lib/emulator.js';
 
 const root = resolve(import.meta.dirname, '../..');
 process.stdout.write(`MiniStack ready at ${ensureMiniStack(root)}\n`);
+process.stdout.write(`cfn-lint ready at ${ensureCfnLint(root)}\n`);

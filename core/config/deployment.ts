@@ -12,6 +12,35 @@ import { parseKeySource } from '../routing/key-source.js';
 
 /** Fargate's valid cpu units; memory must suit the cpu (checked below). */
 const FARGATE_CPU = [256, 512, 1024, 2048, 4096] as const;
+type FargateCpu = (typeof FARGATE_CPU)[number];
+
+/** `first`, `first + step`, ..., `last`. */
+function steps(first: number, last: number, step: number): number[] {
+  return Array.from({ length: (last - first) / step + 1 }, (_, i) => first + i * step);
+}
+
+/**
+ * Fargate's memory sizes (MiB) for each cpu size, as AWS accepts them for a
+ * Linux task: any other pair passes synth and fails at task registration.
+ */
+export const FARGATE_MEMORY_MIB: Readonly<Record<FargateCpu, readonly number[]>> = {
+  256: [512, 1024, 2048],
+  512: steps(1024, 4096, 1024),
+  1024: steps(2048, 8192, 1024),
+  2048: steps(4096, 16384, 1024),
+  4096: steps(8192, 30720, 1024),
+};
+
+/** "512, 1024 or 2048" or "1024 to 4096 in steps of 1024". */
+function describeSizes(sizes: readonly number[]): string {
+  const [first, second] = sizes;
+  const last = sizes[sizes.length - 1];
+  if (sizes.length <= 3) return `${sizes.slice(0, -1).join(', ')} or ${last}`;
+  return `${first} to ${last} in steps of ${(second ?? 0) - (first ?? 0)}`;
+}
+
+/** Every cpu size's memory choices, for the error message. */
+const FARGATE_SIZES_TEXT = FARGATE_CPU.map((cpu) => `cpu ${cpu}: ${describeSizes(FARGATE_MEMORY_MIB[cpu])}`).join('; ');
 const ARCHITECTURES = ['arm64', 'x86_64'] as const satisfies readonly CpuArchitecture[];
 const BUDGET_PERIODS = ['day', 'week', 'month'] as const;
 export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
@@ -124,6 +153,13 @@ export const deploymentConfig = z
     deletionProtection: z.boolean({ error: 'expected true or false' }),
     /** NAT gateways for the VPC; 0 puts tasks in public subnets with public addresses. */
     natGateways: int(0, 2),
+    /** An ACM certificate in the deployment's region: HTTPS on 443, and port 80 redirects to it. Absent: plain HTTP on 80. */
+    certificateArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate\/[0-9a-f-]{36}$/, {
+        error: 'expected an ACM certificate ARN such as arn:aws:acm:us-east-1:123456789012:certificate/<uuid>',
+      })
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -137,16 +173,15 @@ export const deploymentConfig = z
       if (initial < tier.minCount || initial > tier.maxCount) {
         ctx.addIssue({ code: 'custom', path: [part, initialKey], message: 'must lie within minCount..maxCount' });
       }
-      // Fargate: memory between 2x and 8x the vCPU count in GiB (0.5 GiB minimum at 0.25 vCPU).
       const { cpu, memoryMiB } = tier;
-      const vcpu = cpu / 1024;
-      const min = Math.max(512, vcpu * 2 * 1024);
-      const max = Math.max(2048, vcpu * 8 * 1024);
-      if (memoryMiB < min || memoryMiB > max) {
+      const sizes = FARGATE_MEMORY_MIB[cpu as FargateCpu];
+      if (!sizes.includes(memoryMiB)) {
         ctx.addIssue({
           code: 'custom',
           path: [part, 'memoryMiB'],
-          message: `must be ${min}..${max} MiB for cpu ${cpu}`,
+          message:
+            `${memoryMiB} MiB is not a Fargate size for cpu ${cpu}: expected ${describeSizes(sizes)} MiB ` +
+            `(Fargate's sizes: ${FARGATE_SIZES_TEXT})`,
         });
       }
     }

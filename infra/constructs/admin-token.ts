@@ -39,7 +39,7 @@ export class AdminToken extends Construct {
     acknowledgeNag(
       this.secret,
       'AwsSolutions-SMG4',
-      'The proxy reads the token once at task start, so rotation needs a redeploy: rotate with `aws secretsmanager put-secret-value`, then `aws ecs update-service --force-new-deployment` (README).',
+      'The proxy reads the token once at task start, so rotation needs a redeploy: rotate with `aws secretsmanager put-secret-value`, then `aws ecs update-service --force-new-deployment` (docs/deploying.md).',
     );
   }
 }

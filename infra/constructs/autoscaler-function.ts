@@ -12,6 +12,9 @@ import { Construct } from 'constructs';
 import type { DeploymentConfig } from '#core/config/deployment.js';
 import { acknowledgeNag } from '../nag.js';
 
+/** A tick older than this is dropped, not run: the next one reads fresher metrics. */
+const MAX_TICK_EVENT_AGE = Duration.seconds(60);
+
 export interface AutoscalerFunctionProps {
   /** The repository root: the handler's source and the lockfile are found from it. */
   readonly projectRoot: string;
@@ -36,8 +39,12 @@ export interface AutoscalerFunctionProps {
 
 /**
  * The autoscaler: a NodejsFunction bundled by the local esbuild (no Docker),
- * SDK included, fired by an EventBridge schedule. One invocation at a time,
- * as two ticks racing would both spend the same budget.
+ * SDK included, fired by an EventBridge schedule. No reserved concurrency:
+ * two overlapping ticks cannot both spend the budget, because each commits its
+ * decision with a conditional write on the state item's version before it
+ * touches ECS (functions/autoscaler/tick.ts), and the loser applies nothing.
+ * Reserving even 1 fails on new accounts, whose concurrency quota of 10 leaves
+ * none to reserve ("below its minimum value of [10]").
  */
 export class AutoscalerFunction extends Construct {
   readonly function: NodejsFunction;
@@ -83,7 +90,6 @@ export class AutoscalerFunction extends Construct {
       memorySize: 256,
       // A tick must finish before the next one is due.
       timeout: Duration.seconds(Math.min(50, minutes * 60 - 10)),
-      reservedConcurrentExecutions: 1,
       role,
       logGroup: this.logGroup,
       bundling: {
@@ -130,11 +136,15 @@ export class AutoscalerFunction extends Construct {
       'cloudwatch:GetMetricData has no resource type (and, on an emulator deployment, PutMetricData, scoped by the cloudwatch:namespace condition). UpdateService and DescribeServices name the two service ARNs.',
     );
 
+    // The rule's retryAttempts covers EventBridge's delivery only; Lambda's own asynchronous
+    // retries (2 by default, requeued for up to 6 h when throttled) would each run a stale tick.
+    this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: MAX_TICK_EVENT_AGE });
+
     this.schedule = new Rule(this, 'Schedule', {
       description: `Ringmaster ${config.envName} autoscaler tick`,
       schedule: Schedule.rate(Duration.minutes(minutes)),
       // A late tick is worthless: the next one reads fresher metrics.
-      targets: [new LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: Duration.seconds(60) })],
+      targets: [new LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: MAX_TICK_EVENT_AGE })],
     });
   }
 

@@ -7,14 +7,17 @@ import {
   CpuArchitecture,
   FargateService,
   FargateTaskDefinition,
+  type HealthCheck,
   type ICluster,
   OperatingSystemFamily,
+  PropagatedTagSource,
   type Secret,
 } from 'aws-cdk-lib/aws-ecs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { CpuArchitecture as PricedArchitecture } from '#core/pricing/fargate.js';
 import { acknowledgeNag } from '../nag.js';
+import { InitialCount } from './initial-count.js';
 
 /**
  * Where and how big a tier's tasks run: what the proxy and server services
@@ -35,7 +38,7 @@ export interface FargateTierProps {
   readonly cpu: number;
   readonly memoryMiB: number;
   readonly architecture: PricedArchitecture;
-  /** The count the service starts with; the autoscaler owns it afterwards. */
+  /** The count the service starts with, set once at creation; the autoscaler owns it afterwards. */
   readonly desiredCount: number;
   /** Container ports, TCP. */
   readonly ports: readonly number[];
@@ -58,6 +61,11 @@ export interface FargateTierProps {
    * @default - none (only for services behind a load balancer)
    */
   readonly healthCheckGracePeriod?: Duration;
+  /**
+   * The container's own health check: ECS replaces a task whose check fails.
+   * @default - none
+   */
+  readonly healthCheck?: HealthCheck;
   /**
    * Container log retention.
    * @default RetentionDays.ONE_MONTH
@@ -114,6 +122,7 @@ export class FargateTier extends Construct {
       portMappings: props.ports.map((containerPort) => ({ containerPort })),
       logging: new AwsLogDriver({ logGroup: this.logGroup, streamPrefix: id.toLowerCase() }),
       stopTimeout,
+      ...(props.healthCheck === undefined ? {} : { healthCheck: props.healthCheck }),
     });
     this.service = new FargateService(this, 'Service', {
       cluster: props.cluster,
@@ -124,7 +133,15 @@ export class FargateTier extends Construct {
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
+      // Fargate bills per task: the tasks themselves must carry the cost-allocation tag the budget filters on.
+      propagateTags: PropagatedTagSource.SERVICE,
       ...(props.healthCheckGracePeriod === undefined ? {} : { healthCheckGracePeriod: props.healthCheckGracePeriod }),
+    });
+    // The count is set once, at creation; no DesiredCount in the template (see InitialCount).
+    new InitialCount(this, 'InitialCount', {
+      cluster: props.cluster,
+      service: this.service,
+      count: props.desiredCount,
     });
     acknowledgeNag(
       this.taskDefinition,

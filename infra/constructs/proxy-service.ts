@@ -3,10 +3,13 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IPeer, Peer, Port } from 'aws-cdk-lib/aws-ec2';
 import { type CfnCluster, Secret as EcsSecret, type FargateService, type ICluster } from 'aws-cdk-lib/aws-ecs';
 import {
+  type ApplicationListener,
   ApplicationLoadBalancer,
   ApplicationProtocol,
   type ApplicationTargetGroup,
+  ListenerCertificate,
   Protocol,
+  SslPolicy,
 } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Effect, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -33,6 +36,12 @@ export interface ProxyServiceProps extends TierPlacement {
    */
   readonly adminPeer?: IPeer;
   /**
+   * An ACM certificate (in the deployment's region) for an HTTPS listener on
+   * 443; port 80 then redirects to it.
+   * @default - plain HTTP on port 80
+   */
+  readonly certificateArn?: string;
+  /**
    * How long the load balancer keeps sending in-flight requests to a
    * deregistering task before ECS sends it SIGTERM.
    * @default Duration.seconds(30)
@@ -56,6 +65,7 @@ export class ProxyService extends Construct {
   readonly tier: FargateTier;
   readonly loadBalancer: ApplicationLoadBalancer;
   readonly targetGroup: ApplicationTargetGroup;
+  private readonly scheme: 'http' | 'https';
 
   constructor(scope: Construct, id: string, props: ProxyServiceProps) {
     super(scope, id);
@@ -70,6 +80,7 @@ export class ProxyService extends Construct {
       );
     }
     const { ring, shards, map, records } = props.tables;
+    this.scheme = props.certificateArn === undefined ? 'http' : 'https';
     this.tier = new FargateTier(this, 'Proxy', {
       cluster: props.cluster,
       image: props.image,
@@ -119,15 +130,16 @@ export class ProxyService extends Construct {
       'admin API from inside the VPC only',
     );
     this.loadBalancer = new ApplicationLoadBalancer(this, 'LoadBalancer', { vpc, internetFacing: true });
-    const listener = this.loadBalancer.addListener('Http', {
-      port: 80,
-      protocol: ApplicationProtocol.HTTP,
-      open: true,
-    });
+    // With a certificate, clients get HTTPS on 443 and port 80 only redirects there; without one,
+    // plain HTTP on 80 (traffic crosses the internet unencrypted: see docs/deploying.md).
+    const listener =
+      props.certificateArn === undefined
+        ? this.loadBalancer.addListener('Http', { port: 80, protocol: ApplicationProtocol.HTTP, open: true })
+        : this.httpsListener(props.certificateArn);
     acknowledgeNag(
       this.loadBalancer,
       'AwsSolutions-EC23',
-      'The load balancer is the public entry point: port 80 is open to the internet by design. Only it can reach the proxies data port.',
+      'The load balancer is the public entry point: its listener ports (80, and 443 with a certificate) are open to the internet by design. Only it can reach the proxies data port.',
     );
     acknowledgeNag(
       this.loadBalancer,
@@ -151,6 +163,36 @@ export class ProxyService extends Construct {
         unhealthyThresholdCount: 3,
       },
     });
+    // addTargets opens the load balancer's egress (allowAllOutbound is off) to the traffic port only;
+    // without this rule every health check on the admin port times out and the service never turns healthy.
+    this.loadBalancer.connections.allowTo(
+      this.tier.service,
+      Port.tcp(PROXY_ADMIN_PORT),
+      'load balancer health checks (/healthz on the admin port)',
+    );
+  }
+
+  /** HTTPS on 443 with the given ACM certificate, and port 80 answering every request with a redirect to it. */
+  private httpsListener(certificateArn: string): ApplicationListener {
+    const https = this.loadBalancer.addListener('Https', {
+      port: 443,
+      protocol: ApplicationProtocol.HTTPS,
+      certificates: [ListenerCertificate.fromArn(certificateArn)],
+      sslPolicy: SslPolicy.RECOMMENDED_TLS,
+      open: true,
+    });
+    this.loadBalancer.addRedirect({
+      sourcePort: 80,
+      sourceProtocol: ApplicationProtocol.HTTP,
+      targetPort: 443,
+      targetProtocol: ApplicationProtocol.HTTPS,
+    });
+    return https;
+  }
+
+  /** The URL clients use: https when a certificate is configured. */
+  get url(): string {
+    return `${this.scheme}://${this.loadBalancer.loadBalancerDnsName}`;
   }
 
   /**

@@ -7,6 +7,21 @@ import { FargateTier, type TierPlacement } from './fargate-tier.js';
 /** The server's port (containers/server/src/config.ts default). */
 export const SERVER_PORT = 8080;
 
+/** How long the health check's request may take; under the check's own timeout. */
+const HEARTBEAT_FETCH_TIMEOUT_MS = 4000;
+
+/**
+ * The container health check's command: GET /heartbeat with Node's own
+ * fetch, as the node base images carry no curl or wget. Exit 0 on a 2xx,
+ * 1 on anything else (an error status, a refused or hung connection).
+ */
+export function heartbeatCheckCommand(port: number = SERVER_PORT): string[] {
+  const script =
+    `fetch('http://127.0.0.1:${port}/heartbeat',{signal:AbortSignal.timeout(${HEARTBEAT_FETCH_TIMEOUT_MS})})` +
+    '.then(r=>process.exit(r.ok?0:1),()=>process.exit(1))';
+  return ['CMD', 'node', '-e', script];
+}
+
 export interface ServerServiceProps extends TierPlacement {
   /** Servers heartbeat into Ring and do shard work on ShardT, MapT and Records. */
   readonly tables: { readonly ring: ITable; readonly shards: ITable; readonly map: ITable; readonly records: ITable };
@@ -55,6 +70,15 @@ export class ServerService extends Construct {
         RECORDS_TABLE: records.tableName,
       },
       stopTimeout: props.stopTimeout ?? Duration.seconds(30),
+      // Servers sit behind no load balancer, so nothing else notices a hung one: ECS replaces the
+      // task after three failed checks (the proxies stop routing to it once its Ring lease lapses).
+      healthCheck: {
+        command: heartbeatCheckCommand(SERVER_PORT),
+        interval: Duration.seconds(15),
+        timeout: Duration.seconds(5),
+        retries: 3,
+        startPeriod: Duration.seconds(20),
+      },
     });
     for (const table of [ring, shards, map, records]) table.grantReadWriteData(this.tier.taskDefinition.taskRole);
     this.tier.service.connections.allowFrom(props.callers, Port.tcp(SERVER_PORT), 'proxies to servers');

@@ -52,6 +52,7 @@ export class ServiceStack extends Stack {
       memoryMiB: config.proxy.memoryMiB,
       architecture: config.proxy.architecture,
       desiredCount: config.proxy.desiredCount,
+      ...(config.certificateArn === undefined ? {} : { certificateArn: config.certificateArn }),
       tables: dataTables,
       adminToken: adminToken.secret,
       adminPeer: Peer.ipv4(VPC_CIDR),
@@ -87,7 +88,7 @@ export class ServiceStack extends Stack {
       stateTable: tables.state,
     });
 
-    new CfnOutput(this, 'ProxyUrl', { value: `http://${this.proxy.loadBalancer.loadBalancerDnsName}` });
+    new CfnOutput(this, 'ProxyUrl', { value: this.proxy.url });
     new CfnOutput(this, 'AdminPort', {
       value: String(PROXY_ADMIN_PORT),
       description: 'On each proxy task, inside the VPC',

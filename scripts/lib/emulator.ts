@@ -3,11 +3,14 @@
  * LocalStack-compatible emulator that needs no Docker. It is installed, at
  * the versions pinned in scripts/emulator-requirements.txt, into the
  * project's own .venv on first use, and started on a free loopback port.
+ * cfn-lint, which `npm test` runs over the synthesized templates, comes from
+ * the same file into the same .venv.
  * When AWS_ENDPOINT_URL is set (a running LocalStack or MiniStack), that is
  * used instead and nothing is installed or started.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { freePort } from './net.js';
@@ -47,21 +50,46 @@ export function emulatorClient(endpoint: string): DynamoDBClient {
   });
 }
 
-/** Creates .venv and installs the pinned MiniStack unless it is already there at that version. */
-export function ensureMiniStack(root: string): string {
+/**
+ * Creates .venv and installs scripts/emulator-requirements.txt (MiniStack and
+ * cfn-lint, pinned) unless it is already installed from this very file: a
+ * stamp holds the file's SHA-256, so a clone whose .venv predates a change to
+ * it (cfn-lint was added later) installs again. The older `ministack-version`
+ * stamp is still written, for checkouts that read only that one.
+ */
+function ensureVenv(root: string): string {
   const venv = join(root, '.venv');
-  const bin = join(venv, 'bin', 'ministack');
-  const requirements = join(root, 'scripts', 'emulator-requirements.txt');
-  const pinned = /^ministack==(\S+)$/m.exec(readFileSync(requirements, 'utf8'))?.[1];
-  const stamp = join(venv, 'ministack-version');
-  if (existsSync(bin) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === pinned) return bin;
+  const requirementsPath = join(root, 'scripts', 'emulator-requirements.txt');
+  const requirements = readFileSync(requirementsPath, 'utf8');
+  const pinned = /^ministack==(\S+)$/m.exec(requirements)?.[1];
+  if (pinned === undefined) throw new Error(`${requirementsPath}: no ministack==<version> line`);
+  const digest = createHash('sha256').update(requirements).digest('hex');
+  const stamp = join(venv, 'requirements-sha256');
+  const installed = ['ministack', 'cfn-lint'].every((name) => existsSync(join(venv, 'bin', name)));
+  if (installed && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === digest) return venv;
   const python = process.env.PYTHON ?? 'python3';
-  execFileSync(python, ['-m', 'venv', venv], { stdio: 'inherit' });
-  execFileSync(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', requirements], {
-    stdio: 'inherit',
-  });
-  execFileSync('sh', ['-c', `printf '%s' "${pinned}" > "${stamp}"`]);
-  return bin;
+  // An existing venv is installed into as it is (it may be a symlink, which `venv` refuses to recreate).
+  if (!existsSync(join(venv, 'bin', 'pip'))) execFileSync(python, ['-m', 'venv', venv], { stdio: 'inherit' });
+  execFileSync(
+    join(venv, 'bin', 'pip'),
+    ['install', '--quiet', '--disable-pip-version-check', '-r', requirementsPath],
+    {
+      stdio: 'inherit',
+    },
+  );
+  writeFileSync(join(venv, 'ministack-version'), pinned);
+  writeFileSync(stamp, digest);
+  return venv;
+}
+
+/** The pinned MiniStack's executable, installed into .venv first if needed. */
+export function ensureMiniStack(root: string): string {
+  return join(ensureVenv(root), 'bin', 'ministack');
+}
+
+/** The pinned cfn-lint (AWS's CloudFormation linter), installed into .venv first if needed. */
+export function ensureCfnLint(root: string): string {
+  return join(ensureVenv(root), 'bin', 'cfn-lint');
 }
 
 /** Starts MiniStack on 127.0.0.1:<port> (a free one by default) and waits for its health endpoint. */

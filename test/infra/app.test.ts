@@ -41,6 +41,7 @@ describe('the app', () => {
       'AwsSolutions-EC23',
       'AwsSolutions-ECS2',
       'AwsSolutions-ELB2',
+      'AwsSolutions-IAM4',
       'AwsSolutions-IAM5',
       'AwsSolutions-SMG4',
       'AwsSolutions-VPC7',
@@ -77,17 +78,17 @@ describe('the app', () => {
 
   it('passes values between stacks as references, with few exports', () => {
     const exports = (s: Stack) => Object.keys(Template.fromStack(s).findOutputs('*', { Export: {} })).length;
-    // Data: the five table names and ARNs; Service: the autoscaler's name for the monitoring stack.
+    // Data: the five table names and ARNs; Service, for the monitoring stack's alarms: the autoscaler's
+    // name, the load balancer's (ARN and full name) and target group's, the cluster's and both services' names.
     expect(exports(real.stacks.data)).toBe(10);
-    expect(exports(real.stacks.service)).toBe(1);
+    expect(exports(real.stacks.service)).toBe(7);
     expect(exports(real.stacks.monitoring)).toBe(0);
   });
 });
 
 describe('what emulators drop is in the real template', () => {
-  it('keeps TTL, reserved concurrency, task-definition secrets and group-to-group rules', () => {
+  it('keeps TTL, task-definition secrets and group-to-group rules', () => {
     real.data.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { Enabled: true } });
-    real.service.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1 });
     real.service.hasResourceProperties('AWS::ECS::TaskDefinition', {
       ContainerDefinitions: [Match.objectLike({ Secrets: [Match.objectLike({ Name: 'ADMIN_TOKEN' })] })],
     });
@@ -144,6 +145,23 @@ describe('emulator deployments (-c emulator=true)', () => {
       MetricName: 'Responses5xx',
       Statistic: 'Sum',
     });
+  });
+
+  it('set the initial counts as DesiredCount, with no custom resource (the emulator cannot run its handler)', () => {
+    const services = Object.entries(emulator.service.findResources('AWS::ECS::Service'));
+    expect(services.map(([id, r]) => [id.replace(/Service.*$/, ''), r.Properties.DesiredCount]).sort()).toEqual([
+      ['Proxy', emulator.config.proxy.desiredCount],
+      ['Servers', emulator.config.servers.initialCount],
+    ]);
+    expect(count(emulator, 'Custom::AWS')).toBe(0);
+    expect(count(real, 'Custom::AWS')).toBe(2);
+    const functions = Object.keys(emulator.service.findResources('AWS::Lambda::Function'));
+    expect(functions).toEqual([expect.stringMatching(/^AutoscalerFunction/)]);
+  });
+
+  it('have no AWS Budgets budget (the emulator has no provisioner for one)', () => {
+    expect(count(emulator, 'AWS::Budgets::Budget')).toBe(0);
+    expect(count(real, 'AWS::Budgets::Budget')).toBe(1);
   });
 
   it('register the placeholder image instead of building one (no Docker engine)', () => {

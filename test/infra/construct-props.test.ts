@@ -4,6 +4,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Vpc } from 'aws-cdk-lib/aws-ec2';
 import { Cluster, ContainerImage, Secret as EcsSecret, FargateService } from 'aws-cdk-lib/aws-ecs';
+import { ApplicationLoadBalancer, ApplicationTargetGroup } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -14,13 +15,16 @@ import { readAppSettings } from '#infra/config.js';
 import { AdminToken } from '#infra/constructs/admin-token.js';
 import { AutoscalerFunction } from '#infra/constructs/autoscaler-function.js';
 import { ContractMetrics } from '#infra/constructs/contract-metrics.js';
+import { CostBudget } from '#infra/constructs/cost-budget.js';
 import { FargateTier } from '#infra/constructs/fargate-tier.js';
+import { InitialCount } from '#infra/constructs/initial-count.js';
 import { Network } from '#infra/constructs/network.js';
 import { OpsAlarms } from '#infra/constructs/ops-alarms.js';
 import { OpsDashboard } from '#infra/constructs/ops-dashboard.js';
 import { ProxyService } from '#infra/constructs/proxy-service.js';
 import { RingmasterTable } from '#infra/constructs/ringmaster-table.js';
 import { cdkKeys } from '#infra/constructs/table-keys.js';
+import { TierAlarms } from '#infra/constructs/tier-alarms.js';
 import { acknowledgeNag } from '#infra/nag.js';
 import { root, shippedConfig } from './synth.js';
 
@@ -150,6 +154,50 @@ describe('construct props', () => {
     );
     expect(() => new OpsAlarms(stack, 'A2', { ...alarmsProps, missedTicks: 0 })).toThrow(
       'OpsAlarms: missedTicks must be a whole number from 1 to 10, got 0',
+    );
+  });
+
+  it('CostBudget: a positive amount; a weekly budget watched per day at a seventh (Budgets has no week)', () => {
+    const { stack } = fixture();
+    const topic = new Topic(stack, 'BudgetTopic');
+    expect(() => new CostBudget(stack, 'B0', { envName: 'dev', budgetUsd: 0, budgetPeriod: 'month', topic })).toThrow(
+      'CostBudget: budgetUsd must be positive, got 0',
+    );
+    const limit = (budgetPeriod: 'day' | 'week' | 'month') => {
+      const budget = new CostBudget(stack, `B${budgetPeriod}`, { envName: 'dev', budgetUsd: 100, budgetPeriod, topic });
+      const data = stack.resolve(budget.budget.budget) as { timeUnit: string; budgetLimit: { amount: number } };
+      return [data.timeUnit, data.budgetLimit.amount];
+    };
+    expect(limit('day')).toEqual(['DAILY', 100]);
+    expect(limit('week')).toEqual(['DAILY', 14.29]);
+    expect(limit('month')).toEqual(['MONTHLY', 100]);
+  });
+
+  it('TierAlarms: a whole number of load-balancer 5xx per minute', () => {
+    const { stack, cluster, image, tier, alarmsProps } = fixture();
+    const service = new FargateTier(stack, 'AlarmedTier', { ...tier, cluster, image }).service;
+    const alb = new ApplicationLoadBalancer(stack, 'Alb', { vpc: cluster.vpc });
+    const targetGroup = new ApplicationTargetGroup(stack, 'Tg', { vpc: cluster.vpc, port: 8080 });
+    expect(
+      () =>
+        new TierAlarms(stack, 'TierAlarmsUnderTest', {
+          config,
+          loadBalancer: alb,
+          targetGroup,
+          cluster,
+          proxyService: service,
+          serverService: service,
+          action: alarmsProps.action,
+          elb5xxPerMinute: 0,
+        }),
+    ).toThrow('TierAlarms: elb5xxPerMinute must be a whole number >= 1, got 0');
+  });
+
+  it('InitialCount: a whole-number count', () => {
+    const { stack, cluster, image, tier } = fixture();
+    const service = new FargateTier(stack, 'Counted', { ...tier, cluster, image }).service;
+    expect(() => new InitialCount(stack, 'C', { cluster, service, count: 1.5 })).toThrow(
+      'InitialCount C: count must be a whole number >= 0, got 1.5',
     );
   });
 

@@ -90,7 +90,7 @@ describe('dashboard', () => {
       ),
     ).toEqual([120, 150]);
     const alarms = body.widgets.find((w) => w.properties.title === 'Alarms');
-    expect(alarms?.properties.alarms).toHaveLength(8);
+    expect(alarms?.properties.alarms).toHaveLength(12);
   });
 });
 
@@ -157,7 +157,7 @@ describe('alarms', () => {
   });
 
   it('sends every alarm and recovery to one SNS topic, with the configured email subscribed', () => {
-    s.monitoring.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    s.monitoring.resourceCountIs('AWS::CloudWatch::Alarm', 12);
     const [topic] = Object.keys(s.monitoring.findResources('AWS::SNS::Topic'));
     s.monitoring.allResourcesProperties('AWS::CloudWatch::Alarm', {
       AlarmActions: [{ Ref: topic }],
@@ -171,5 +171,154 @@ describe('alarms', () => {
         ]),
       },
     });
+  });
+
+  it('lets CloudWatch, and only for alarms of this account, publish to the topic', () => {
+    const [topic] = Object.keys(s.monitoring.findResources('AWS::SNS::Topic'));
+    s.monitoring.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topic }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'CloudWatchAlarmsPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: topic },
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          },
+        ]),
+      },
+    });
+  });
+});
+
+describe("alarms on AWS's own metrics (a dead proxy tier publishes nothing)", () => {
+  const tierAlarm = (name: string) => {
+    const found = Object.entries(s.monitoring.findResources('AWS::CloudWatch::Alarm')).find(([id]) =>
+      id.startsWith(`TierAlarms${name}`),
+    );
+    if (found === undefined) throw new Error(`no alarm ${name}`);
+    return (found[1] as Alarm).Properties;
+  };
+  const dimension = (a: Record<string, unknown>, name: string) =>
+    (a.Dimensions as { Name: string; Value: unknown }[]).find((d) => d.Name === name)?.Value;
+
+  it("pages when the load balancer's healthy proxies fall below proxy.minCount, missing data included", () => {
+    const a = tierAlarm('HealthyProxies');
+    expect(a).toMatchObject({
+      Namespace: 'AWS/ApplicationELB',
+      MetricName: 'HealthyHostCount',
+      Statistic: 'Minimum',
+      Threshold: s.config.proxy.minCount,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    expect(JSON.stringify(dimension(a, 'TargetGroup'))).toContain('TargetGroupFullName');
+    expect(JSON.stringify(dimension(a, 'LoadBalancer'))).toContain('ProxyLoadBalancer');
+  });
+
+  it('pages on 5xx the load balancer returns itself', () => {
+    expect(tierAlarm('LoadBalancer5xx')).toMatchObject({
+      Namespace: 'AWS/ApplicationELB',
+      MetricName: 'HTTPCode_ELB_5XX_Count',
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it("pages when either tier runs fewer tasks than its minimum (Container Insights' RunningTaskCount)", () => {
+    for (const [name, min, service] of [
+      ['ProxiesRunning', s.config.proxy.minCount, 'ProxyService'],
+      ['ServersRunning', s.config.servers.minCount, 'ServersService'],
+    ] as const) {
+      const a = tierAlarm(name);
+      expect(a, name).toMatchObject({
+        Namespace: 'ECS/ContainerInsights',
+        MetricName: 'RunningTaskCount',
+        Statistic: 'Minimum',
+        Threshold: min,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+      expect(JSON.stringify(dimension(a, 'ServiceName')), name).toContain(service);
+      expect(JSON.stringify(dimension(a, 'ClusterName')), name).toContain('Cluster');
+    }
+    // RunningTaskCount exists only with Container Insights on the cluster.
+    s.service.hasResourceProperties('AWS::ECS::Cluster', {
+      ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
+    });
+  });
+});
+
+describe('the AWS Budgets backstop', () => {
+  it('budgets the configured dollars per period over what carries the cost-allocation tag, telling the topic at 80% and 100%', () => {
+    s.monitoring.resourceCountIs('AWS::Budgets::Budget', 1);
+    const [topic] = Object.keys(s.monitoring.findResources('AWS::SNS::Topic'));
+    s.monitoring.hasResourceProperties('AWS::Budgets::Budget', {
+      Budget: {
+        BudgetType: 'COST',
+        TimeUnit: 'MONTHLY',
+        BudgetLimit: { Amount: s.config.autoscaler.budgetUsd, Unit: 'USD' },
+        FilterExpression: { Tags: { Key: 'ringmaster-env', Values: [s.config.envName], MatchOptions: ['EQUALS'] } },
+      },
+      NotificationsWithSubscribers: [80, 100].map((threshold) => ({
+        Notification: {
+          NotificationType: 'ACTUAL',
+          ComparisonOperator: 'GREATER_THAN',
+          Threshold: threshold,
+          ThresholdType: 'PERCENTAGE',
+        },
+        Subscribers: [{ SubscriptionType: 'SNS', Address: { Ref: topic } }],
+      })),
+    });
+  });
+
+  it('lets budgets.amazonaws.com publish to the topic, for this account only', () => {
+    s.monitoring.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'BudgetsPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'budgets.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('tags every taggable resource of every stack, and the tasks through their service, with the budget tag', () => {
+    const tag = { Key: 'ringmaster-env', Value: s.config.envName };
+    const billed = new Set<string>();
+    for (const template of [s.data, s.service, s.monitoring]) {
+      const resources = template.toJSON().Resources as Record<
+        string,
+        { Type: string; Properties?: Record<string, unknown> }
+      >;
+      for (const [id, r] of Object.entries(resources)) {
+        const tags = r.Properties?.Tags;
+        if (tags === undefined) continue;
+        billed.add(r.Type);
+        expect(tags, id).toEqual(expect.arrayContaining([tag]));
+      }
+    }
+    // What bills, at least, carries it.
+    for (const type of [
+      'AWS::ElasticLoadBalancingV2::LoadBalancer',
+      'AWS::ECS::Service',
+      'AWS::DynamoDB::Table',
+      'AWS::Lambda::Function',
+      'AWS::Logs::LogGroup',
+      'AWS::SecretsManager::Secret',
+      'AWS::CloudWatch::Alarm',
+      'AWS::EC2::VPC',
+    ]) {
+      expect(billed, type).toContain(type);
+    }
+    s.service.allResourcesProperties('AWS::ECS::Service', { PropagateTags: 'SERVICE' });
   });
 });

@@ -1,7 +1,15 @@
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDeploymentConfig } from '#core/config/deployment.js';
+import { SERVER_PORT } from '#infra/constructs/server-service.js';
 import { type Synthesized, shippedConfig, synthesize } from './synth.js';
+
+const runFile = promisify(execFile);
+const CERTIFICATE_ARN = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
 
 let shipped: Synthesized;
 let natX86: Synthesized;
@@ -14,6 +22,7 @@ beforeAll(() => {
   config.proxy.architecture = 'x86_64';
   config.proxy.image = 'public.ecr.aws/example/proxy:1.2.3';
   config.servers.image = 'public.ecr.aws/example/server:1.2.3';
+  config.certificateArn = CERTIFICATE_ARN;
   natX86 = synthesize({ config });
 }, 120_000);
 
@@ -23,6 +32,12 @@ function resource(s: Synthesized, type: string, prefix: string): Resource {
   const found = Object.entries(s.service.findResources(type)).find(([id]) => id.startsWith(prefix));
   if (found === undefined) throw new Error(`no ${type} ${prefix}`);
   return found[1] as Resource;
+}
+
+function resourceId(s: Synthesized, type: string, prefix: string): string {
+  const found = Object.keys(s.service.findResources(type)).find((id) => id.startsWith(prefix));
+  if (found === undefined) throw new Error(`no ${type} ${prefix}`);
+  return found;
 }
 
 function container(s: Synthesized, prefix: 'ProxyTask' | 'ServersTask'): Record<string, unknown> {
@@ -97,10 +112,51 @@ describe('proxy and server services', () => {
     });
   });
 
-  it('starts each service at its configured count, with a rolling deployment and a rollback circuit breaker', () => {
-    const service = (prefix: string) => resource(shipped, 'AWS::ECS::Service', prefix).Properties;
-    expect(service('ProxyService').DesiredCount).toBe(shipped.config.proxy.desiredCount);
-    expect(service('ServersService').DesiredCount).toBe(shipped.config.servers.initialCount);
+  it('has no DesiredCount, so a deploy that updates a service never resets the fleet the autoscaler grew', () => {
+    for (const [id, r] of Object.entries(shipped.service.findResources('AWS::ECS::Service'))) {
+      expect(Object.keys(r.Properties), id).not.toContain('DesiredCount');
+    }
+  });
+
+  it('sets each configured count once, on create (or replacement), by ecs:UpdateService scoped to that service', () => {
+    const calls = shipped.service.findResources('Custom::AWS');
+    expect(Object.keys(calls).sort()).toEqual([
+      expect.stringMatching(/^ProxyInitialCount/),
+      expect.stringMatching(/^ServersInitialCount/),
+    ]);
+    for (const [prefix, count, service] of [
+      ['ProxyInitialCount', shipped.config.proxy.desiredCount, 'ProxyService'],
+      ['ServersInitialCount', shipped.config.servers.initialCount, 'ServersService'],
+    ] as const) {
+      const [, r] = Object.entries(calls).find(([id]) => id.startsWith(prefix)) ?? [];
+      const props = r?.Properties as { Create: unknown; Update: unknown };
+      // The call is JSON with tokens in it; what it says, and what it may depend on:
+      const text = JSON.stringify(props.Create);
+      expect(text, prefix).toContain('\\"action\\":\\"UpdateService\\"');
+      expect(text, prefix).toContain(`\\"desiredCount\\":${count}`);
+      expect(text, prefix).toContain(`"Fn::GetAtt":["${resourceId(shipped, 'AWS::ECS::Service', service)}","Name"]`);
+      // No reference to a task definition or an image: changing those sends this resource no Update.
+      expect(text, prefix).not.toMatch(/TaskDefinition|Task[0-9A-F]{8}|Image/);
+      expect(props.Update, prefix).toEqual(props.Create);
+    }
+    const grants = Object.entries(shipped.service.findResources('AWS::IAM::Policy'))
+      .filter(([id]) => /InitialCount/.test(id))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
+    expect(grants).toEqual([
+      expect.objectContaining({
+        Action: 'ecs:UpdateService',
+        Effect: 'Allow',
+        Resource: { Ref: resourceId(shipped, 'AWS::ECS::Service', 'ProxyService') },
+      }),
+      expect.objectContaining({
+        Action: 'ecs:UpdateService',
+        Effect: 'Allow',
+        Resource: { Ref: resourceId(shipped, 'AWS::ECS::Service', 'ServersService') },
+      }),
+    ]);
+  });
+
+  it('deploys with a rolling deployment and a rollback circuit breaker', () => {
     shipped.service.allResourcesProperties('AWS::ECS::Service', {
       LaunchType: 'FARGATE',
       DeploymentConfiguration: Match.objectLike({
@@ -167,6 +223,37 @@ describe('proxy and server services', () => {
     shipped.service.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' });
   });
 
+  it('serves plain HTTP on port 80 when no certificate is configured, and says so in the URL', () => {
+    shipped.service.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+    shipped.service.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80,
+      Protocol: 'HTTP',
+      DefaultActions: [{ Type: 'forward', TargetGroupArn: Match.anyValue() }],
+    });
+    expect(JSON.stringify(shipped.service.findOutputs('ProxyUrl'))).toContain('http://');
+  });
+
+  it('with certificateArn: HTTPS on 443 with that certificate, and port 80 redirecting every request to it', () => {
+    natX86.service.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
+    natX86.service.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443,
+      Protocol: 'HTTPS',
+      Certificates: [{ CertificateArn: CERTIFICATE_ARN }],
+      SslPolicy: Match.stringLikeRegexp('^ELBSecurityPolicy-TLS13'),
+      DefaultActions: [
+        { Type: 'forward', TargetGroupArn: { Ref: Match.stringLikeRegexp('^ProxyLoadBalancerHttpsProxyGroup') } },
+      ],
+    });
+    natX86.service.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80,
+      Protocol: 'HTTP',
+      DefaultActions: [
+        { Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_301' } },
+      ],
+    });
+    expect(JSON.stringify(natX86.service.findOutputs('ProxyUrl'))).toContain('https://');
+  });
+
   it('keeps the admin port inside the VPC and the data port behind the load balancer', () => {
     const ingress = resource(shipped, 'AWS::EC2::SecurityGroup', 'ProxyServiceSecurityGroup').Properties
       .SecurityGroupIngress as Record<string, unknown>[];
@@ -191,6 +278,45 @@ describe('proxy and server services', () => {
         if (rule.CidrIp === '0.0.0.0/0')
           expect({ id, port: rule.FromPort }).toEqual({ id: expect.stringMatching(/^ProxyLoadBalancer/), port: 80 });
       }
+    }
+  });
+
+  it("health-checks the servers' containers on /heartbeat with a command the node image can run (no curl there)", async () => {
+    const check = container(shipped, 'ServersTask').HealthCheck as Record<string, unknown>;
+    expect(check).toMatchObject({ Interval: 15, Timeout: 5, Retries: 3, StartPeriod: 20 });
+    const command = check.Command as string[];
+    expect(command.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+    expect(command[3]).toContain(`http://127.0.0.1:${SERVER_PORT}/heartbeat`);
+    expect(container(shipped, 'ProxyTask').HealthCheck).toBeUndefined();
+    // Run the check's own script with node against real sockets: a server answering 200, one answering
+    // 503, and a port nobody listens on. The port is the test server's; everything else is verbatim.
+    const exitCode = async (port: number) => {
+      const script = (command[3] as string).replace(`:${SERVER_PORT}/`, `:${port}/`);
+      try {
+        await runFile(process.execPath, ['-e', script], { timeout: 10_000 });
+        return 0;
+      } catch (err) {
+        return (err as { code?: number }).code;
+      }
+    };
+    const serve = async (status: number) => {
+      const server = createServer((req, res) => {
+        res.writeHead(req.url === '/heartbeat' ? status : 404).end();
+      });
+      await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+      return server;
+    };
+    const healthy = await serve(200);
+    const failing = await serve(503);
+    try {
+      expect(await exitCode((healthy.address() as AddressInfo).port)).toBe(0);
+      expect(await exitCode((failing.address() as AddressInfo).port)).toBe(1);
+      const closed = (failing.address() as AddressInfo).port;
+      failing.close();
+      expect(await exitCode(closed)).toBe(1);
+    } finally {
+      healthy.close();
+      failing.close();
     }
   });
 
@@ -276,9 +402,20 @@ describe('task permissions', () => {
 describe('autoscaler', () => {
   const fn = () => resource(shipped, 'AWS::Lambda::Function', 'AutoscalerFunction').Properties;
 
-  it('runs nodejs24.x on ARM64, one invocation at a time, with a timeout under the schedule period', () => {
-    expect(fn()).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], ReservedConcurrentExecutions: 1 });
+  it('runs nodejs24.x on ARM64, with a timeout under the schedule period', () => {
+    expect(fn()).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     expect(fn().Timeout as number).toBeLessThan(shipped.config.autoscaler.scheduleMinutes * 60);
+  });
+
+  it('reserves no concurrency (new accounts refuse it; the state item serializes ticks) and never retries a tick', () => {
+    expect(fn().ReservedConcurrentExecutions).toBeUndefined();
+    shipped.service.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    shipped.service.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^AutoscalerFunction') },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
   });
 
   it('is fired every minute by EventBridge, without retries of stale ticks', () => {
@@ -342,8 +479,10 @@ describe('autoscaler', () => {
     expect(st.filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')))).toEqual([
       expect.objectContaining({ Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoscalerLogs/), 'Arn'] } }),
     ]);
-    for (const role of Object.values(shipped.service.findResources('AWS::IAM::Role'))) {
-      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    for (const [id, role] of Object.entries(shipped.service.findResources('AWS::IAM::Role'))) {
+      // Only the CDK's AwsCustomResource provider (InitialCount) uses the managed basic execution policy.
+      if (id.startsWith('AWS679f53fac002430cb0da5b7982bd2287')) continue;
+      expect(role.Properties.ManagedPolicyArns, id).toBeUndefined();
     }
   });
 });

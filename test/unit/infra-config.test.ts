@@ -41,7 +41,62 @@ describe('cdk.json context', () => {
     const attempt = () => parseRingmasterConfig(bad);
     expect(attempt).toThrow(/ringmaster\.servers\.minCount: must not exceed servers\.maxCount/);
     expect(attempt).toThrow(/ringmaster\.servers\.initialCount: must lie within minCount\.\.maxCount/);
-    expect(attempt).toThrow(/ringmaster\.servers\.memoryMiB: must be 512\.\.2048 MiB for cpu 256/);
+    expect(attempt).toThrow(
+      /ringmaster\.servers\.memoryMiB: 8192 MiB is not a Fargate size for cpu 256: expected 512, 1024 or 2048 MiB/,
+    );
+  });
+
+  it('takes an optional ACM certificate ARN, naming the field when it is not one', () => {
+    const config = structuredClone(valid);
+    expect(parseRingmasterConfig(config).certificateArn).toBeUndefined();
+    config.certificateArn = 'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+    expect(parseRingmasterConfig(config).certificateArn).toBe(config.certificateArn);
+    config.certificateArn = 'arn:aws:iam::123456789012:server-certificate/mine';
+    expect(() => parseRingmasterConfig(config)).toThrow(/ringmaster\.certificateArn: expected an ACM certificate ARN/);
+  });
+
+  it('accepts exactly the cpu/memory pairs Fargate registers, and lists every size in the error', () => {
+    const withSize = (cpu: number, memoryMiB: number) => {
+      const config = structuredClone(valid);
+      config.servers = { ...config.servers, cpu, memoryMiB };
+      // A big enough budget, so only the size can fail.
+      config.autoscaler = { ...config.autoscaler, budgetUsd: 1_000_000 };
+      return () => parseRingmasterConfig(config);
+    };
+    const accepted: [number, number][] = [
+      [256, 512],
+      [256, 2048],
+      [512, 1024],
+      [512, 3072],
+      [1024, 8192],
+      [2048, 4096],
+      [2048, 16384],
+      [4096, 8192],
+      [4096, 30720],
+    ];
+    for (const [cpu, memory] of accepted) expect(withSize(cpu, memory), `${cpu}/${memory}`).not.toThrow();
+    const rejected: [number, number][] = [
+      // Inside the old 2x..8x range, but not a Fargate step: AWS refuses these at registration.
+      [512, 1536],
+      [256, 1536],
+      [1024, 2560],
+      [2048, 4608],
+      [4096, 9000],
+      // Outside it.
+      [256, 4096],
+      [512, 512],
+      [4096, 32768],
+    ];
+    for (const [cpu, memory] of rejected) {
+      expect(withSize(cpu, memory), `${cpu}/${memory}`).toThrow(
+        new RegExp(`ringmaster\\.servers\\.memoryMiB: ${memory} MiB is not a Fargate size for cpu ${cpu}`),
+      );
+    }
+    expect(withSize(512, 1536)).toThrow(
+      "expected 1024 to 4096 in steps of 1024 MiB (Fargate's sizes: cpu 256: 512, 1024 or 2048; " +
+        'cpu 512: 1024 to 4096 in steps of 1024; cpu 1024: 2048 to 8192 in steps of 1024; ' +
+        'cpu 2048: 4096 to 16384 in steps of 1024; cpu 4096: 8192 to 30720 in steps of 1024)',
+    );
   });
 });
 
