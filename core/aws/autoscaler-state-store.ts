@@ -30,6 +30,12 @@ export interface TickSummary {
     readonly spendUsd: number;
     readonly remainingUsd: number;
     readonly projectedSpendUsd: number;
+    /**
+     * The money left cannot pay the minimum counts to the period's end: both
+     * tiers sit at their minimum and the budget will be overrun (metric
+     * BelowMinimum). Absent in summaries written before it existed.
+     */
+    readonly belowMinimum?: boolean;
   };
 }
 

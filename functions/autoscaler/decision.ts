@@ -12,7 +12,8 @@ export type ClampKind =
   | 'minCount'
   | 'maxCount'
   | 'budgetHardCap'
-  | 'budgetRation';
+  | 'budgetRation'
+  | 'loadUnavailable';
 
 export interface Clamp {
   readonly kind: ClampKind;

@@ -50,4 +50,10 @@ export interface TickInputs {
   /** Absent on the first tick ever; the handler then writes the returned state with version 1. */
   readonly state?: PersistedState | undefined;
   readonly settings: AutoscalerSettings;
+  /**
+   * The load could not be read at all (CloudWatch failed). The tick still
+   * bills and applies the budget from the state and ECS's counts, and allows
+   * only reductions: no count rises above what ECS has now.
+   */
+  readonly loadUnavailable?: boolean | undefined;
 }

@@ -132,6 +132,14 @@ export function decide(inputs: TickInputs): TickDecision {
       clamps.push({ kind: binding, from: desired, to: cap });
       desired = cap;
     }
+    if (inputs.loadUnavailable) {
+      // Without load, nothing justifies paying for more: hold or come down, never go up.
+      const ceiling = Math.max(inputs.services[name].desiredCount, settings.services[name].minCount);
+      if (desired > ceiling) {
+        clamps.push({ kind: 'loadUnavailable', from: desired, to: ceiling });
+        desired = ceiling;
+      }
+    }
     const previous = state?.services[name];
     services[name] = {
       capacity: load.capacity,
@@ -182,4 +190,4 @@ export {
   type ServiceSettings,
   withDefaults,
 } from './settings.js';
-export { parseState, StateError } from './state.js';
+export { parseState, STATE_FORMAT, StateError } from './state.js';
