@@ -1,5 +1,6 @@
 import {
   DescribeServicesCommand,
+  DescribeTasksCommand,
   type ECSClient,
   ListTasksCommand,
   StopTaskCommand,
@@ -13,6 +14,14 @@ import { ScalerError } from '../ports/scaler.js';
 export const REMOVAL_PROTECTION_MINUTES = 5;
 /** ECS takes at most this many tasks per UpdateTaskProtection call. */
 const MAX_TASKS_PER_PROTECTION_CALL = 10;
+/** ECS describes at most this many tasks per DescribeTasks call. */
+const MAX_TASKS_PER_DESCRIBE_CALL = 100;
+
+/** A task's billed life as ECS reports it (epoch ms); `stopMs` is absent until it has stopped. */
+export interface TaskLife {
+  readonly startMs: number;
+  readonly stopMs?: number;
+}
 
 /** One ECS service: the autoscaler resizes it, and the proxy's /add and /rm act on it. */
 export class EcsService {
@@ -52,6 +61,39 @@ export class EcsService {
       nextToken = page.nextToken;
     } while (nextToken);
     return ids;
+  }
+
+  /**
+   * Every task ECS lists for the service, running or stopped (stopped tasks
+   * stay listed for at least an hour), with when each was created and, once
+   * stopped, when it stopped: what the autoscaler's ledger bills. Creation
+   * comes before the image pull, where Fargate's billing starts, so a bill
+   * from it errs high; a task without a creation time is counted from now.
+   */
+  async taskLives(nowMs: number): Promise<TaskLife[]> {
+    const arns: string[] = [];
+    for (const desiredStatus of ['RUNNING', 'STOPPED'] as const) {
+      let nextToken: string | undefined;
+      do {
+        const page = await this.client.send(
+          new ListTasksCommand({ cluster: this.cluster, serviceName: this.service, desiredStatus, nextToken }),
+        );
+        arns.push(...(page.taskArns ?? []));
+        nextToken = page.nextToken;
+      } while (nextToken);
+    }
+    const lives: TaskLife[] = [];
+    for (let i = 0; i < arns.length; i += MAX_TASKS_PER_DESCRIBE_CALL) {
+      const out = await this.client.send(
+        new DescribeTasksCommand({ cluster: this.cluster, tasks: arns.slice(i, i + MAX_TASKS_PER_DESCRIBE_CALL) }),
+      );
+      for (const task of out.tasks ?? []) {
+        const startMs = task.createdAt?.getTime() ?? nowMs;
+        const stopMs = task.stoppedAt?.getTime();
+        lives.push(stopMs === undefined ? { startMs } : { startMs, stopMs });
+      }
+    }
+    return lives;
   }
 
   /**

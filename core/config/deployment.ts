@@ -100,6 +100,16 @@ export const deploymentConfig = z
         scaleInWindowMinutes: int(1, 1440),
         scaleInAfterScaleOutMinutes: int(0, 1440),
         taskStartMinutes: int(0, 60),
+        /**
+         * Share of the budget, in percent, the autoscaler's caps keep unspent: room for what
+         * its ledger cannot see exactly, so a small under-count is not an overspend.
+         */
+        budgetSafetyMarginPercent: num(0, 50).default(1),
+        /**
+         * Minutes without a committed autoscaler tick after which the failsafe sets both tiers
+         * to their minimum counts; the hard cap pays the counts it allows for this long.
+         */
+        failsafeAfterMinutes: int(2, 120).default(10),
       })
       .strict(),
     pricing: z
@@ -151,13 +161,15 @@ export const deploymentConfig = z
       }
     }
     const floor = minimumBudgetUsd(c);
-    if (c.autoscaler.budgetUsd < floor) {
+    const spendable = c.autoscaler.budgetUsd * (1 - c.autoscaler.budgetSafetyMarginPercent / 100);
+    if (spendable < floor) {
       const hours = LONGEST_PERIOD_HOURS[c.autoscaler.budgetPeriod];
       ctx.addIssue({
         code: 'custom',
         path: ['autoscaler', 'budgetUsd'],
         message:
-          `must be at least ${floor.toFixed(2)} USD per ${c.autoscaler.budgetPeriod}: ` +
+          `must be at least ${floor.toFixed(2)} USD per ${c.autoscaler.budgetPeriod} after the ` +
+          `${c.autoscaler.budgetSafetyMarginPercent}% safety margin: ` +
           `${c.proxy.minCount} proxies and ${c.servers.minCount} servers (the minimum counts) plus the fixed overhead ` +
           `cost that much over ${hours} h`,
       });

@@ -1,10 +1,12 @@
 /**
  * The budget's two limits on each tick's counts.
  *
- * The hard cap: a count is allowed only if paying it for the next
- * HARD_CAP_TICKS ticks, with the minimum counts and the overhead reserved to
- * the end of the period, fits in what is left. Spend therefore never passes
- * the budget, even if a tick or two is missed.
+ * The hard cap: a count is allowed only if paying it until the failsafe
+ * would act (hardCapLookAheadMs), with the minimum counts and the overhead
+ * reserved to the end of the period, fits in what is left of the budget less
+ * its safety margin. Spend therefore never passes the budget, even if ticks
+ * stop: the failsafe takes both tiers to their minimum before the money
+ * reserved for the counts allowed runs out.
  *
  * The ration: when the forecast says the money will not last, it is spread
  * over the rest of the period by water-filling, so every slice of time is cut
@@ -20,8 +22,32 @@ import { longestPeriodMs, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type PeriodBou
 import { type AutoscalerSettings, SERVICE_ORDER, type ServiceSettings } from './settings.js';
 import { filledAt, waterLevel } from './water-fill.js';
 
-/** Ticks the hard cap pays ahead for, so a missed tick cannot overspend. */
+/** Ticks the hard cap pays ahead for at least, so a missed tick cannot overspend. */
 export const HARD_CAP_TICKS = 2;
+/**
+ * From the failsafe's detection time to both tiers at their minimum: the
+ * alarm is evaluated about a minute after its last period, its action
+ * invokes the failsafe, and ECS takes the new count; tasks then bill for
+ * their stop (up to 90 s for a draining proxy). Three minutes covers all of it.
+ */
+export const FAILSAFE_ACTION_MINUTES = 3;
+
+/**
+ * How far ahead the hard cap pays for the counts it allows: until the
+ * failsafe would take both tiers to their minimum if no tick ran after this
+ * one, and never less than HARD_CAP_TICKS ticks.
+ */
+export function hardCapLookAheadMs(settings: AutoscalerSettings): number {
+  return Math.max(
+    HARD_CAP_TICKS * settings.tickMinutes * MS_PER_MINUTE,
+    (settings.failsafeAfterMinutes + FAILSAFE_ACTION_MINUTES) * MS_PER_MINUTE,
+  );
+}
+
+/** The part of the budget the caps may spend: all of it less the safety margin. */
+export function spendableUsd(settings: AutoscalerSettings): number {
+  return settings.budgetUsd * (1 - settings.budgetSafetyMargin);
+}
 /** The ration plans the rest of the period in slices of this length of the day. */
 export const PLAN_SLICE_MINUTES = 15;
 /**
@@ -179,9 +205,9 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
   }
   const leftMs = Math.max(0, period.endMs - Math.max(nowMs, period.startMs));
   const tickMs = settings.tickMinutes * MS_PER_MINUTE;
-  const aheadMs = Math.min(leftMs, HARD_CAP_TICKS * tickMs);
-  // Money beyond the overhead and the minimum counts to the end of the period.
-  let extra = settings.budgetUsd - request.spendUsd - overheadPerMs(settings) * leftMs;
+  const aheadMs = Math.min(leftMs, hardCapLookAheadMs(settings));
+  // Money beyond the overhead and the minimum counts to the end of the period, inside the margin.
+  let extra = spendableUsd(settings) - request.spendUsd - overheadPerMs(settings) * leftMs;
   for (const name of SERVICE_ORDER) {
     const service = settings.services[name];
     extra -= service.minCount * usdPerTaskMs(service, settings) * leftMs;

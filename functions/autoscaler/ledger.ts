@@ -1,10 +1,12 @@
 /**
  * The ledger: what the tiers cost since the last tick, added to the period's
- * spend. It errs high, never low, so the budget caps built on it hold.
+ * spend. It errs high, never low, so the budget caps built on it hold; what
+ * it still cannot see is listed on accrue() and kept inside the budget's
+ * safety margin (budgetSafetyMargin).
  */
 import { FARGATE_MINIMUM_BILLED_SECONDS, taskSecondsUsd } from '#core/pricing/fargate.js';
 import type { ServiceName } from '#core/telemetry/metric-names.js';
-import type { ServiceObservation } from './inputs.js';
+import type { ServiceObservation, TaskSpan } from './inputs.js';
 import type { PeriodBounds } from './period.js';
 import { MS_PER_HOUR } from './period.js';
 import { type AutoscalerSettings, SERVICE_ORDER } from './settings.js';
@@ -19,13 +21,25 @@ export interface LedgerEntry {
 }
 
 /**
- * Spend in `period` up to `nowMs`. Between ticks each service is billed for
- * the larger of the count this policy last set (tasks start billing when ECS
- * starts pulling their image, i.e. while pending) and what ECS shows now
- * (tasks slow to stop, or started by someone else). Tasks more than at the
- * last tick were started in the interval and cost at least Fargate's minute.
- * The first tick after a deployment has no interval: spend before it is
- * unknown and starts at 0.
+ * Spend in `period` up to `nowMs`. Each service's interval since the last
+ * tick is billed at the larger of two counts, each of which errs high:
+ *
+ * - from the counts: the larger of the count this policy last set (tasks
+ *   start billing while pending) and running + pending now, for the whole
+ *   interval; tasks more than at the last tick started in it and pay at
+ *   least Fargate's minute;
+ * - from the tasks (ServiceObservation.tasks): each task's own life inside
+ *   the interval, from its creation (before its image pull, where Fargate
+ *   starts billing) to its stop or to now if it has not stopped (draining
+ *   and stopping tasks bill to now), and a task that stopped in the interval
+ *   after less than a minute pays the rest of its minute. This catches what
+ *   the counts cannot see: tasks stopping after a scale-in, replacements at
+ *   a constant count, a deployment's surge, an /add then an /rm between ticks.
+ *
+ * What neither sees: a task created and stopped while ECS was listing (its
+ * minute is in the margin), and stopped tasks that ECS stopped listing (after
+ * an hour) before a tick came. The first tick after a deployment has no
+ * interval: spend before it is unknown and starts at 0.
  */
 export function accrue(
   state: PersistedState | undefined,
@@ -52,9 +66,37 @@ export function accrue(
     const billable = billed[name];
     const started = Math.max(0, billable - state.services[name].lastBillable);
     const minimumTopUp = started * Math.max(0, FARGATE_MINIMUM_BILLED_SECONDS - elapsedSeconds);
+    const fromCounts = billable * elapsedSeconds + minimumTopUp;
+    const fromTasks = taskSecondsIn(observations[name].tasks, fromMs, toMs, nowMs);
+    const taskSeconds = Math.max(fromCounts, fromTasks);
     const service = settings.services[name];
-    accrued += taskSecondsUsd(service.task, settings.fargateRates, billable * elapsedSeconds + minimumTopUp);
-    accrued += ((service.perTaskAddOnUsdPerHour ?? 0) * billable * elapsedSeconds * 1000) / MS_PER_HOUR;
+    accrued += taskSecondsUsd(service.task, settings.fargateRates, taskSeconds);
+    // The add-on (a public IPv4 address) is billed by the hour it is held: the same task-seconds.
+    accrued += ((service.perTaskAddOnUsdPerHour ?? 0) * taskSeconds * 1000) / MS_PER_HOUR;
   }
   return { spendUsd: carried + accrued, accruedUsd: accrued, billed };
+}
+
+/**
+ * Task-seconds the listed tasks spent in [fromMs, toMs): each task's overlap
+ * with the interval, plus, for a task that stopped in it, the rest of
+ * Fargate's one-minute minimum. A task's minimum is topped up in the one
+ * interval its stop falls in, so it is never billed twice.
+ */
+export function taskSecondsIn(
+  tasks: readonly TaskSpan[] | undefined,
+  fromMs: number,
+  toMs: number,
+  nowMs: number,
+): number {
+  if (!tasks) return 0;
+  let ms = 0;
+  for (const task of tasks) {
+    const endMs = task.stopMs ?? nowMs;
+    ms += Math.max(0, Math.min(endMs, toMs) - Math.max(task.startMs, fromMs));
+    if (task.stopMs !== undefined && task.stopMs > fromMs && task.stopMs <= toMs) {
+      ms += Math.max(0, FARGATE_MINIMUM_BILLED_SECONDS * 1000 - (task.stopMs - task.startMs));
+    }
+  }
+  return ms / 1000;
 }

@@ -27,6 +27,8 @@ export function settingsFromDeployment(config: DeploymentConfig): AutoscalerSett
     budgetUsd: a.budgetUsd,
     budgetPeriod: a.budgetPeriod,
     fixedOverheadUsdPerHour: a.fixedOverheadUsdPerHour,
+    budgetSafetyMargin: a.budgetSafetyMarginPercent / 100,
+    failsafeAfterMinutes: a.failsafeAfterMinutes,
     fargateRates: { arm64: config.pricing.arm64, x86_64: config.pricing.x86_64 },
   });
 }

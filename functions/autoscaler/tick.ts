@@ -7,7 +7,7 @@ import type { MetricDatum, MetricsSink } from '#core/ports/metrics-sink.js';
 import type { Capacity } from '#core/ports/scaler.js';
 import { AUTOSCALER_METRICS, DIMENSIONS, type ServiceName } from '#core/telemetry/metric-names.js';
 import type { LoadReading, LoadSource } from './adapters/cloudwatch-load.js';
-import type { ServiceMetrics } from './inputs.js';
+import type { ServiceMetrics, TaskSpan } from './inputs.js';
 import { decide, type PersistedState, parseState, type TickDecision } from './policy.js';
 import { type AutoscalerSettings, SERVICE_ORDER } from './settings.js';
 
@@ -23,6 +23,8 @@ export interface TickPorts {
 export interface ServiceCounts {
   describe(): Promise<Capacity>;
   setDesiredCount(count: number): Promise<void>;
+  /** The service's tasks with their start and stop times, for the ledger (EcsService.taskLives). */
+  taskLives?(nowMs: number): Promise<readonly TaskSpan[]>;
 }
 
 /** The slice of a logger the tick uses (Powertools' Logger and pino both fit). */
@@ -73,8 +75,9 @@ export async function runTick(
   let stored: Awaited<ReturnType<AutoscalerStateStore['load']>>;
   let counts: Capacity[];
   let load: LoadReading | undefined;
+  let lives: (readonly TaskSpan[] | undefined)[];
   try {
-    [stored, counts, load] = await Promise.all([
+    [stored, counts, load, lives] = await Promise.all([
       ports.state.load(),
       Promise.all(SERVICE_ORDER.map((name) => ports.services[name].describe())),
       ports.load.read(nowMs).catch((error: unknown) => {
@@ -83,6 +86,7 @@ export async function runTick(
         });
         return undefined;
       }),
+      Promise.all(SERVICE_ORDER.map((name) => readTaskLives(ports.services[name], name, nowMs, log))),
     ]);
   } catch (error) {
     log.error('tick read failed; nothing changed', { error: describe(error) });
@@ -103,6 +107,7 @@ export async function runTick(
       pendingCount: c.pending,
       desiredCount: c.desired,
       metrics: load?.services[name] ?? NO_METRICS,
+      tasks: lives[i],
     };
   };
   const decision = decide({
@@ -190,6 +195,29 @@ export async function runTick(
     log,
   );
   return { kind: 'applied', decision, scaleEvents, failedUpdates, loadUnavailable };
+}
+
+/**
+ * The tier's task lives for the ledger, or undefined (billing on the counts
+ * alone, which miss only stopping tasks and replacements) when ECS would not
+ * list them: a tick is not given up for the finer half of its bill.
+ */
+async function readTaskLives(
+  service: ServiceCounts,
+  name: ServiceName,
+  nowMs: number,
+  log: TickLog,
+): Promise<readonly TaskSpan[] | undefined> {
+  if (!service.taskLives) return undefined;
+  try {
+    return await service.taskLives(nowMs);
+  } catch (error) {
+    log.warn('listing the tasks failed; the ledger bills this tier on its counts alone', {
+      tier: name,
+      error: describe(error),
+    });
+    return undefined;
+  }
 }
 
 /** What the policy sees of a tier when the load could not be read: no signal, and incomplete. */

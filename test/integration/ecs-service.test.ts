@@ -82,4 +82,24 @@ describe('the ECS service adapter and the Scaler port on ECS', () => {
     await expect(actions.add({ n: 2 })).rejects.toThrow(/started 2 of 2 new server\(s\) but they did not register/);
     expect((await service.describe()).desired).toBe(desired + 2);
   });
+
+  it('lists every task with its start and, once stopped, its stop: what the ledger bills', async () => {
+    const other = `tasks-${randomBytes(2).toString('hex')}`;
+    await createLocalServices(client, cluster, [{ name: other, cpu: 256, memoryMiB: 512, desiredCount: 3 }]);
+    const tiers = new EcsService(client, cluster, other);
+    const before = Date.now();
+    const running = await tiers.taskLives(before);
+    expect(running).toHaveLength(3);
+    for (const task of running) {
+      expect(task.stopMs).toBeUndefined();
+      expect(task.startMs).toBeGreaterThan(before - 60_000);
+      expect(task.startMs).toBeLessThanOrEqual(Date.now());
+    }
+    await tiers.setDesiredCount(1);
+    const after = await tiers.taskLives(Date.now());
+    expect(after).toHaveLength(3);
+    const stopped = after.filter((t) => t.stopMs !== undefined);
+    expect(stopped).toHaveLength(2);
+    for (const task of stopped) expect(task.stopMs).toBeGreaterThanOrEqual(task.startMs);
+  });
 });
