@@ -5,6 +5,7 @@ import { Cluster, ContainerImage, ContainerInsights } from 'aws-cdk-lib/aws-ecs'
 import type { Construct } from 'constructs';
 import type { DeploymentConfig } from '#core/config/deployment.js';
 import { AdminToken } from '../constructs/admin-token.js';
+import { AutoscalerFailsafe } from '../constructs/autoscaler-failsafe.js';
 import { AutoscalerFunction } from '../constructs/autoscaler-function.js';
 import { Network, VPC_CIDR } from '../constructs/network.js';
 import { PROXY_ADMIN_PORT, ProxyService } from '../constructs/proxy-service.js';
@@ -85,6 +86,13 @@ export class ServiceStack extends Stack {
       proxyService: this.proxy.tier.service,
       serverService: this.servers.tier.service,
       stateTable: tables.state,
+    });
+    new AutoscalerFailsafe(this, 'AutoscalerFailsafe', {
+      projectRoot: props.projectRoot,
+      config,
+      clusterName: this.cluster.clusterName,
+      proxyService: this.proxy.tier.service,
+      serverService: this.servers.tier.service,
     });
 
     new CfnOutput(this, 'ProxyUrl', { value: `http://${this.proxy.loadBalancer.loadBalancerDnsName}` });
