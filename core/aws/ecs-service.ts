@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import type { Capacity, Scaler } from '../ports/scaler.js';
 import { ScalerError } from '../ports/scaler.js';
+import type { CapacityGate } from './budget-gate.js';
 
 /** Scale-in protection on the tasks that must survive a named removal lasts at most this long. */
 export const REMOVAL_PROTECTION_MINUTES = 5;
@@ -151,7 +152,15 @@ export class EcsScaler implements Scaler {
   readonly kind = 'ecs';
   readonly namesServers = false;
 
-  constructor(private readonly service: EcsService) {}
+  /**
+   * @param gate when given, every raise of the desired count is checked
+   *   first (BudgetGate: the autoscaler's budget and maxCount), so capacity
+   *   added by hand goes through the budget like the autoscaler's own.
+   */
+  constructor(
+    private readonly service: EcsService,
+    private readonly gate?: CapacityGate,
+  ) {}
 
   describe(): Promise<Capacity> {
     return this.service.describe();
@@ -161,6 +170,7 @@ export class EcsScaler implements Scaler {
     if (newIds && newIds.length > 0) {
       throw new ScalerError('ECS tasks take their own ids; new servers cannot be named', newIds);
     }
+    if (this.gate) await this.gate.allow((await this.service.describe()).desired, count);
     await this.service.setDesiredCount(count);
   }
 

@@ -123,12 +123,19 @@ export interface ServiceBudget {
   readonly cap: number;
   /** Which limit set `cap`: the hard cap or the ration (undefined when neither binds). */
   readonly binding: 'budgetHardCap' | 'budgetRation' | undefined;
+  /**
+   * Highest count the hard cap alone allows (within maxCount): what the
+   * budget can pay until the failsafe would act. /add is checked against it.
+   */
+  readonly hardCap: number;
 }
 
 export interface BudgetOutcome {
   readonly services: Readonly<Record<ServiceName, ServiceBudget>>;
   /** Even the minimum counts cannot be paid to the period's end. */
   readonly belowMinimum: boolean;
+  /** Dollars left beyond the safety margin, the overhead and the minimum counts to the period's end. */
+  readonly extraUsd: number;
 }
 
 /** Tasks above the minimum each plan slice of the day needs at `requestsPerTask`. */
@@ -199,9 +206,14 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
   const unlimited = (name: ServiceName): ServiceBudget => ({
     cap: settings.services[name].maxCount,
     binding: undefined,
+    hardCap: settings.services[name].maxCount,
   });
   if (settings.budgetUsd === Number.POSITIVE_INFINITY) {
-    return { services: { proxy: unlimited('proxy'), servers: unlimited('servers') }, belowMinimum: false };
+    return {
+      services: { proxy: unlimited('proxy'), servers: unlimited('servers') },
+      belowMinimum: false,
+      extraUsd: Number.POSITIVE_INFINITY,
+    };
   }
   const leftMs = Math.max(0, period.endMs - Math.max(nowMs, period.startMs));
   const tickMs = settings.tickMinutes * MS_PER_MINUTE;
@@ -215,10 +227,16 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
   const atMinimum = (name: ServiceName): ServiceBudget => ({
     cap: settings.services[name].minCount,
     binding: wanted[name] > settings.services[name].minCount ? 'budgetHardCap' : undefined,
+    hardCap: settings.services[name].minCount,
   });
   if (extra < 0 || aheadMs <= 0) {
-    return { services: { proxy: atMinimum('proxy'), servers: atMinimum('servers') }, belowMinimum: extra < 0 };
+    return {
+      services: { proxy: atMinimum('proxy'), servers: atMinimum('servers') },
+      belowMinimum: extra < 0,
+      extraUsd: extra,
+    };
   }
+  const extraUsd = extra;
 
   // Could even the maximum counts to the period's end bind? If not, skip the plan.
   let fullCost = 0;
@@ -272,10 +290,11 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
     }
     const granted = Math.min(wanted[name], cap);
     hardMoney -= (granted - service.minCount) * price * aheadMs;
-    out[name] = { cap, binding };
+    out[name] = { cap, binding, hardCap: Math.min(service.maxCount, hardCap) };
   }
   return {
     services: { proxy: out.proxy ?? unlimited('proxy'), servers: out.servers ?? unlimited('servers') },
     belowMinimum: false,
+    extraUsd,
   };
 }

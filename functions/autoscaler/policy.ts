@@ -168,6 +168,8 @@ export function decide(inputs: TickInputs): TickDecision {
     periodStartMs: period.startMs,
     periodEndMs: period.endMs,
     belowMinimum: budget.belowMinimum,
+    extraUsd: budget.extraUsd,
+    hardCaps: { proxy: budget.services.proxy.hardCap, servers: budget.services.servers.hardCap },
   };
   const nextState: PersistedState = {
     format: STATE_FORMAT,

@@ -7,7 +7,9 @@ import type { MetricDatum, MetricsSink } from '#core/ports/metrics-sink.js';
 import type { Capacity } from '#core/ports/scaler.js';
 import { AUTOSCALER_METRICS, DIMENSIONS, type ServiceName } from '#core/telemetry/metric-names.js';
 import type { LoadReading, LoadSource } from './adapters/cloudwatch-load.js';
+import { usdPerTaskMs } from './budget.js';
 import type { ServiceMetrics, TaskSpan } from './inputs.js';
+import { MS_PER_HOUR } from './period.js';
 import { decide, type PersistedState, parseState, type TickDecision } from './policy.js';
 import { type AutoscalerSettings, SERVICE_ORDER } from './settings.js';
 
@@ -142,7 +144,18 @@ export async function runTick(
         remainingUsd: decision.budget.remainingUsd,
         projectedSpendUsd: decision.budget.projectedSpendUsd,
         belowMinimum: decision.budget.belowMinimum,
+        ...(Number.isFinite(decision.budget.extraUsd) ? { extraUsd: decision.budget.extraUsd } : {}),
       },
+      addLimits: Object.fromEntries(
+        SERVICE_ORDER.map((name) => [
+          name,
+          {
+            maxCount: settings.services[name].maxCount,
+            budgetCap: decision.budget.hardCaps[name],
+            usdPerTaskHour: usdPerTaskMs(settings.services[name], settings) * MS_PER_HOUR,
+          },
+        ]),
+      ),
     });
   } catch (error) {
     if (error instanceof StateConflictError) {

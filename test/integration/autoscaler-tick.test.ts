@@ -137,6 +137,11 @@ describe('an autoscaler tick against the emulator', () => {
     expect(stored.version).toBe(1);
     expect(stored.decisions[0]).toMatchObject({ service: 'servers', from: 2, to: servers.desiredCount });
     expect(parseState(stored.state).lastTickMs).toBe(nowMs);
+    // What /add is checked against (core/aws/budget-gate.ts), and whether the minimums are paid.
+    expect(stored.summary?.budget.belowMinimum).toBe(false);
+    expect(stored.summary?.addLimits?.servers?.maxCount).toBe(10);
+    expect(stored.summary?.addLimits?.servers?.budgetCap).toBe(10);
+    expect(stored.summary?.addLimits?.servers?.usdPerTaskHour).toBeGreaterThan(0);
 
     // A minute later the ledger has billed the running tasks.
     const next = await runTick(ports(), settings(1000), environment, log, nowMs + MINUTE_MS);
