@@ -16,6 +16,14 @@ const ARCHITECTURES = ['arm64', 'x86_64'] as const satisfies readonly CpuArchite
 const BUDGET_PERIODS = ['day', 'week', 'month'] as const;
 export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
 
+/**
+ * The services' deployment ceiling (ECS maxHealthyPercent): a rolling deploy
+ * may run up to this percentage of a service's count while it replaces
+ * tasks. The autoscaler's hard cap reserves that surge, so the two must
+ * agree: infra/constructs/fargate-tier.ts sets the services from this.
+ */
+export const DEPLOY_MAX_HEALTHY_PERCENT = 200;
+
 /** Hours in the longest period of each kind: a budget must pay the minimum fleet for all of it. */
 export const LONGEST_PERIOD_HOURS: Readonly<Record<BudgetPeriod, number>> = { day: 24, week: 168, month: 31 * 24 };
 

@@ -229,14 +229,23 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
     binding: wanted[name] > settings.services[name].minCount ? 'budgetHardCap' : undefined,
     hardCap: settings.services[name].minCount,
   });
-  if (extra < 0 || aheadMs <= 0) {
+  const extraUsd = extra;
+  // A deployment may start at any moment and run its new tasks beside the old ones (up to
+  // deploySurgeFactor x the count): the hard cap pays that surge for its look-ahead, at the
+  // minimum counts too, so a deploy cannot spend money the cap has not reserved.
+  const surge = settings.deploySurgeFactor;
+  let surgeReserve = 0;
+  for (const name of SERVICE_ORDER) {
+    const service = settings.services[name];
+    surgeReserve += service.minCount * usdPerTaskMs(service, settings) * aheadMs * (surge - 1);
+  }
+  if (extra - surgeReserve < 0 || aheadMs <= 0) {
     return {
       services: { proxy: atMinimum('proxy'), servers: atMinimum('servers') },
       belowMinimum: extra < 0,
-      extraUsd: extra,
+      extraUsd,
     };
   }
-  const extraUsd = extra;
 
   // Could even the maximum counts to the period's end bind? If not, skip the plan.
   let fullCost = 0;
@@ -251,13 +260,13 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
     ratio !== undefined && request.history ? dailyProfile(request.history, nowMs, planSliceMs) : undefined;
   const weights = mayBind ? sliceWeights(nowMs + tickMs, nowMs + leftMs, planSliceMs) : undefined;
 
-  let hardMoney = extra;
+  let hardMoney = extra - surgeReserve;
   let planMoney = extra;
   const out: Partial<Record<ServiceName, ServiceBudget>> = {};
   for (const name of SERVICE_ORDER) {
     const service = settings.services[name];
     const price = usdPerTaskMs(service, settings);
-    const hardCap = service.minCount + Math.max(0, Math.floor(hardMoney / (price * aheadMs) + 1e-9));
+    const hardCap = service.minCount + Math.max(0, Math.floor(hardMoney / (price * aheadMs * surge) + 1e-9));
     let cap = Math.min(service.maxCount, hardCap);
     let binding: ServiceBudget['binding'] = wanted[name] > cap ? 'budgetHardCap' : undefined;
     if (weights && service.maxCount > service.minCount) {
@@ -289,7 +298,7 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
       planMoney -= plan.plannedTaskMs * price;
     }
     const granted = Math.min(wanted[name], cap);
-    hardMoney -= (granted - service.minCount) * price * aheadMs;
+    hardMoney -= (granted - service.minCount) * price * aheadMs * surge;
     out[name] = { cap, binding, hardCap: Math.min(service.maxCount, hardCap) };
   }
   return {

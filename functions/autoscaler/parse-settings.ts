@@ -63,6 +63,7 @@ const settingsSchema = z
     budgetPeriod: periodSchema,
     budgetSafetyMargin: z.number().min(0).max(0.5).default(POLICY_DEFAULTS.budgetSafetyMargin),
     failsafeAfterMinutes: z.number().min(1).max(1440).default(POLICY_DEFAULTS.failsafeAfterMinutes),
+    deploySurgeFactor: z.number().min(1).max(2).default(POLICY_DEFAULTS.deploySurgeFactor),
     fixedOverheadUsdPerHour: z.number().min(0).default(POLICY_DEFAULTS.fixedOverheadUsdPerHour),
     fargateRates: z.object({ x86_64: rates, arm64: rates }).strict().default(DEFAULT_FARGATE_RATES),
   })

@@ -10,6 +10,7 @@ import {
   type FargateRates,
   type TaskSize,
 } from '#core/pricing/fargate.js';
+import { DEPLOY_MAX_HEALTHY_PERCENT } from '#core/config/deployment.js';
 import { SERVICES, type ServiceName } from '#core/telemetry/metric-names.js';
 
 /** The tiers in the order the budget serves them: the proxy keeps its minimum before the servers grow. */
@@ -78,6 +79,13 @@ export interface AutoscalerSettings {
    * delay, so that the budget holds while no tick runs. @default 10
    */
   readonly failsafeAfterMinutes: number;
+  /**
+   * How many times its count a service may run while ECS replaces its tasks
+   * in a deployment: the services' maxHealthyPercent / 100
+   * (DEPLOY_MAX_HEALTHY_PERCENT). The hard cap reserves this surge.
+   * @default DEPLOY_MAX_HEALTHY_PERCENT / 100 (2)
+   */
+  readonly deploySurgeFactor: number;
   readonly budgetPeriod: BudgetPeriod;
   /** Load balancer, Lambda, CloudWatch and DynamoDB, charged to the ledger by the hour. @default 0 */
   readonly fixedOverheadUsdPerHour: number;
@@ -98,6 +106,7 @@ export const POLICY_DEFAULTS = Object.freeze({
   fargateRates: DEFAULT_FARGATE_RATES,
   budgetSafetyMargin: 0.01,
   failsafeAfterMinutes: 10,
+  deploySurgeFactor: DEPLOY_MAX_HEALTHY_PERCENT / 100,
 });
 
 export type SettingsInput = Omit<AutoscalerSettings, keyof typeof POLICY_DEFAULTS> &

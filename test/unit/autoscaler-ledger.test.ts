@@ -169,4 +169,22 @@ describe('the safety margin and the failsafe look-ahead', () => {
     expect(hardCapLookAheadMs({ ...settings, failsafeAfterMinutes: 30 })).toBe(33 * MINUTE);
     expect(hardCapLookAheadMs({ ...settings, failsafeAfterMinutes: 1, tickMinutes: 5 })).toBe(10 * MINUTE);
   });
+
+  it('reserves a deployment’s surge: the hard cap pays twice the count for its look-ahead', () => {
+    const s = { ...settings, budgetUsd: 1000, budgetSafetyMargin: 0 };
+    const leftMs = period.endMs - T;
+    const perMs = (minimumSpendForPeriod(s) / (24 * HOUR)) as number;
+    const taskPerMs = usd(1) / SECOND;
+    const aheadMs = hardCapLookAheadMs(s);
+    // Beyond the minimums to the end of the day (and their own surge): 20 server tasks for the look-ahead.
+    const extra = 20 * taskPerMs * aheadMs;
+    const minSurge = 2 * taskPerMs * aheadMs;
+    const spent = s.budgetUsd - perMs * leftMs - extra - minSurge;
+    const state = { ...stateAt(10), spendUsd: spent, lastTickMs: T };
+    const observe = { proxy: seen(1), servers: seen(50) };
+    const caps = (surge: number) =>
+      decide({ nowMs: T, services: observe, state, settings: { ...s, deploySurgeFactor: surge } }).budget.hardCaps;
+    expect(caps(1).servers).toBe(1 + 20 + 2);
+    expect(caps(2).servers).toBe(1 + 10);
+  });
 });

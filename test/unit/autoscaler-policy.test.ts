@@ -46,8 +46,9 @@ function settings(overrides: Partial<AutoscalerSettings> = {}): AutoscalerSettin
     p99SloMs: 250,
     budgetUsd: Number.POSITIVE_INFINITY,
     budgetPeriod: 'day',
-    // The arithmetic below is the caps' own; the margin is tested in autoscaler-ledger.test.ts.
+    // The arithmetic below is the caps' own; the margin and the surge are tested in autoscaler-ledger.test.ts.
     budgetSafetyMargin: 0,
+    deploySurgeFactor: 1,
     ...overrides,
   });
 }
