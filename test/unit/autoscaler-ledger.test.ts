@@ -13,6 +13,7 @@ import {
   type ServiceObservation,
   withDefaults,
 } from '#functions/autoscaler/policy.js';
+import { spentLeaving } from '#scripts/lib/seed-ledger.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -186,5 +187,26 @@ describe('the safety margin and the failsafe look-ahead', () => {
       decide({ nowMs: T, services: observe, state, settings: { ...s, deploySurgeFactor: surge } }).budget.hardCaps;
     expect(caps(1).servers).toBe(1 + 20 + 2);
     expect(caps(2).servers).toBe(1 + 10);
+  });
+
+  it('the local demo’s RINGMASTER_LEFT_USD shows the cap at work, not the below-minimum state', () => {
+    const s = { ...settings, budgetUsd: 1000, budgetPeriod: 'month' as const };
+    const spent = spentLeaving(s, 0.05, T);
+    const monthStart = Date.UTC(2026, 0, 1);
+    const state = {
+      ...stateAt(4),
+      periodStartMs: monthStart,
+      periodEndMs: Date.UTC(2026, 1, 1),
+      spendUsd: spent,
+      lastTickMs: T,
+    };
+    const busy = (n: number): ServiceObservation => ({
+      ...seen(n),
+      metrics: { requestsPerSecond: 3_000, complete: true },
+    });
+    const decision = decide({ nowMs: T, services: { proxy: seen(1), servers: busy(4) }, state, settings: s });
+    expect(decision.budget.belowMinimum).toBe(false);
+    expect(decision.services.servers.budgetLimited).toBe(true);
+    expect(decision.services.servers.desiredCount).toBeLessThan(10);
   });
 });
