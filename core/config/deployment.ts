@@ -57,6 +57,13 @@ const task = {
   architecture: oneOf(ARCHITECTURES),
   /** The load one task is sized for; the autoscaler divides the request rate by it. */
   targetRequestsPerTaskPerSecond: num(1, 1_000_000),
+  /**
+   * The rate at which one task starts to miss the p99 SLO (above the target,
+   * which keeps headroom). When the budget binds, the autoscaler funds every
+   * minute up to this rate before it buys any headroom. Absent: the target
+   * × SLO_RATE_OVER_TARGET (4/3: the target is 75% of the SLO rate).
+   */
+  sloRequestsPerTaskPerSecond: num(1, 1_000_000).optional(),
   targetCpuPercent: num(1, 100),
   /** A prebuilt image; when absent, a real deployment builds the tier's Dockerfile. */
   image: imageUri,
@@ -151,6 +158,13 @@ export const deploymentConfig = z
       const initial = part === 'proxy' ? c.proxy.desiredCount : c.servers.initialCount;
       if (tier.minCount > tier.maxCount) {
         ctx.addIssue({ code: 'custom', path: [part, 'minCount'], message: `must not exceed ${part}.maxCount` });
+      }
+      if ((tier.sloRequestsPerTaskPerSecond ?? Number.POSITIVE_INFINITY) < tier.targetRequestsPerTaskPerSecond) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [part, 'sloRequestsPerTaskPerSecond'],
+          message: `must not be below ${part}.targetRequestsPerTaskPerSecond`,
+        });
       }
       if (initial < tier.minCount || initial > tier.maxCount) {
         ctx.addIssue({ code: 'custom', path: [part, initialKey], message: 'must lie within minCount..maxCount' });

@@ -4,13 +4,14 @@
  * parseSettings, so a bad setting fails there and not mid-tick); decide()
  * trusts what it is given.
  */
+
+import { DEPLOY_MAX_HEALTHY_PERCENT } from '#core/config/deployment.js';
 import {
   type CpuArchitecture,
   DEFAULT_FARGATE_RATES,
   type FargateRates,
   type TaskSize,
 } from '#core/pricing/fargate.js';
-import { DEPLOY_MAX_HEALTHY_PERCENT } from '#core/config/deployment.js';
 import { SERVICES, type ServiceName } from '#core/telemetry/metric-names.js';
 
 /** The tiers in the order the budget serves them: the proxy keeps its minimum before the servers grow. */

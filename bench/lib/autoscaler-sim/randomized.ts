@@ -8,8 +8,9 @@
 import { taskHourlyUsd } from '#core/pricing/fargate.js';
 import type { ServiceName } from '#core/telemetry/metric-names.js';
 import { minimumSpendForPeriod, type ServiceSettings } from '#functions/autoscaler/policy.js';
+import { SLO_RATE_OVER_TARGET } from '#functions/autoscaler/settings-from-deployment.js';
 import { seededRandom } from '../random.js';
-import { defaultSimConfig, SLO_UTILIZATION, TARGET_UTILIZATION } from './config.js';
+import { defaultSimConfig, TARGET_UTILIZATION } from './config.js';
 import { replay } from './model.js';
 import { ringmasterWith } from './policies/ringmaster.js';
 import { diurnal, MINUTES_PER_DAY, type Trace } from './trace.js';
@@ -62,7 +63,7 @@ function randomService(random: () => number, capacityRps: number, minCount: numb
     minCount,
     maxCount,
     targetRequestsPerTaskPerSecond: capacityRps * TARGET_UTILIZATION,
-    sloRequestsPerTaskPerSecond: capacityRps * SLO_UTILIZATION,
+    sloRequestsPerTaskPerSecond: capacityRps * TARGET_UTILIZATION * SLO_RATE_OVER_TARGET,
     targetCpuPercent: TARGET_UTILIZATION * 100,
     task: { ...pick(random, TASK_SIZES), architecture: random() < 0.5 ? 'x86_64' : 'arm64' },
   };
