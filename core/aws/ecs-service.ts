@@ -41,7 +41,13 @@ export class EcsService {
       const reason = out.failures?.[0]?.reason ?? 'not returned';
       throw new ScalerError(`ECS service ${this.service} in ${this.cluster}: ${reason}`, []);
     }
-    return { desired: svc.desiredCount ?? 0, running: svc.runningCount ?? 0, pending: svc.pendingCount ?? 0 };
+    const created = svc.createdAt?.getTime();
+    return {
+      desired: svc.desiredCount ?? 0,
+      running: svc.runningCount ?? 0,
+      pending: svc.pendingCount ?? 0,
+      ...(created === undefined ? {} : { createdMs: created }),
+    };
   }
 
   async setDesiredCount(count: number): Promise<void> {
@@ -162,8 +168,10 @@ export class EcsScaler implements Scaler {
     private readonly gate?: CapacityGate,
   ) {}
 
-  describe(): Promise<Capacity> {
-    return this.service.describe();
+  async describe(): Promise<Capacity> {
+    // The counts only: when the service was created is the autoscaler's business, not the admin API's.
+    const { desired, running, pending } = await this.service.describe();
+    return { desired, running, pending };
   }
 
   async setDesiredCount(count: number, newIds?: readonly string[]): Promise<void> {

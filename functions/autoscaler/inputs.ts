@@ -76,4 +76,10 @@ export interface TickInputs {
    * only reductions: no count rises above what ECS has now.
    */
   readonly loadUnavailable?: boolean | undefined;
+  /**
+   * When the older of the two ECS services was created (DescribeServices).
+   * A tick without a state item on services older than itself has lost the
+   * ledger, and assumes the worst of the period so far (ledger.unknownSpend).
+   */
+  readonly servicesSinceMs?: number | undefined;
 }

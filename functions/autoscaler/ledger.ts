@@ -6,6 +6,7 @@
  */
 import { FARGATE_MINIMUM_BILLED_SECONDS, taskSecondsUsd } from '#core/pricing/fargate.js';
 import type { ServiceName } from '#core/telemetry/metric-names.js';
+import { spendableUsd, usdPerTaskMs } from './budget.js';
 import type { ServiceObservation, TaskSpan } from './inputs.js';
 import type { PeriodBounds } from './period.js';
 import { MS_PER_HOUR } from './period.js';
@@ -38,8 +39,8 @@ export interface LedgerEntry {
  *
  * What neither sees: a task created and stopped while ECS was listing (its
  * minute is in the margin), and stopped tasks that ECS stopped listing (after
- * an hour) before a tick came. The first tick after a deployment has no
- * interval: spend before it is unknown and starts at 0.
+ * an hour) before a tick came. Without a state item (the first tick, or the
+ * item was deleted) the spend so far is unknown: see unknownSpend.
  */
 export function accrue(
   state: PersistedState | undefined,
@@ -47,13 +48,14 @@ export function accrue(
   nowMs: number,
   period: PeriodBounds,
   settings: AutoscalerSettings,
+  servicesSinceMs?: number,
 ): LedgerEntry {
   const billed = { proxy: 0, servers: 0 };
   for (const name of SERVICE_ORDER) {
     const observed = observations[name];
     billed[name] = Math.max(state?.services[name].lastDesired ?? 0, observed.runningCount + observed.pendingCount);
   }
-  if (!state) return { spendUsd: 0, accruedUsd: 0, billed };
+  if (!state) return { spendUsd: unknownSpend(settings, period, nowMs, servicesSinceMs), accruedUsd: 0, billed };
   const samePeriod = state.periodStartMs === period.startMs && state.periodEndMs === period.endMs;
   const carried = samePeriod ? state.spendUsd : 0;
   // Only the part of the interval inside this period is this period's spend.
@@ -99,4 +101,36 @@ export function taskSecondsIn(
     }
   }
   return ms / 1000;
+}
+
+/**
+ * What a tick without a state item assumes the period has cost so far. On
+ * services created in this period, at this tick, that is nothing (a new
+ * deployment). On services that ran before, the ledger was lost (the item
+ * deleted, or restored from an old backup): assume they ran at their
+ * maximum counts since the period began or they were created, but never
+ * more than leaves the minimum counts paid to the period's end, so the
+ * tiers stay at their minimum until the period ends rather than spend money
+ * that may be gone. Without `servicesSinceMs`, 0 (the simulator's first tick).
+ */
+export function unknownSpend(
+  settings: AutoscalerSettings,
+  period: PeriodBounds,
+  nowMs: number,
+  servicesSinceMs: number | undefined,
+): number {
+  if (servicesSinceMs === undefined || settings.budgetUsd === Number.POSITIVE_INFINITY) return 0;
+  const fromMs = Math.max(period.startMs, servicesSinceMs);
+  const ranMs = Math.max(0, Math.min(nowMs, period.endMs) - fromMs);
+  if (ranMs === 0) return 0;
+  const leftMs = Math.max(0, period.endMs - nowMs);
+  let worstPerMs = settings.fixedOverheadUsdPerHour / MS_PER_HOUR;
+  let minimumPerMs = worstPerMs;
+  for (const name of SERVICE_ORDER) {
+    const service = settings.services[name];
+    const perTask = usdPerTaskMs(service, settings);
+    worstPerMs += service.maxCount * perTask;
+    minimumPerMs += service.minCount * perTask;
+  }
+  return Math.min(worstPerMs * ranMs, Math.max(0, spendableUsd(settings) - minimumPerMs * leftMs));
 }

@@ -99,7 +99,7 @@ function explain(
 export function decide(inputs: TickInputs): TickDecision {
   const { nowMs, settings, state, history } = inputs;
   const period = periodBounds(settings.budgetPeriod, nowMs);
-  const ledger = accrue(state, inputs.services, nowMs, period, settings);
+  const ledger = accrue(state, inputs.services, nowMs, period, settings, inputs.servicesSinceMs);
   // Tasks asked for now serve from taskStartMinutes on, until the next tick's tasks could take over.
   const forecastRps = history
     ? forecastPeakRps(history, nowMs, nowMs, nowMs + (settings.taskStartMinutes + settings.tickMinutes) * MS_PER_MINUTE)

@@ -119,6 +119,7 @@ export async function runTick(
     state,
     settings,
     loadUnavailable,
+    servicesSinceMs: oldest(counts.map((c) => c.createdMs)),
   });
   const records: DecisionRecord[] = SERVICE_ORDER.map((name) => decision.services[name])
     .map((d, i) => ({ d, name: SERVICE_ORDER[i] as ServiceName }))
@@ -231,6 +232,11 @@ async function readTaskLives(
     });
     return undefined;
   }
+}
+
+function oldest(times: readonly (number | undefined)[]): number | undefined {
+  const known = times.filter((t): t is number => t !== undefined);
+  return known.length > 0 ? Math.min(...known) : undefined;
 }
 
 /** What the policy sees of a tier when the load could not be read: no signal, and incomplete. */

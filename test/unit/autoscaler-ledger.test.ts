@@ -209,4 +209,24 @@ describe('the safety margin and the failsafe look-ahead', () => {
     expect(decision.services.servers.budgetLimited).toBe(true);
     expect(decision.services.servers.desiredCount).toBeLessThan(10);
   });
+
+  it('a lost state item on services that ran before assumes the worst: the tiers stay at their minimum', () => {
+    const s = { ...settings, budgetUsd: 1000 };
+    const busy = (n: number): ServiceObservation => ({
+      ...seen(n),
+      metrics: { requestsPerSecond: 3_000, complete: true },
+    });
+    const services = { proxy: seen(1), servers: busy(4) };
+    // A new deployment: services created moments ago, nothing spent, the load gets its servers.
+    const fresh = decide({ nowMs: T, services, settings: s, servicesSinceMs: T - 30 * SECOND });
+    // (At most its 30 s at the maximum counts: 54 tasks.)
+    expect(fresh.budget.spendUsd).toBeLessThan(0.02);
+    expect(fresh.services.servers.desiredCount).toBeGreaterThan(4);
+    // The same services, created before the day began: the ledger was lost.
+    const lost = decide({ nowMs: T, services, settings: s, servicesSinceMs: period.startMs - HOUR });
+    expect(lost.budget.belowMinimum).toBe(false);
+    expect(lost.budget.spendUsd).toBeGreaterThan(900);
+    expect(lost.services.servers.desiredCount).toBe(1);
+    expect(lost.services.servers.budgetLimited).toBe(true);
+  });
 });
