@@ -44,6 +44,9 @@ export function hardCapLookAheadMs(settings: AutoscalerSettings): number {
   );
 }
 
+/** Dollars below zero that are float rounding, not a budget short of the minimums. */
+const BELOW_MINIMUM_SLACK_USD = 1e-9;
+
 /** The part of the budget the caps may spend: all of it less the safety margin. */
 export function spendableUsd(settings: AutoscalerSettings): number {
   return settings.budgetUsd * (1 - settings.budgetSafetyMargin);
@@ -242,7 +245,8 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
   if (extra - surgeReserve < 0 || aheadMs <= 0) {
     return {
       services: { proxy: atMinimum('proxy'), servers: atMinimum('servers') },
-      belowMinimum: extra < 0,
+      // A rounding error's worth below zero is zero (a lost ledger is set to leave exactly 0).
+      belowMinimum: extra < -BELOW_MINIMUM_SLACK_USD,
       extraUsd,
     };
   }

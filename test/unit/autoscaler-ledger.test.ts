@@ -222,11 +222,17 @@ describe('the safety margin and the failsafe look-ahead', () => {
     // (At most its 30 s at the maximum counts: 54 tasks.)
     expect(fresh.budget.spendUsd).toBeLessThan(0.02);
     expect(fresh.services.servers.desiredCount).toBeGreaterThan(4);
-    // The same services, created before the day began: the ledger was lost.
-    const lost = decide({ nowMs: T, services, settings: s, servicesSinceMs: period.startMs - HOUR });
+    // The same services, created before the day began: the ledger was lost. The worst they could
+    // have cost since midnight (10 h at the maximum counts) is more than a small budget leaves
+    // beyond the minimums, so the spend is taken to be all of that, and the tiers hold their minimum.
+    const small = { ...s, budgetUsd: minimumSpendForPeriod(settings) * 1.5 };
+    const lost = decide({ nowMs: T, services, settings: small, servicesSinceMs: period.startMs - HOUR });
     expect(lost.budget.belowMinimum).toBe(false);
-    expect(lost.budget.spendUsd).toBeGreaterThan(900);
+    expect(lost.budget.extraUsd).toBeCloseTo(0, 9);
     expect(lost.services.servers.desiredCount).toBe(1);
+    // With a budget the worst case cannot exhaust, the worst case is what is assumed.
+    const roomy = decide({ nowMs: T, services, settings: s, servicesSinceMs: period.startMs - HOUR });
+    expect(roomy.budget.spendUsd).toBeCloseTo((54 * usd(3600) + 0) * 10, 6);
     expect(lost.services.servers.budgetLimited).toBe(true);
   });
 });
