@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { LambdaAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IService } from 'aws-cdk-lib/aws-ecs';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { DeploymentConfig } from '#core/config/deployment.js';
 import { AUTOSCALER_METRICS } from '#core/telemetry/metric-names.js';
@@ -19,6 +19,12 @@ export interface AutoscalerFailsafeProps {
   readonly clusterName: string;
   readonly proxyService: IService;
   readonly serverService: IService;
+  /**
+   * Where it logs: the autoscaler's own log group, so the failsafe's acts sit
+   * with the ticks they stand in for (a log group is not a runtime
+   * dependency: writing to it cannot stop the failsafe from acting).
+   */
+  readonly logGroup: ILogGroup;
 }
 
 /** The failsafe has nothing to wait for: a describe and an update per tier. */
@@ -49,10 +55,7 @@ export class AutoscalerFailsafe extends Construct {
         `AutoscalerFailsafe: autoscaler.failsafeAfterMinutes (${afterMinutes}) must be at least two ticks (${2 * tickMinutes} min): one late tick must not trip it`,
       );
     }
-    const logGroup = new LogGroup(this, 'Logs', {
-      retention: RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const { logGroup } = props;
     const role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     role.addToPolicy(
       new PolicyStatement({

@@ -93,6 +93,7 @@ export class ServiceStack extends Stack {
       clusterName: this.cluster.clusterName,
       proxyService: this.proxy.tier.service,
       serverService: this.servers.tier.service,
+      logGroup: this.autoscaler.logGroup,
     });
 
     new CfnOutput(this, 'ProxyUrl', { value: `http://${this.proxy.loadBalancer.loadBalancerDnsName}` });
