@@ -182,6 +182,13 @@ export const deploymentConfig = z
         });
       }
     }
+    if (c.autoscaler.failsafeAfterMinutes < 2 * c.autoscaler.scheduleMinutes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['autoscaler', 'failsafeAfterMinutes'],
+        message: `must be at least two ticks (${2 * c.autoscaler.scheduleMinutes} minutes at scheduleMinutes ${c.autoscaler.scheduleMinutes}): one late tick must not trip the failsafe`,
+      });
+    }
     const floor = minimumBudgetUsd(c);
     const spendable = c.autoscaler.budgetUsd * (1 - c.autoscaler.budgetSafetyMarginPercent / 100);
     if (spendable < floor) {

@@ -71,4 +71,13 @@ describe('one configuration: the bench runs the deployed settings', () => {
       /ringmaster\.servers\.sloRequestsPerTaskPerSecond: must not be below servers\.targetRequestsPerTaskPerSecond/,
     );
   });
+
+  it('failsafeAfterMinutes must be at least two ticks', () => {
+    const context = shipped();
+    context.autoscaler.scheduleMinutes = 5;
+    context.autoscaler.failsafeAfterMinutes = 8;
+    expect(() => parseDeploymentConfig(context)).toThrow(
+      /ringmaster\.autoscaler\.failsafeAfterMinutes: must be at least two ticks \(10 minutes at scheduleMinutes 5\)/,
+    );
+  });
 });
