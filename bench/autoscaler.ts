@@ -5,12 +5,26 @@
  * built-in traces. `--replays N` sets the randomised budget replays (1,000).
  * The model sizes one tier, the servers; the proxy tier stays at its minimum
  * (billed, like the fixed overhead, in every policy's dollars).
+ * `faults.<name>.maxSpendOverBudget`: the worst spend ÷ budget over
+ * randomized tight-budget replays with each fault injected
+ * (bench/lib/autoscaler-sim/faults.ts; `--fault-replays N`, 100). With
+ * `--trace`, `--faults a,b` injects faults into that replay and
+ * `--budget-fraction F` gives it a budget of F × what targetTracking spends
+ * on it unconstrained (reported as budgetUsd).
  * `handlerCost` is the real handler's duration and AWS calls per tick on
  * the emulator (MiniStack, or AWS_ENDPOINT_URL); `--no-handler` skips it.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { defaultSimConfig, type SimConfig } from './lib/autoscaler-sim/config.js';
+import {
+  combineFaults,
+  FAULT_NAMES,
+  type FaultName,
+  type FaultResult,
+  faultAt,
+  faultReplays,
+} from './lib/autoscaler-sim/faults.js';
 import { type PolicyFactory, type ReplayOptions, replay } from './lib/autoscaler-sim/model.js';
 import { hpa } from './lib/autoscaler-sim/policies/hpa.js';
 import { naiveCap } from './lib/autoscaler-sim/policies/naive-cap.js';
@@ -31,10 +45,25 @@ type PolicyName = keyof typeof POLICIES;
 
 const SEED = 20_260_105;
 const DEFAULT_REPLAYS = 1_000;
+/** Randomized replays per fault (`--fault-replays N`). */
+const DEFAULT_FAULT_REPLAYS = 100;
 /** Handler invocations timed against the emulator (after one untimed cold start). */
 const HANDLER_TICKS = 30;
 /** tightBudget's budget: this share of what targetTracking spends on the same days unconstrained. */
 const TIGHT_BUDGET_SHARE = 0.7;
+
+/** `--faults a,b` as fault names, or undefined after naming the unknown one. */
+function parseFaultList(value: string | undefined): FaultName[] | undefined {
+  if (value === undefined || value === '') return [];
+  const names = value.split(',').map((n) => n.trim());
+  const unknown = names.filter((n) => !(FAULT_NAMES as readonly string[]).includes(n));
+  if (unknown.length > 0) {
+    process.stderr.write(`--faults: unknown ${unknown.join(', ')}; expected some of ${FAULT_NAMES.join(', ')}\n`);
+    process.exitCode = 1;
+    return undefined;
+  }
+  return names as FaultName[];
+}
 
 function argValue(flag: string): string | undefined {
   const i = process.argv.indexOf(flag);
@@ -72,7 +101,11 @@ interface Target {
   [figure: string]: number | boolean | null;
 }
 
-function targetsFor(traces: Record<string, TraceReport>, maxSpendOverBudget: number): Record<string, Target> {
+function targetsFor(
+  traces: Record<string, TraceReport>,
+  maxSpendOverBudget: number,
+  faults?: Record<FaultName, FaultResult>,
+): Record<string, Target> {
   const targets: Record<string, Target> = {};
   const d = traces.diurnal?.policies;
   if (d) {
@@ -113,6 +146,11 @@ function targetsFor(traces: Record<string, TraceReport>, maxSpendOverBudget: num
     };
   }
   targets.maxSpendOverBudget = { met: maxSpendOverBudget <= 1, maxSpendOverBudget, max: 1 };
+  if (faults) {
+    for (const [name, f] of Object.entries(faults)) {
+      targets[`faults.${name}`] = { met: f.maxSpendOverBudget <= 1, maxSpendOverBudget: f.maxSpendOverBudget, max: 1 };
+    }
+  }
   return targets;
 }
 
@@ -123,10 +161,30 @@ async function main(): Promise<void> {
   const replays = Number(argValue('--replays') ?? DEFAULT_REPLAYS);
   const config = defaultSimConfig();
   const traces: Record<string, TraceReport> = {};
+  const faultList = parseFaultList(argValue('--faults'));
+  if (faultList === undefined) return;
+  const fraction = argValue('--budget-fraction');
+  const budgetFraction = fraction === undefined ? undefined : Number(fraction);
+  if (budgetFraction !== undefined && !(budgetFraction > 0)) {
+    process.stderr.write(`--budget-fraction: expected a number above 0, got ${fraction}\n`);
+    process.exitCode = 1;
+    return;
+  }
   if (file) {
     const trace = loadCsvTrace(file);
     if (!trace) return;
-    traces[trace.name] = { policies: runAll(trace, config) };
+    // Faults placed a third of the way through the trace, on every policy alike.
+    const faults = combineFaults(faultList.map((name) => faultAt(name, trace.rps.length, 1 / 3)));
+    const withFaults: ReplayOptions = faultList.length > 0 ? { faults } : {};
+    if (budgetFraction === undefined) {
+      traces[trace.name] = { policies: runAll(trace, config, withFaults) };
+    } else {
+      // The budget: F x what targetTracking spends on this trace unconstrained, over the whole trace.
+      const whole: Trace = { ...trace, scoreFromMinute: 0 };
+      const unconstrained = score(whole, replay(whole, targetTracking, config), config);
+      const budgetUsd = round(budgetFraction * unconstrained.dollars, 3);
+      traces[trace.name] = { budgetUsd, policies: runAll(whole, config, { ...withFaults, budgetUsd }) };
+    }
   } else {
     const days = diurnal(SEED);
     for (const trace of [days, step5x(), spikes(SEED + 1), noisySteady(SEED + 2)]) {
@@ -139,6 +197,8 @@ async function main(): Promise<void> {
     traces.tightBudget = { budgetUsd, policies: runAll(tight, config, { budgetUsd }) };
   }
   const random = randomizedReplays(SEED + 3, replays);
+  const faultReplayCount = Number(argValue('--fault-replays') ?? DEFAULT_FAULT_REPLAYS);
+  const faults = file ? undefined : faultReplays(SEED + 5, faultReplayCount);
   // Unrounded: a rounding to 1 must not hide 1.0000004.
   const maxSpendOverBudget = random.maxSpendOverBudget;
   // The handler's own cost needs the emulator; --no-handler leaves it out (the replays need nothing).
@@ -166,7 +226,8 @@ async function main(): Promise<void> {
     ),
     maxSpendOverBudget,
     randomizedReplays: { replays: random.replays, meanSpendOverBudget: round(random.meanSpendOverBudget, 4) },
-    targets: targetsFor(traces, maxSpendOverBudget),
+    ...(faults ? { faults } : {}),
+    targets: targetsFor(traces, maxSpendOverBudget, faults),
     ...(handlerCost ? { handlerCost } : {}),
     seconds: round((performance.now() - started) / 1000, 1),
   };

@@ -37,7 +37,7 @@ import { DecisionPrinter } from './lib/decision-lines.js';
 import { type Emulator, emulatorClient, emulatorEnv, useEmulator } from './lib/emulator.js';
 import { createLocalServices } from './lib/local-ecs.js';
 import { type LocalSettings, readLocalSettings } from './lib/local-settings.js';
-import { startLedgerAt } from './lib/seed-ledger.js';
+import { spentLeaving, startLedgerAt } from './lib/seed-ledger.js';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const root = resolve(dist, '..');
@@ -104,10 +104,13 @@ try {
 } catch (err) {
   if (!(err instanceof ResourceInUseException)) throw err;
 }
-if (settings.spentUsd !== undefined) {
+if (settings.spentUsd !== undefined || settings.leftUsd !== undefined) {
   const store = new AutoscalerStateStore(DynamoDBDocumentClient.from(dynamo), stateTable);
   const counts = { proxy: config.proxy.desiredCount, servers: settings.servers };
-  await startLedgerAt(store, settingsFromDeployment(config), settings.spentUsd, counts, Date.now());
+  const policy = settingsFromDeployment(config);
+  const now = Date.now();
+  const spent = settings.spentUsd ?? spentLeaving(policy, settings.leftUsd ?? 0, now);
+  await startLedgerAt(store, policy, spent, counts, now);
 }
 const ecs = new ECSClient({
   endpoint: emulator.endpoint,

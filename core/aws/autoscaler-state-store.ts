@@ -30,7 +30,30 @@ export interface TickSummary {
     readonly spendUsd: number;
     readonly remainingUsd: number;
     readonly projectedSpendUsd: number;
+    /**
+     * The money left cannot pay the minimum counts to the period's end: both
+     * tiers sit at their minimum and the budget will be overrun (metric
+     * BelowMinimum). Absent in summaries written before it existed.
+     */
+    readonly belowMinimum?: boolean;
+    /** Dollars left beyond the safety margin, the overhead and the minimum counts to the period's end. */
+    readonly extraUsd?: number;
   };
+  /**
+   * Per service, what capacity added outside the autoscaler (the admin API's
+   * /add) may reach: the budget's hard cap at this tick and maxCount, and
+   * what a task costs. Absent in summaries written before it existed.
+   */
+  readonly addLimits?: Readonly<Record<string, AddLimit>>;
+}
+
+/** How far a service may be raised by hand, as the last tick saw it. */
+export interface AddLimit {
+  readonly maxCount: number;
+  /** The highest count the budget's hard cap allowed at this tick. */
+  readonly budgetCap: number;
+  /** Dollars one more task costs per hour (Fargate plus any per-task add-on). */
+  readonly usdPerTaskHour: number;
 }
 
 export interface StoredState {

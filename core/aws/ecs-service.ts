@@ -1,5 +1,6 @@
 import {
   DescribeServicesCommand,
+  DescribeTasksCommand,
   type ECSClient,
   ListTasksCommand,
   StopTaskCommand,
@@ -8,11 +9,20 @@ import {
 } from '@aws-sdk/client-ecs';
 import type { Capacity, Scaler } from '../ports/scaler.js';
 import { ScalerError } from '../ports/scaler.js';
+import type { CapacityGate } from './budget-gate.js';
 
 /** Scale-in protection on the tasks that must survive a named removal lasts at most this long. */
 export const REMOVAL_PROTECTION_MINUTES = 5;
 /** ECS takes at most this many tasks per UpdateTaskProtection call. */
 const MAX_TASKS_PER_PROTECTION_CALL = 10;
+/** ECS describes at most this many tasks per DescribeTasks call. */
+const MAX_TASKS_PER_DESCRIBE_CALL = 100;
+
+/** A task's billed life as ECS reports it (epoch ms); `stopMs` is absent until it has stopped. */
+export interface TaskLife {
+  readonly startMs: number;
+  readonly stopMs?: number;
+}
 
 /** One ECS service: the autoscaler resizes it, and the proxy's /add and /rm act on it. */
 export class EcsService {
@@ -31,7 +41,13 @@ export class EcsService {
       const reason = out.failures?.[0]?.reason ?? 'not returned';
       throw new ScalerError(`ECS service ${this.service} in ${this.cluster}: ${reason}`, []);
     }
-    return { desired: svc.desiredCount ?? 0, running: svc.runningCount ?? 0, pending: svc.pendingCount ?? 0 };
+    const created = svc.createdAt?.getTime();
+    return {
+      desired: svc.desiredCount ?? 0,
+      running: svc.runningCount ?? 0,
+      pending: svc.pendingCount ?? 0,
+      ...(created === undefined ? {} : { createdMs: created }),
+    };
   }
 
   async setDesiredCount(count: number): Promise<void> {
@@ -52,6 +68,39 @@ export class EcsService {
       nextToken = page.nextToken;
     } while (nextToken);
     return ids;
+  }
+
+  /**
+   * Every task ECS lists for the service, running or stopped (stopped tasks
+   * stay listed for at least an hour), with when each was created and, once
+   * stopped, when it stopped: what the autoscaler's ledger bills. Creation
+   * comes before the image pull, where Fargate's billing starts, so a bill
+   * from it errs high; a task without a creation time is counted from now.
+   */
+  async taskLives(nowMs: number): Promise<TaskLife[]> {
+    const arns: string[] = [];
+    for (const desiredStatus of ['RUNNING', 'STOPPED'] as const) {
+      let nextToken: string | undefined;
+      do {
+        const page = await this.client.send(
+          new ListTasksCommand({ cluster: this.cluster, serviceName: this.service, desiredStatus, nextToken }),
+        );
+        arns.push(...(page.taskArns ?? []));
+        nextToken = page.nextToken;
+      } while (nextToken);
+    }
+    const lives: TaskLife[] = [];
+    for (let i = 0; i < arns.length; i += MAX_TASKS_PER_DESCRIBE_CALL) {
+      const out = await this.client.send(
+        new DescribeTasksCommand({ cluster: this.cluster, tasks: arns.slice(i, i + MAX_TASKS_PER_DESCRIBE_CALL) }),
+      );
+      for (const task of out.tasks ?? []) {
+        const startMs = task.createdAt?.getTime() ?? nowMs;
+        const stopMs = task.stoppedAt?.getTime();
+        lives.push(stopMs === undefined ? { startMs } : { startMs, stopMs });
+      }
+    }
+    return lives;
   }
 
   /**
@@ -109,16 +158,27 @@ export class EcsScaler implements Scaler {
   readonly kind = 'ecs';
   readonly namesServers = false;
 
-  constructor(private readonly service: EcsService) {}
+  /**
+   * @param gate when given, every raise of the desired count is checked
+   *   first (BudgetGate: the autoscaler's budget and maxCount), so capacity
+   *   added by hand goes through the budget like the autoscaler's own.
+   */
+  constructor(
+    private readonly service: EcsService,
+    private readonly gate?: CapacityGate,
+  ) {}
 
-  describe(): Promise<Capacity> {
-    return this.service.describe();
+  async describe(): Promise<Capacity> {
+    // The counts only: when the service was created is the autoscaler's business, not the admin API's.
+    const { desired, running, pending } = await this.service.describe();
+    return { desired, running, pending };
   }
 
   async setDesiredCount(count: number, newIds?: readonly string[]): Promise<void> {
     if (newIds && newIds.length > 0) {
       throw new ScalerError('ECS tasks take their own ids; new servers cannot be named', newIds);
     }
+    if (this.gate) await this.gate.allow((await this.service.describe()).desired, count);
     await this.service.setDesiredCount(count);
   }
 

@@ -45,6 +45,14 @@ const ARCHITECTURES = ['arm64', 'x86_64'] as const satisfies readonly CpuArchite
 const BUDGET_PERIODS = ['day', 'week', 'month'] as const;
 export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
 
+/**
+ * The services' deployment ceiling (ECS maxHealthyPercent): a rolling deploy
+ * may run up to this percentage of a service's count while it replaces
+ * tasks. The autoscaler's hard cap reserves that surge, so the two must
+ * agree: infra/constructs/fargate-tier.ts sets the services from this.
+ */
+export const DEPLOY_MAX_HEALTHY_PERCENT = 200;
+
 /** Hours in the longest period of each kind: a budget must pay the minimum fleet for all of it. */
 export const LONGEST_PERIOD_HOURS: Readonly<Record<BudgetPeriod, number>> = { day: 24, week: 168, month: 31 * 24 };
 
@@ -78,6 +86,13 @@ const task = {
   architecture: oneOf(ARCHITECTURES),
   /** The load one task is sized for; the autoscaler divides the request rate by it. */
   targetRequestsPerTaskPerSecond: num(1, 1_000_000),
+  /**
+   * The rate at which one task starts to miss the p99 SLO (above the target,
+   * which keeps headroom). When the budget binds, the autoscaler funds every
+   * minute up to this rate before it buys any headroom. Absent: the target
+   * × SLO_RATE_OVER_TARGET (4/3: the target is 75% of the SLO rate).
+   */
+  sloRequestsPerTaskPerSecond: num(1, 1_000_000).optional(),
   targetCpuPercent: num(1, 100),
   /** A prebuilt image; when absent, a real deployment builds the tier's Dockerfile. */
   image: imageUri,
@@ -129,6 +144,16 @@ export const deploymentConfig = z
         scaleInWindowMinutes: int(1, 1440),
         scaleInAfterScaleOutMinutes: int(0, 1440),
         taskStartMinutes: int(0, 60),
+        /**
+         * Share of the budget, in percent, the autoscaler's caps keep unspent: room for what
+         * its ledger cannot see exactly, so a small under-count is not an overspend.
+         */
+        budgetSafetyMarginPercent: num(0, 50).default(1),
+        /**
+         * Minutes without a committed autoscaler tick after which the failsafe sets both tiers
+         * to their minimum counts; the hard cap pays the counts it allows for this long.
+         */
+        failsafeAfterMinutes: int(2, 120).default(10),
       })
       .strict(),
     pricing: z
@@ -170,6 +195,13 @@ export const deploymentConfig = z
       if (tier.minCount > tier.maxCount) {
         ctx.addIssue({ code: 'custom', path: [part, 'minCount'], message: `must not exceed ${part}.maxCount` });
       }
+      if ((tier.sloRequestsPerTaskPerSecond ?? Number.POSITIVE_INFINITY) < tier.targetRequestsPerTaskPerSecond) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [part, 'sloRequestsPerTaskPerSecond'],
+          message: `must not be below ${part}.targetRequestsPerTaskPerSecond`,
+        });
+      }
       if (initial < tier.minCount || initial > tier.maxCount) {
         ctx.addIssue({ code: 'custom', path: [part, initialKey], message: 'must lie within minCount..maxCount' });
       }
@@ -185,14 +217,23 @@ export const deploymentConfig = z
         });
       }
     }
+    if (c.autoscaler.failsafeAfterMinutes < 2 * c.autoscaler.scheduleMinutes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['autoscaler', 'failsafeAfterMinutes'],
+        message: `must be at least two ticks (${2 * c.autoscaler.scheduleMinutes} minutes at scheduleMinutes ${c.autoscaler.scheduleMinutes}): one late tick must not trip the failsafe`,
+      });
+    }
     const floor = minimumBudgetUsd(c);
-    if (c.autoscaler.budgetUsd < floor) {
+    const spendable = c.autoscaler.budgetUsd * (1 - c.autoscaler.budgetSafetyMarginPercent / 100);
+    if (spendable < floor) {
       const hours = LONGEST_PERIOD_HOURS[c.autoscaler.budgetPeriod];
       ctx.addIssue({
         code: 'custom',
         path: ['autoscaler', 'budgetUsd'],
         message:
-          `must be at least ${floor.toFixed(2)} USD per ${c.autoscaler.budgetPeriod}: ` +
+          `must be at least ${floor.toFixed(2)} USD per ${c.autoscaler.budgetPeriod} after the ` +
+          `${c.autoscaler.budgetSafetyMarginPercent}% safety margin: ` +
           `${c.proxy.minCount} proxies and ${c.servers.minCount} servers (the minimum counts) plus the fixed overhead ` +
           `cost that much over ${hours} h`,
       });

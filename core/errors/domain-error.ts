@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   'DUPLICATE_ID',
   'ALREADY_INITIALIZED',
   'NOT_INITIALIZED',
+  /** Capacity asked for by hand (/add) that the budget cannot pay, or beyond maxCount. */
+  'BUDGET_EXCEEDED',
   /** The thing existed and was removed on purpose (a server taken out with /rm). */
   'GONE',
   'BODY_TOO_LARGE',

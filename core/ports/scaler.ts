@@ -20,6 +20,8 @@ export interface Capacity {
   readonly running: number;
   /** Servers started and not running yet (ECS PENDING tasks). */
   readonly pending: number;
+  /** When the service was created (ECS), if known: the autoscaler's ledger uses it when its state is lost. */
+  readonly createdMs?: number;
 }
 
 export interface Scaler {

@@ -56,4 +56,13 @@ export const AUTOSCALER_METRICS = {
   ticks: 'Ticks',
   /** 1 per tick that failed to read metrics or to update ECS. */
   errors: 'Errors',
+  /**
+   * 1 when the money left cannot pay the minimum counts to the period's end
+   * (the tiers then stay at their minimum and the budget will be overrun), else 0.
+   */
+  belowMinimum: 'BelowMinimum',
+  /** 1 per tick that could not read the load (CloudWatch): it still billed and capped, allowing reductions only. */
+  loadUnavailable: 'LoadUnavailable',
+  /** 1 per tick that found the state item unreadable (or of a newer format) and held both tiers at their minimum. */
+  stateUnreadable: 'StateUnreadable',
 } as const;

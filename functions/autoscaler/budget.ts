@@ -1,10 +1,12 @@
 /**
  * The budget's two limits on each tick's counts.
  *
- * The hard cap: a count is allowed only if paying it for the next
- * HARD_CAP_TICKS ticks, with the minimum counts and the overhead reserved to
- * the end of the period, fits in what is left. Spend therefore never passes
- * the budget, even if a tick or two is missed.
+ * The hard cap: a count is allowed only if paying it until the failsafe
+ * would act (hardCapLookAheadMs), with the minimum counts and the overhead
+ * reserved to the end of the period, fits in what is left of the budget less
+ * its safety margin. Spend therefore never passes the budget, even if ticks
+ * stop: the failsafe takes both tiers to their minimum before the money
+ * reserved for the counts allowed runs out.
  *
  * The ration: when the forecast says the money will not last, it is spread
  * over the rest of the period by water-filling, so every slice of time is cut
@@ -20,8 +22,35 @@ import { longestPeriodMs, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type PeriodBou
 import { type AutoscalerSettings, SERVICE_ORDER, type ServiceSettings } from './settings.js';
 import { filledAt, waterLevel } from './water-fill.js';
 
-/** Ticks the hard cap pays ahead for, so a missed tick cannot overspend. */
+/** Ticks the hard cap pays ahead for at least, so a missed tick cannot overspend. */
 export const HARD_CAP_TICKS = 2;
+/**
+ * From the failsafe's detection time to both tiers at their minimum: the
+ * alarm is evaluated about a minute after its last period, its action
+ * invokes the failsafe, and ECS takes the new count; tasks then bill for
+ * their stop (up to 90 s for a draining proxy). Three minutes covers all of it.
+ */
+export const FAILSAFE_ACTION_MINUTES = 3;
+
+/**
+ * How far ahead the hard cap pays for the counts it allows: until the
+ * failsafe would take both tiers to their minimum if no tick ran after this
+ * one, and never less than HARD_CAP_TICKS ticks.
+ */
+export function hardCapLookAheadMs(settings: AutoscalerSettings): number {
+  return Math.max(
+    HARD_CAP_TICKS * settings.tickMinutes * MS_PER_MINUTE,
+    (settings.failsafeAfterMinutes + FAILSAFE_ACTION_MINUTES) * MS_PER_MINUTE,
+  );
+}
+
+/** Dollars below zero that are float rounding, not a budget short of the minimums. */
+const BELOW_MINIMUM_SLACK_USD = 1e-9;
+
+/** The part of the budget the caps may spend: all of it less the safety margin. */
+export function spendableUsd(settings: AutoscalerSettings): number {
+  return settings.budgetUsd * (1 - settings.budgetSafetyMargin);
+}
 /** The ration plans the rest of the period in slices of this length of the day. */
 export const PLAN_SLICE_MINUTES = 15;
 /**
@@ -97,12 +126,19 @@ export interface ServiceBudget {
   readonly cap: number;
   /** Which limit set `cap`: the hard cap or the ration (undefined when neither binds). */
   readonly binding: 'budgetHardCap' | 'budgetRation' | undefined;
+  /**
+   * Highest count the hard cap alone allows (within maxCount): what the
+   * budget can pay until the failsafe would act. /add is checked against it.
+   */
+  readonly hardCap: number;
 }
 
 export interface BudgetOutcome {
   readonly services: Readonly<Record<ServiceName, ServiceBudget>>;
   /** Even the minimum counts cannot be paid to the period's end. */
   readonly belowMinimum: boolean;
+  /** Dollars left beyond the safety margin, the overhead and the minimum counts to the period's end. */
+  readonly extraUsd: number;
 }
 
 /** Tasks above the minimum each plan slice of the day needs at `requestsPerTask`. */
@@ -173,15 +209,20 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
   const unlimited = (name: ServiceName): ServiceBudget => ({
     cap: settings.services[name].maxCount,
     binding: undefined,
+    hardCap: settings.services[name].maxCount,
   });
   if (settings.budgetUsd === Number.POSITIVE_INFINITY) {
-    return { services: { proxy: unlimited('proxy'), servers: unlimited('servers') }, belowMinimum: false };
+    return {
+      services: { proxy: unlimited('proxy'), servers: unlimited('servers') },
+      belowMinimum: false,
+      extraUsd: Number.POSITIVE_INFINITY,
+    };
   }
   const leftMs = Math.max(0, period.endMs - Math.max(nowMs, period.startMs));
   const tickMs = settings.tickMinutes * MS_PER_MINUTE;
-  const aheadMs = Math.min(leftMs, HARD_CAP_TICKS * tickMs);
-  // Money beyond the overhead and the minimum counts to the end of the period.
-  let extra = settings.budgetUsd - request.spendUsd - overheadPerMs(settings) * leftMs;
+  const aheadMs = Math.min(leftMs, hardCapLookAheadMs(settings));
+  // Money beyond the overhead and the minimum counts to the end of the period, inside the margin.
+  let extra = spendableUsd(settings) - request.spendUsd - overheadPerMs(settings) * leftMs;
   for (const name of SERVICE_ORDER) {
     const service = settings.services[name];
     extra -= service.minCount * usdPerTaskMs(service, settings) * leftMs;
@@ -189,9 +230,25 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
   const atMinimum = (name: ServiceName): ServiceBudget => ({
     cap: settings.services[name].minCount,
     binding: wanted[name] > settings.services[name].minCount ? 'budgetHardCap' : undefined,
+    hardCap: settings.services[name].minCount,
   });
-  if (extra < 0 || aheadMs <= 0) {
-    return { services: { proxy: atMinimum('proxy'), servers: atMinimum('servers') }, belowMinimum: extra < 0 };
+  const extraUsd = extra;
+  // A deployment may start at any moment and run its new tasks beside the old ones (up to
+  // deploySurgeFactor x the count): the hard cap pays that surge for its look-ahead, at the
+  // minimum counts too, so a deploy cannot spend money the cap has not reserved.
+  const surge = settings.deploySurgeFactor;
+  let surgeReserve = 0;
+  for (const name of SERVICE_ORDER) {
+    const service = settings.services[name];
+    surgeReserve += service.minCount * usdPerTaskMs(service, settings) * aheadMs * (surge - 1);
+  }
+  if (extra - surgeReserve < 0 || aheadMs <= 0) {
+    return {
+      services: { proxy: atMinimum('proxy'), servers: atMinimum('servers') },
+      // A rounding error's worth below zero is zero (a lost ledger is set to leave exactly 0).
+      belowMinimum: extra < -BELOW_MINIMUM_SLACK_USD,
+      extraUsd,
+    };
   }
 
   // Could even the maximum counts to the period's end bind? If not, skip the plan.
@@ -207,13 +264,13 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
     ratio !== undefined && request.history ? dailyProfile(request.history, nowMs, planSliceMs) : undefined;
   const weights = mayBind ? sliceWeights(nowMs + tickMs, nowMs + leftMs, planSliceMs) : undefined;
 
-  let hardMoney = extra;
+  let hardMoney = extra - surgeReserve;
   let planMoney = extra;
   const out: Partial<Record<ServiceName, ServiceBudget>> = {};
   for (const name of SERVICE_ORDER) {
     const service = settings.services[name];
     const price = usdPerTaskMs(service, settings);
-    const hardCap = service.minCount + Math.max(0, Math.floor(hardMoney / (price * aheadMs) + 1e-9));
+    const hardCap = service.minCount + Math.max(0, Math.floor(hardMoney / (price * aheadMs * surge) + 1e-9));
     let cap = Math.min(service.maxCount, hardCap);
     let binding: ServiceBudget['binding'] = wanted[name] > cap ? 'budgetHardCap' : undefined;
     if (weights && service.maxCount > service.minCount) {
@@ -245,11 +302,12 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
       planMoney -= plan.plannedTaskMs * price;
     }
     const granted = Math.min(wanted[name], cap);
-    hardMoney -= (granted - service.minCount) * price * aheadMs;
-    out[name] = { cap, binding };
+    hardMoney -= (granted - service.minCount) * price * aheadMs * surge;
+    out[name] = { cap, binding, hardCap: Math.min(service.maxCount, hardCap) };
   }
   return {
     services: { proxy: out.proxy ?? unlimited('proxy'), servers: out.servers ?? unlimited('servers') },
     belowMinimum: false,
+    extraUsd,
   };
 }

@@ -12,7 +12,8 @@ export type ClampKind =
   | 'minCount'
   | 'maxCount'
   | 'budgetHardCap'
-  | 'budgetRation';
+  | 'budgetRation'
+  | 'loadUnavailable';
 
 export interface Clamp {
   readonly kind: ClampKind;
@@ -54,6 +55,10 @@ export interface BudgetStatus {
   readonly periodEndMs: number;
   /** The money cannot even pay the minimum counts to the period's end: counts stay at their minimum. */
   readonly belowMinimum: boolean;
+  /** Dollars left beyond the safety margin, the overhead and the minimum counts to the period's end. */
+  readonly extraUsd: number;
+  /** Per service, the highest count the hard cap allows now (within maxCount): /add's limit. */
+  readonly hardCaps: Readonly<Record<ServiceName, number>>;
 }
 
 export interface TickDecision {

@@ -21,12 +21,32 @@ export interface ServiceMetrics {
   readonly complete: boolean;
 }
 
+/**
+ * One task of a service as ECS describes it (DescribeTasks). Fargate bills a
+ * task from its image pull to its stop, at least a minute; `startMs` is the
+ * task's creation, which comes before the pull, so a bill from it errs high.
+ */
+export interface TaskSpan {
+  readonly startMs: number;
+  /** When the task stopped (stoppedAt); undefined while it runs, starts, drains or is stopping. */
+  readonly stopMs?: number | undefined;
+}
+
 export interface ServiceObservation {
   /** ECS DescribeServices counts, now. */
   readonly runningCount: number;
   readonly pendingCount: number;
   readonly desiredCount: number;
   readonly metrics: ServiceMetrics;
+  /**
+   * Every task ECS still lists for the service: running, starting, stopping,
+   * and stopped ones (ECS lists stopped tasks for at least an hour). With
+   * them the ledger also bills what the counts miss: draining and stopping
+   * tasks, replacements at a constant count, a deployment's surge, a task
+   * started and stopped between two ticks. Undefined when they could not be
+   * read: the ledger then bills on the counts alone.
+   */
+  readonly tasks?: readonly TaskSpan[] | undefined;
 }
 
 /**
@@ -50,4 +70,16 @@ export interface TickInputs {
   /** Absent on the first tick ever; the handler then writes the returned state with version 1. */
   readonly state?: PersistedState | undefined;
   readonly settings: AutoscalerSettings;
+  /**
+   * The load could not be read at all (CloudWatch failed). The tick still
+   * bills and applies the budget from the state and ECS's counts, and allows
+   * only reductions: no count rises above what ECS has now.
+   */
+  readonly loadUnavailable?: boolean | undefined;
+  /**
+   * When the older of the two ECS services was created (DescribeServices).
+   * A tick without a state item on services older than itself has lost the
+   * ledger, and assumes the worst of the period so far (ledger.unknownSpend).
+   */
+  readonly servicesSinceMs?: number | undefined;
 }

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_FARGATE_RATES } from '#core/pricing/fargate.js';
-import { minimumSpendForPeriod } from './budget.js';
+import { minimumSpendForPeriod, spendableUsd } from './budget.js';
 import { type AutoscalerSettings, POLICY_DEFAULTS } from './settings.js';
 
 /** A setting the policy cannot work with; `issues` lists each as `path: reason`. */
@@ -61,6 +61,9 @@ const settingsSchema = z
     tickMinutes: positive.default(POLICY_DEFAULTS.tickMinutes),
     budgetUsd: positive,
     budgetPeriod: periodSchema,
+    budgetSafetyMargin: z.number().min(0).max(0.5).default(POLICY_DEFAULTS.budgetSafetyMargin),
+    failsafeAfterMinutes: z.number().min(1).max(1440).default(POLICY_DEFAULTS.failsafeAfterMinutes),
+    deploySurgeFactor: z.number().min(1).max(2).default(POLICY_DEFAULTS.deploySurgeFactor),
     fixedOverheadUsdPerHour: z.number().min(0).default(POLICY_DEFAULTS.fixedOverheadUsdPerHour),
     fargateRates: z.object({ x86_64: rates, arm64: rates }).strict().default(DEFAULT_FARGATE_RATES),
   })
@@ -80,8 +83,9 @@ export function parseSettings(input: unknown): AutoscalerSettings {
   }
   const settings: AutoscalerSettings = result.data;
   const floor = minimumSpendForPeriod(settings);
-  if (settings.budgetUsd < floor) {
-    const issue = `budgetUsd: ${settings.budgetUsd} is below ${floor.toFixed(2)}, what the minimum counts and the overhead cost for a whole period`;
+  if (spendableUsd(settings) < floor) {
+    const needed = floor / (1 - settings.budgetSafetyMargin);
+    const issue = `budgetUsd: ${settings.budgetUsd} is below ${needed.toFixed(2)}: the minimum counts and the overhead cost ${floor.toFixed(2)} for a whole period, and the caps keep ${settings.budgetSafetyMargin * 100}% of the budget unspent`;
     throw new SettingsError(`invalid autoscaler settings:\n  ${issue}`, [issue]);
   }
   return settings;

@@ -99,7 +99,7 @@ function explain(
 export function decide(inputs: TickInputs): TickDecision {
   const { nowMs, settings, state, history } = inputs;
   const period = periodBounds(settings.budgetPeriod, nowMs);
-  const ledger = accrue(state, inputs.services, nowMs, period, settings);
+  const ledger = accrue(state, inputs.services, nowMs, period, settings, inputs.servicesSinceMs);
   // Tasks asked for now serve from taskStartMinutes on, until the next tick's tasks could take over.
   const forecastRps = history
     ? forecastPeakRps(history, nowMs, nowMs, nowMs + (settings.taskStartMinutes + settings.tickMinutes) * MS_PER_MINUTE)
@@ -132,6 +132,14 @@ export function decide(inputs: TickInputs): TickDecision {
       clamps.push({ kind: binding, from: desired, to: cap });
       desired = cap;
     }
+    if (inputs.loadUnavailable) {
+      // Without load, nothing justifies paying for more: hold or come down, never go up.
+      const ceiling = Math.max(inputs.services[name].desiredCount, settings.services[name].minCount);
+      if (desired > ceiling) {
+        clamps.push({ kind: 'loadUnavailable', from: desired, to: ceiling });
+        desired = ceiling;
+      }
+    }
     const previous = state?.services[name];
     services[name] = {
       capacity: load.capacity,
@@ -160,6 +168,8 @@ export function decide(inputs: TickInputs): TickDecision {
     periodStartMs: period.startMs,
     periodEndMs: period.endMs,
     belowMinimum: budget.belowMinimum,
+    extraUsd: budget.extraUsd,
+    hardCaps: { proxy: budget.services.proxy.hardCap, servers: budget.services.servers.hardCap },
   };
   const nextState: PersistedState = {
     format: STATE_FORMAT,
@@ -182,4 +192,4 @@ export {
   type ServiceSettings,
   withDefaults,
 } from './settings.js';
-export { parseState, StateError } from './state.js';
+export { parseState, STATE_FORMAT, StateError } from './state.js';

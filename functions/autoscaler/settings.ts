@@ -4,6 +4,8 @@
  * parseSettings, so a bad setting fails there and not mid-tick); decide()
  * trusts what it is given.
  */
+
+import { DEPLOY_MAX_HEALTHY_PERCENT } from '#core/config/deployment.js';
 import {
   type CpuArchitecture,
   DEFAULT_FARGATE_RATES,
@@ -64,6 +66,27 @@ export interface AutoscalerSettings {
   readonly tickMinutes: number;
   /** Dollars per budget period, both tiers plus overhead. Infinity disables the budget (simulator only). */
   readonly budgetUsd: number;
+  /**
+   * Share of the budget the caps keep unspent (0.01 is 1%): room for what the
+   * ledger cannot see exactly (price rounding, a task's last seconds between
+   * two ECS reads), so that a small under-count is not an overspend.
+   * @default 0.01
+   */
+  readonly budgetSafetyMargin: number;
+  /**
+   * Minutes without a committed tick after which the failsafe takes both
+   * tiers to their minimum (infra/constructs/autoscaler-failsafe.ts). The
+   * hard cap pays the counts it allows for this long, plus the alarm's own
+   * delay, so that the budget holds while no tick runs. @default 10
+   */
+  readonly failsafeAfterMinutes: number;
+  /**
+   * How many times its count a service may run while ECS replaces its tasks
+   * in a deployment: the services' maxHealthyPercent / 100
+   * (DEPLOY_MAX_HEALTHY_PERCENT). The hard cap reserves this surge.
+   * @default DEPLOY_MAX_HEALTHY_PERCENT / 100 (2)
+   */
+  readonly deploySurgeFactor: number;
   readonly budgetPeriod: BudgetPeriod;
   /** Load balancer, Lambda, CloudWatch and DynamoDB, charged to the ledger by the hour. @default 0 */
   readonly fixedOverheadUsdPerHour: number;
@@ -82,6 +105,9 @@ export const POLICY_DEFAULTS = Object.freeze({
   tickMinutes: 1,
   fixedOverheadUsdPerHour: 0,
   fargateRates: DEFAULT_FARGATE_RATES,
+  budgetSafetyMargin: 0.01,
+  failsafeAfterMinutes: 10,
+  deploySurgeFactor: DEPLOY_MAX_HEALTHY_PERCENT / 100,
 });
 
 export type SettingsInput = Omit<AutoscalerSettings, keyof typeof POLICY_DEFAULTS> &

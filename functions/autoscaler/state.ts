@@ -61,8 +61,18 @@ const stateSchema = z
   })
   .strict();
 
-/** Checks an item read back from the store. */
+/**
+ * Checks an item read back from the store. An item of a newer format (a
+ * newer autoscaler wrote it, then this one was rolled back to) is refused by
+ * name: its ledger cannot be read, so it must not be overwritten either.
+ */
 export function parseState(item: unknown): PersistedState {
+  const format = (item as { format?: unknown } | null | undefined)?.format;
+  if (typeof format === 'number' && format > STATE_FORMAT) {
+    throw new StateError(
+      `persisted autoscaler state: format: ${format} was written by a newer autoscaler; this one reads format ${STATE_FORMAT}`,
+    );
+  }
   const result = stateSchema.safeParse(item);
   if (result.success) return result.data;
   const issue = result.error.issues[0];

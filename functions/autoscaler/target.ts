@@ -1,8 +1,9 @@
 /**
  * Target tracking for one service: what the load asks for, before the
  * budget. Each signal is normalised into tasks needed (requests per task
- * against a target, CPU against a target, p99 against the SLO, the forecast
- * against the request target) and the highest wins.
+ * against a target, CPU against a target, the forecast against the request
+ * target; p99 over the SLO as one step more than the tasks measured) and the
+ * highest wins.
  */
 import type { Clamp, SignalNeeds } from './decision.js';
 import type { ServiceObservation } from './inputs.js';
@@ -49,7 +50,10 @@ export function needsFrom(
     // Total rate over the per-task target: independent of how many tasks served it.
     requests: rps === undefined ? undefined : rps / service.targetRequestsPerTaskPerSecond,
     cpu: cpu === undefined ? undefined : (measuredOver * cpu) / service.targetCpuPercent,
-    p99: p99 === undefined ? undefined : (measuredOver * p99) / settings.p99SloMs,
+    // Bounded: p99 over the SLO adds one step to the tasks measured (how far over says little about
+    // how many more are needed: at saturation it is the queue's length); under it, it asks for nothing
+    // and utilisation sizes the fleet.
+    p99: p99 === undefined ? undefined : p99 > settings.p99SloMs ? measuredOver + settings.scaleOutStep : 0,
     forecast: forecast === undefined ? undefined : forecast / service.targetRequestsPerTaskPerSecond,
   };
 }

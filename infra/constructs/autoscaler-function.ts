@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import type { ICluster, IService } from 'aws-cdk-lib/aws-ecs';
+import type { CfnCluster, ICluster, IService } from 'aws-cdk-lib/aws-ecs';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -130,6 +130,7 @@ export class AutoscalerFunction extends Construct {
       }),
     );
     props.stateTable.grantReadWriteData(role);
+    this.grantTaskReads(props.cluster);
     acknowledgeNag(
       role,
       'AwsSolutions-IAM5[Resource::*]',
@@ -146,6 +147,47 @@ export class AutoscalerFunction extends Construct {
       // A late tick is worthless: the next one reads fresher metrics.
       targets: [new LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: MAX_TICK_EVENT_AGE })],
     });
+  }
+
+  /**
+   * The ledger bills each task's own life (ListTasks, DescribeTasks: start and
+   * stop times), so stopping tasks, replacements and a deployment's surge are
+   * counted. A policy of its own, scoped to the cluster.
+   */
+  private grantTaskReads(cluster: ICluster): void {
+    const policy = new Policy(this, 'TaskReads', {
+      roles: [this.role],
+      statements: [
+        new PolicyStatement({
+          // ListTasks has no resource type; the cluster condition is its scope.
+          actions: ['ecs:ListTasks'],
+          resources: ['*'],
+          conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
+        }),
+        new PolicyStatement({
+          actions: ['ecs:DescribeTasks'],
+          resources: [
+            Stack.of(this).formatArn({
+              service: 'ecs',
+              resource: 'task',
+              resourceName: `${cluster.clusterName}/*`,
+              arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+            }),
+          ],
+          conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
+        }),
+      ],
+    });
+    acknowledgeNag(
+      policy,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<${Stack.of(cluster).getLogicalId(cluster.node.defaultChild as CfnCluster)}>/*]`,
+      "Task ARNs carry generated ids, so the ledger can only name this cluster's tasks by wildcard; it only reads them (DescribeTasks).",
+    );
+    acknowledgeNag(
+      policy,
+      'AwsSolutions-IAM5[Resource::*]',
+      'ecs:ListTasks has no resource type; it is scoped by the ecs:cluster condition to the one cluster.',
+    );
   }
 
   /**

@@ -15,6 +15,7 @@ import {
 } from 'aws-cdk-lib/aws-ecs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DEPLOY_MAX_HEALTHY_PERCENT } from '#core/config/deployment.js';
 import type { CpuArchitecture as PricedArchitecture } from '#core/pricing/fargate.js';
 import { acknowledgeNag } from '../nag.js';
 import { InitialCount } from './initial-count.js';
@@ -131,7 +132,7 @@ export class FargateTier extends Construct {
       vpcSubnets: props.taskSubnets,
       assignPublicIp: props.assignPublicIp,
       minHealthyPercent: 100,
-      maxHealthyPercent: 200,
+      maxHealthyPercent: DEPLOY_MAX_HEALTHY_PERCENT,
       circuitBreaker: { enable: true, rollback: true },
       // Fargate bills per task: the tasks themselves must carry the cost-allocation tag the budget filters on.
       propagateTags: PropagatedTagSource.SERVICE,

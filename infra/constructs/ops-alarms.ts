@@ -42,6 +42,7 @@ export class OpsAlarms extends Construct {
   readonly missedTicks: Alarm;
   readonly spend80: Alarm;
   readonly spend100: Alarm;
+  readonly belowMinimum: Alarm;
 
   constructor(scope: Construct, id: string, props: OpsAlarmsProps) {
     super(scope, id);
@@ -134,6 +135,17 @@ export class OpsAlarms extends Construct {
       });
     this.spend80 = spend('Spend80', 0.8);
     this.spend100 = spend('Spend100', 1);
+    // The budget can no longer pay the minimum counts to the period's end: the tiers stay at their
+    // minimum (availability first, see docs/autoscaler-budget.md) and the overrun is certain unless
+    // an operator lowers the minimums or raises the budget.
+    this.belowMinimum = alarm('BelowMinimum', {
+      alarmDescription: `Ringmaster ${env}: the money left of the ${budget} USD budget cannot pay the minimum counts to the end of the ${config.autoscaler.budgetPeriod}; the tiers stay at their minimum and spend will pass the budget`,
+      metric: metrics.autoscaler(AUTOSCALER_METRICS.belowMinimum, { statistic: 'Maximum', period: tick }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
   }
 
   get all(): Alarm[] {
@@ -146,6 +158,7 @@ export class OpsAlarms extends Construct {
       this.missedTicks,
       this.spend80,
       this.spend100,
+      this.belowMinimum,
     ];
   }
 }

@@ -4,6 +4,7 @@ import { Cluster, ContainerInsights } from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
 import type { DeploymentConfig } from '#core/config/deployment.js';
 import { AdminToken } from '../constructs/admin-token.js';
+import { AutoscalerFailsafe } from '../constructs/autoscaler-failsafe.js';
 import { AutoscalerFunction } from '../constructs/autoscaler-function.js';
 import { Network, VPC_CIDR } from '../constructs/network.js';
 import { PROXY_ADMIN_PORT, ProxyService } from '../constructs/proxy-service.js';
@@ -86,6 +87,14 @@ export class ServiceStack extends Stack {
       proxyService: this.proxy.tier.service,
       serverService: this.servers.tier.service,
       stateTable: tables.state,
+    });
+    new AutoscalerFailsafe(this, 'AutoscalerFailsafe', {
+      projectRoot: props.projectRoot,
+      config,
+      clusterName: this.cluster.clusterName,
+      proxyService: this.proxy.tier.service,
+      serverService: this.servers.tier.service,
+      logGroup: this.autoscaler.logGroup,
     });
 
     new CfnOutput(this, 'ProxyUrl', { value: this.proxy.url });

@@ -20,6 +20,12 @@ const localEnv = z.object({
   RINGMASTER_BUDGET_PERIOD: z.enum(['day', 'week', 'month']).optional(),
   /** Start this period's ledger at this many dollars, as if the period so far had cost that much. */
   RINGMASTER_SPENT_USD: z.coerce.number({ error: 'expected a number of US dollars' }).min(0).optional(),
+  /**
+   * Start this period's ledger so that only this many dollars are left beyond
+   * the safety margin and what the minimum counts cost to the period's end:
+   * the budget binds at once, whatever the date.
+   */
+  RINGMASTER_LEFT_USD: z.coerce.number({ error: 'expected a number of US dollars' }).min(0).optional(),
   /** Seconds between autoscaler invocations; cdk.json's autoscaler.scheduleMinutes by default. */
   RINGMASTER_TICK_SECONDS: optionalIntVar(1, 3600),
   /**
@@ -52,6 +58,8 @@ export interface LocalSettings {
   readonly maxServers: number;
   /** Where this period's ledger starts (RINGMASTER_SPENT_USD), if not where the autoscaler left it. */
   readonly spentUsd: number | undefined;
+  /** Dollars to leave beyond the minimum counts to the period's end (RINGMASTER_LEFT_USD), if set. */
+  readonly leftUsd: number | undefined;
   /** cdk.json's `ringmaster` context with the run's overrides, validated by the deployment schema. */
   readonly config: DeploymentConfig;
 }
@@ -87,6 +95,9 @@ export function readLocalSettings(root: string, env: Record<string, string | und
     throw new ConfigError(`npm start: settings from ${from}: ${(cause as Error).message}`, [], { cause });
   }
   const spentUsd = local.RINGMASTER_SPENT_USD;
+  if (spentUsd !== undefined && local.RINGMASTER_LEFT_USD !== undefined) {
+    throw new ConfigError('npm start: RINGMASTER_LEFT_USD: give it or RINGMASTER_SPENT_USD, not both', []);
+  }
   if (spentUsd !== undefined && spentUsd >= config.autoscaler.budgetUsd) {
     throw new ConfigError(
       `npm start: RINGMASTER_SPENT_USD: must be less than the budget (${config.autoscaler.budgetUsd} USD per ${config.autoscaler.budgetPeriod}), got ${spentUsd}`,
@@ -101,6 +112,7 @@ export function readLocalSettings(root: string, env: Record<string, string | und
     spentUsd,
     seedCompat: local.RINGMASTER_SEED_COMPAT,
     maxServers: config.servers.maxCount + (local.RINGMASTER_SEED_COMPAT ? SEED_EXTRA_SERVERS : 0),
+    leftUsd: local.RINGMASTER_LEFT_USD,
     tickMs: (local.RINGMASTER_TICK_SECONDS ?? config.autoscaler.scheduleMinutes * 60) * 1000,
     config,
   };

@@ -1,6 +1,7 @@
 import type { AutoscalerStateStore } from '#core/aws/autoscaler-state-store.js';
 import type { ServiceName } from '#core/telemetry/metric-names.js';
-import { periodBounds } from '#functions/autoscaler/period.js';
+import { minimumSpendForPeriod, spendableUsd } from '#functions/autoscaler/budget.js';
+import { longestPeriodMs, periodBounds } from '#functions/autoscaler/period.js';
 import type { AutoscalerSettings } from '#functions/autoscaler/settings.js';
 import { type PersistedState, STATE_FORMAT } from '#functions/autoscaler/state.js';
 
@@ -42,4 +43,18 @@ export async function startLedgerAt(
     services: { proxy: service(counts.proxy), servers: service(counts.servers) },
   };
   await store.commit(stored.version, state, stored.decisions, []);
+}
+
+/**
+ * The spend that leaves `leftUsd` beyond the safety margin and what the
+ * minimum counts and the overhead cost from `nowMs` to the period's end
+ * (RINGMASTER_LEFT_USD): a ledger started there shows the budget's cap at
+ * work at any time of the period, rather than the below-minimum state a
+ * spend near the whole budget gives.
+ */
+export function spentLeaving(settings: AutoscalerSettings, leftUsd: number, nowMs: number): number {
+  const period = periodBounds(settings.budgetPeriod, nowMs);
+  const minimumPerMs = minimumSpendForPeriod(settings) / longestPeriodMs(settings.budgetPeriod);
+  const minimumToEnd = minimumPerMs * (period.endMs - nowMs);
+  return Math.max(0, spendableUsd(settings) - minimumToEnd - leftUsd);
 }

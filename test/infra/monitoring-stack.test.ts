@@ -90,7 +90,7 @@ describe('dashboard', () => {
       ),
     ).toEqual([120, 150]);
     const alarms = body.widgets.find((w) => w.properties.title === 'Alarms');
-    expect(alarms?.properties.alarms).toHaveLength(12);
+    expect(alarms?.properties.alarms).toHaveLength(13);
   });
 });
 
@@ -157,7 +157,7 @@ describe('alarms', () => {
   });
 
   it('sends every alarm and recovery to one SNS topic, with the configured email subscribed', () => {
-    s.monitoring.resourceCountIs('AWS::CloudWatch::Alarm', 12);
+    s.monitoring.resourceCountIs('AWS::CloudWatch::Alarm', 13);
     const [topic] = Object.keys(s.monitoring.findResources('AWS::SNS::Topic'));
     s.monitoring.allResourcesProperties('AWS::CloudWatch::Alarm', {
       AlarmActions: [{ Ref: topic }],

@@ -137,6 +137,11 @@ describe('an autoscaler tick against the emulator', () => {
     expect(stored.version).toBe(1);
     expect(stored.decisions[0]).toMatchObject({ service: 'servers', from: 2, to: servers.desiredCount });
     expect(parseState(stored.state).lastTickMs).toBe(nowMs);
+    // What /add is checked against (core/aws/budget-gate.ts), and whether the minimums are paid.
+    expect(stored.summary?.budget.belowMinimum).toBe(false);
+    expect(stored.summary?.addLimits?.servers?.maxCount).toBe(10);
+    expect(stored.summary?.addLimits?.servers?.budgetCap).toBe(10);
+    expect(stored.summary?.addLimits?.servers?.usdPerTaskHour).toBeGreaterThan(0);
 
     // A minute later the ledger has billed the running tasks.
     const next = await runTick(ports(), settings(1000), environment, log, nowMs + MINUTE_MS);
@@ -185,23 +190,57 @@ describe('an autoscaler tick against the emulator', () => {
     expect((await ports().state.load()).version).toBe(before.version + 1);
   });
 
-  it('a CloudWatch or ECS failure changes nothing', async () => {
+  it('with CloudWatch down the tick still bills and caps, allowing reductions only; with ECS down it changes nothing', async () => {
     const nowMs = loadMinuteMs + COMPLETE_AFTER_MS + 4 * MINUTE_MS;
     const before = await ports().state.load();
-    const serversBefore = await desired('servers');
     const url = new URL(endpoint);
     const gate = new TcpGate(url.hostname, Number(url.port));
     await gate.open();
     const deadCloudWatch = gate.url;
     await gate.close();
+    // Servers below what the load asked for a minute ago: without load data nothing may raise them.
+    await new EcsService(ecs, cluster, 'servers').setDesiredCount(3);
+    const log = quietLog();
     const cwDown = await runTick(
       ports({ cloudWatchEndpoint: deadCloudWatch }),
       settings(1000),
       environment,
-      quietLog(),
+      log,
       nowMs,
     );
-    expect(cwDown).toMatchObject({ kind: 'error', stage: 'read' });
+    expect(cwDown.kind, log.lines.join('\n')).toBe('applied');
+    if (cwDown.kind !== 'applied') return;
+    expect(cwDown.loadUnavailable).toBe(true);
+    expect(cwDown.decision.services.servers.desiredCount).toBeLessThanOrEqual(3);
+    expect(await desired('servers')).toBeLessThanOrEqual(3);
+    const after = await ports().state.load();
+    expect(after.version).toBe(before.version + 1);
+    expect(parseState(after.state).spendUsd).toBeGreaterThan(parseState(before.state).spendUsd);
+    expect(log.lines.some((l) => l.includes('reading the load failed'))).toBe(true);
+
+    // And the cap still binds: all but a cent spent, CloudWatch still down, the servers come down.
+    const store = ports().state;
+    await store.commit(after.version, { ...parseState(after.state), spendUsd: 1000 - 0.01 }, after.decisions, []);
+    const capped = await runTick(
+      ports({ cloudWatchEndpoint: deadCloudWatch }),
+      settings(1000),
+      environment,
+      quietLog(),
+      nowMs + MINUTE_MS,
+    );
+    expect(capped).toMatchObject({ kind: 'applied', loadUnavailable: true });
+    expect(await desired('servers')).toBe(2);
+    const unavailable = await metricPoints(cloudWatch, {
+      namespace: NAMESPACE,
+      name: AUTOSCALER_METRICS.loadUnavailable,
+      dimensions: { [DIMENSIONS.environment]: environment },
+      stat: 'Maximum',
+      startMs: nowMs - 5 * MINUTE_MS,
+      endMs: nowMs + 5 * MINUTE_MS,
+    });
+    expect(unavailable.map((p) => p.value)).toContain(1);
+
+    const version = (await ports().state.load()).version;
     const ecsDown = await runTick(
       ports({ cluster: 'no-such-cluster' }),
       settings(1000),
@@ -210,8 +249,46 @@ describe('an autoscaler tick against the emulator', () => {
       nowMs,
     );
     expect(ecsDown).toMatchObject({ kind: 'error', stage: 'read' });
-    expect((await ports().state.load()).version).toBe(before.version);
-    expect(await desired('servers')).toBe(serversBefore);
+    expect((await ports().state.load()).version).toBe(version);
+    expect(await desired('servers')).toBe(2);
+  });
+
+  it.each([
+    ['of a newer format', { format: 99, spendUsd: 12 }, /newer autoscaler/],
+    ['unreadable', { format: 1, spendUsd: 'twelve' }, /persisted autoscaler state: version: /],
+  ])('a state item %s takes both tiers to their minimum, says why and is left as it was', async (_, item, why) => {
+    const nowMs = loadMinuteMs + COMPLETE_AFTER_MS + 6 * MINUTE_MS;
+    const table = `rm-test-state-${randomBytes(4).toString('hex')}`;
+    const { client } = testClients(endpoint);
+    await client.send(
+      new CreateTableCommand({ TableName: table, BillingMode: 'PAY_PER_REQUEST', ...AUTOSCALER_STATE_KEYS }),
+    );
+    const store = ports({ state: table }).state;
+    await store.commit(0, item, [], []);
+    await new EcsService(ecs, cluster, 'servers').setDesiredCount(6);
+    await new EcsService(ecs, cluster, 'proxy').setDesiredCount(3);
+    const log = quietLog();
+    for (const at of [nowMs, nowMs + MINUTE_MS]) {
+      const outcome = await runTick(ports({ state: table }), settings(1000), environment, log, at);
+      expect(outcome.kind).toBe('stateUnreadable');
+      if (outcome.kind === 'stateUnreadable') expect(outcome.reason).toMatch(why);
+      expect(await desired('servers')).toBe(2);
+      expect(await desired('proxy')).toBe(1);
+    }
+    expect(log.lines.filter((l) => l.includes('state item is unreadable'))).toHaveLength(2);
+    const kept = await store.load();
+    expect(kept.version).toBe(1);
+    expect(kept.state).toEqual(item);
+    const flagged = await metricPoints(cloudWatch, {
+      namespace: NAMESPACE,
+      name: AUTOSCALER_METRICS.stateUnreadable,
+      dimensions: { [DIMENSIONS.environment]: environment },
+      stat: 'Sum',
+      startMs: nowMs - 5 * MINUTE_MS,
+      endMs: nowMs + 5 * MINUTE_MS,
+    });
+    expect(flagged.reduce((n, p) => n + p.value, 0)).toBeGreaterThanOrEqual(2);
+    await client.send(new DeleteTableCommand({ TableName: table })).catch(() => {});
   });
 
   it('a budget that pays only the minimum fleet holds the servers at their minimum and says so', async () => {

@@ -46,6 +46,9 @@ function settings(overrides: Partial<AutoscalerSettings> = {}): AutoscalerSettin
     p99SloMs: 250,
     budgetUsd: Number.POSITIVE_INFINITY,
     budgetPeriod: 'day',
+    // The arithmetic below is the caps' own; the margin and the surge are tested in autoscaler-ledger.test.ts.
+    budgetSafetyMargin: 0,
+    deploySurgeFactor: 1,
     ...overrides,
   });
 }
@@ -111,10 +114,16 @@ describe('autoscaler policy: load rules', () => {
       metrics: { requestsPerSecond: 300, cpuPercent: 90, complete: true },
     });
     expect(decide(inputs(cpuHot)).services.servers.desiredCount).toBe(15);
+    // p99 over the SLO adds one step (scaleOutStep, 4) to the tasks measured, however far over it is.
     const slow = observation(10, 300, { metrics: { requestsPerSecond: 300, p99Ms: 500, complete: true } });
     const decision = decide(inputs(slow)).services.servers;
-    expect(decision.desiredCount).toBe(20);
-    expect(decision.reason).toMatch(/p99 20/);
+    expect(decision.desiredCount).toBe(14);
+    expect(decision.reason).toMatch(/p99 14/);
+    const saturated = observation(10, 300, { metrics: { requestsPerSecond: 300, p99Ms: 5_000, complete: true } });
+    expect(decide(inputs(saturated)).services.servers.desiredCount).toBe(14);
+    // Under the SLO it asks for nothing: utilisation sizes the fleet.
+    const fast = observation(10, 600, { metrics: { requestsPerSecond: 600, p99Ms: 100, complete: true } });
+    expect(decide(inputs(fast)).services.servers.needs.p99).toBe(0);
   });
 
   it('counts pending tasks and not-yet-placed ones as capacity on the way', () => {

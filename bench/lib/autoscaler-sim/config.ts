@@ -3,7 +3,11 @@
  * test, with the proxy tier held at its minimum and billed, plus a fixed
  * overhead. Every policy shares these numbers.
  */
-import { type AutoscalerSettings, withDefaults } from '#functions/autoscaler/policy.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseDeploymentConfig } from '#core/config/deployment.js';
+import type { AutoscalerSettings } from '#functions/autoscaler/policy.js';
+import { settingsFromDeployment } from '#functions/autoscaler/settings-from-deployment.js';
 
 /** Requests per second one server task serves at 100% utilisation. */
 export const TASK_CAPACITY_RPS = 100;
@@ -36,7 +40,67 @@ export interface SimConfig {
   readonly settings: AutoscalerSettings;
 }
 
+/**
+ * The simulator's settings come from cdk.json through the path the Lambda
+ * uses (parseDeploymentConfig, then settingsFromDeployment), so every policy
+ * setting the bench scores (tolerance, scale-out limits, windows, the SLO
+ * rate's default, the safety margin, the failsafe's look-ahead, prices) is
+ * the deployed one. Only the modelled fleet replaces cdk.json's, and stays a
+ * config the schema accepts: the servers are 0.5 vCPU / 1 GiB x86 tasks
+ * serving TASK_CAPACITY_RPS each (2..200, target 60% of that), the proxy sits
+ * at 2 small tasks, the tasks have no public address (natGateways 1: the
+ * model bills Fargate alone) and the overhead is 0.03 USD an hour.
+ */
+export function deployedSimSettings(cdkContext: unknown = readCdkContext()): AutoscalerSettings {
+  const shipped = cdkContext as Record<string, Record<string, unknown>>;
+  const config = parseDeploymentConfig({
+    ...shipped,
+    proxy: {
+      ...shipped.proxy,
+      minCount: 2,
+      desiredCount: 2,
+      maxCount: 2,
+      cpu: 256,
+      memoryMiB: 512,
+      architecture: 'x86_64',
+      targetRequestsPerTaskPerSecond: PROXY_TASK_CAPACITY_RPS * TARGET_UTILIZATION,
+      targetCpuPercent: TARGET_UTILIZATION * 100,
+    },
+    servers: {
+      ...shipped.servers,
+      minCount: 2,
+      initialCount: 2,
+      maxCount: 200,
+      cpu: 512,
+      memoryMiB: 1024,
+      architecture: 'x86_64',
+      targetRequestsPerTaskPerSecond: TASK_CAPACITY_RPS * TARGET_UTILIZATION,
+      targetCpuPercent: TARGET_UTILIZATION * 100,
+    },
+    autoscaler: { ...shipped.autoscaler, fixedOverheadUsdPerHour: 0.03 },
+    natGateways: 1,
+  });
+  return settingsFromDeployment(config);
+}
+
+/** cdk.json's `ringmaster` context, found from this file up (the source tree or dist/). */
+function readCdkContext(): unknown {
+  let dir = import.meta.dirname;
+  for (;;) {
+    const file = join(dir, 'cdk.json');
+    if (existsSync(file)) {
+      return (JSON.parse(readFileSync(file, 'utf8')) as { context: { ringmaster: unknown } }).context.ringmaster;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no cdk.json above ${import.meta.dirname}`);
+    dir = parent;
+  }
+}
+
+let deployed: AutoscalerSettings | undefined;
+
 export function defaultSimConfig(overrides: Partial<AutoscalerSettings> = {}): SimConfig {
+  deployed ??= deployedSimSettings();
   return {
     taskCapacityRps: TASK_CAPACITY_RPS,
     proxyTaskCapacityRps: PROXY_TASK_CAPACITY_RPS,
@@ -44,34 +108,13 @@ export function defaultSimConfig(overrides: Partial<AutoscalerSettings> = {}): S
     metricDelayMinutes: METRIC_DELAY_MINUTES,
     taskStartMinutes: TASK_START_MINUTES,
     epochMs: EPOCH_MS,
-    settings: withDefaults({
-      services: {
-        // The proxy tier at its minimum: min = max.
-        proxy: {
-          minCount: 2,
-          maxCount: 2,
-          targetRequestsPerTaskPerSecond: PROXY_TASK_CAPACITY_RPS * TARGET_UTILIZATION,
-          sloRequestsPerTaskPerSecond: PROXY_TASK_CAPACITY_RPS * SLO_UTILIZATION,
-          targetCpuPercent: TARGET_UTILIZATION * 100,
-          task: { cpu: 256, memoryMiB: 512, architecture: 'x86_64' },
-        },
-        servers: {
-          minCount: 2,
-          maxCount: 200,
-          targetRequestsPerTaskPerSecond: TASK_CAPACITY_RPS * TARGET_UTILIZATION,
-          sloRequestsPerTaskPerSecond: TASK_CAPACITY_RPS * SLO_UTILIZATION,
-          targetCpuPercent: TARGET_UTILIZATION * 100,
-          task: { cpu: 512, memoryMiB: 1024, architecture: 'x86_64' },
-        },
-      },
-      p99SloMs: P99_SLO_MS,
+    settings: {
+      ...deployed,
+      // The replays set each budget and period themselves (unbudgeted, a whole trace, or a UTC day).
       budgetUsd: Number.POSITIVE_INFINITY,
       budgetPeriod: 'day',
-      taskStartMinutes: TASK_START_MINUTES,
-      // An ALB's hourly charge plus a little Lambda, CloudWatch and DynamoDB.
-      fixedOverheadUsdPerHour: 0.03,
       ...overrides,
-    }),
+    },
   };
 }
 

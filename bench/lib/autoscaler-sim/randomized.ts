@@ -8,8 +8,9 @@
 import { taskHourlyUsd } from '#core/pricing/fargate.js';
 import type { ServiceName } from '#core/telemetry/metric-names.js';
 import { minimumSpendForPeriod, type ServiceSettings } from '#functions/autoscaler/policy.js';
+import { SLO_RATE_OVER_TARGET } from '#functions/autoscaler/settings-from-deployment.js';
 import { seededRandom } from '../random.js';
-import { defaultSimConfig, SLO_UTILIZATION, TARGET_UTILIZATION } from './config.js';
+import { defaultSimConfig, type SimConfig, TARGET_UTILIZATION } from './config.js';
 import { replay } from './model.js';
 import { ringmasterWith } from './policies/ringmaster.js';
 import { diurnal, MINUTES_PER_DAY, type Trace } from './trace.js';
@@ -62,48 +63,64 @@ function randomService(random: () => number, capacityRps: number, minCount: numb
     minCount,
     maxCount,
     targetRequestsPerTaskPerSecond: capacityRps * TARGET_UTILIZATION,
-    sloRequestsPerTaskPerSecond: capacityRps * SLO_UTILIZATION,
+    sloRequestsPerTaskPerSecond: capacityRps * TARGET_UTILIZATION * SLO_RATE_OVER_TARGET,
     targetCpuPercent: TARGET_UTILIZATION * 100,
     task: { ...pick(random, TASK_SIZES), architecture: random() < 0.5 ? 'x86_64' : 'arm64' },
   };
 }
 
 /** Five-minute history (CloudWatch's other period) keeps 1,000 replays quick and covers the handler's other choice. */
-const policy = ringmasterWith({ historyBucketMinutes: 5 });
+export const policy = ringmasterWith({ historyBucketMinutes: 5 });
+
+/** One randomized tight-budget case: a day's trace, a random fleet and a budget between the minimum and enough. */
+export interface RandomCase {
+  readonly trace: Trace;
+  readonly config: SimConfig;
+  readonly budgetUsd: number;
+  readonly periodStartMs: number;
+  readonly periodEndMs: number;
+}
+
+export function randomCase(random: () => number, traceSeed: number, epochMs?: number): RandomCase {
+  const trace = randomTrace(random, traceSeed);
+  const base = defaultSimConfig();
+  const serverMin = 1 + Math.floor(random() * 4);
+  const proxyMin = 1 + Math.floor(random() * 3);
+  const services: Record<ServiceName, ServiceSettings> = {
+    proxy: randomService(random, base.proxyTaskCapacityRps, proxyMin, proxyMin + Math.floor(random() * 4)),
+    servers: randomService(random, base.taskCapacityRps, serverMin, serverMin + 10 + Math.floor(random() * 300)),
+  };
+  const config = {
+    ...defaultSimConfig({ services, fixedOverheadUsdPerHour: random() * 0.1 }),
+    ...(epochMs === undefined ? {} : { epochMs }),
+  };
+  const periodMs = trace.rps.length * 60_000;
+  const period = { startMs: config.epochMs, endMs: config.epochMs + periodMs };
+  const minimum = minimumSpendForPeriod({ ...config.settings, budgetPeriod: period });
+  // What serving every minute at the target would cost: the budget is drawn between the two.
+  let demandUsd = minimum;
+  const perMinute = taskHourlyUsd(services.servers.task, config.settings.fargateRates) / 60;
+  for (const rps of trace.rps) {
+    const tasks = Math.min(services.servers.maxCount, Math.ceil(rps / services.servers.targetRequestsPerTaskPerSecond));
+    demandUsd += Math.max(0, tasks - serverMin) * perMinute;
+  }
+  // Only budgets the deployment's validation accepts: the minimum counts paid after the safety margin.
+  const floor = minimum / (1 - config.settings.budgetSafetyMargin);
+  const budgetUsd = floor + Math.max(0, demandUsd - floor) * (0.01 + random() * 1.1);
+  return { trace, config, budgetUsd, periodStartMs: period.startMs, periodEndMs: period.endMs };
+}
 
 export function randomizedReplays(seed: number, replays: number): RandomizedResult {
   const random = seededRandom(seed);
   let worst = 0;
   let sum = 0;
   for (let r = 0; r < replays; r++) {
-    const trace = randomTrace(random, seed * 7919 + r);
-    const base = defaultSimConfig();
-    const serverMin = 1 + Math.floor(random() * 4);
-    const proxyMin = 1 + Math.floor(random() * 3);
-    const services: Record<ServiceName, ServiceSettings> = {
-      proxy: randomService(random, base.proxyTaskCapacityRps, proxyMin, proxyMin + Math.floor(random() * 4)),
-      servers: randomService(random, base.taskCapacityRps, serverMin, serverMin + 10 + Math.floor(random() * 300)),
-    };
-    const config = defaultSimConfig({ services, fixedOverheadUsdPerHour: random() * 0.1 });
-    const periodMs = trace.rps.length * 60_000;
-    const period = { startMs: config.epochMs, endMs: config.epochMs + periodMs };
-    const minimum = minimumSpendForPeriod({ ...config.settings, budgetPeriod: period });
-    // What serving every minute at the target would cost: the budget is drawn between the two.
-    let demandUsd = minimum;
-    const perMinute = taskHourlyUsd(services.servers.task, config.settings.fargateRates) / 60;
-    for (const rps of trace.rps) {
-      const tasks = Math.min(
-        services.servers.maxCount,
-        Math.ceil(rps / services.servers.targetRequestsPerTaskPerSecond),
-      );
-      demandUsd += Math.max(0, tasks - serverMin) * perMinute;
-    }
-    const budgetUsd = minimum + (demandUsd - minimum) * (0.01 + random() * 1.1);
-    const options = { budgetUsd, periodStartMs: period.startMs, periodEndMs: period.endMs };
-    const result = replay(trace, policy, config, options);
+    const c = randomCase(random, seed * 7919 + r);
+    const options = { budgetUsd: c.budgetUsd, periodStartMs: c.periodStartMs, periodEndMs: c.periodEndMs };
+    const result = replay(c.trace, policy, c.config, options);
     let spent = 0;
     for (const dollars of result.dollars) spent += dollars;
-    const ratio = spent / budgetUsd;
+    const ratio = spent / c.budgetUsd;
     worst = Math.max(worst, ratio);
     sum += ratio;
   }

@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
+import { AutoscalerStateStore } from '#core/aws/autoscaler-state-store.js';
+import { BudgetGate } from '#core/aws/budget-gate.js';
 import { cloudWatchClient } from '#core/aws/cloudwatch-client.js';
 import { CloudWatchSink } from '#core/aws/cloudwatch-sink.js';
+import { dynamoDocumentClient } from '#core/aws/dynamo-client.js';
 import { ecsClient } from '#core/aws/ecs-client.js';
 import { EcsScaler, EcsService } from '#core/aws/ecs-service.js';
 import { loadOrExit } from '#core/config/load-or-exit.js';
@@ -39,7 +42,16 @@ async function main(): Promise<void> {
           mirrored = localEcsTasks(config, processes(), log);
           return mirrored;
         case 'ecs':
-          return new EcsScaler(new EcsService(ecsClient(), config.ECS_CLUSTER, config.ECS_SERVER_SERVICE));
+          // /add goes through the autoscaler's budget (BudgetGate) wherever the autoscaler's state is readable.
+          return new EcsScaler(
+            new EcsService(ecsClient(), config.ECS_CLUSTER, config.ECS_SERVER_SERVICE),
+            config.AUTOSCALER_STATE_TABLE
+              ? new BudgetGate(
+                  new AutoscalerStateStore(dynamoDocumentClient(), config.AUTOSCALER_STATE_TABLE),
+                  'servers',
+                )
+              : undefined,
+          );
         case 'none':
           return undefined;
       }

@@ -3,7 +3,17 @@
  * driven tick by tick, exactly as the Lambda handler will: observations in,
  * persisted state carried to the next tick.
  */
-import { decide, type PersistedState, type RequestRateHistory } from '#functions/autoscaler/policy.js';
+import { refuseBeyond } from '#core/aws/budget-gate.js';
+import { usdPerTaskMs } from '#functions/autoscaler/budget.js';
+import { periodBounds } from '#functions/autoscaler/period.js';
+import {
+  type AutoscalerSettings,
+  decide,
+  type PersistedState,
+  type RequestRateHistory,
+  STATE_FORMAT,
+  type TickDecision,
+} from '#functions/autoscaler/policy.js';
 import type { SimConfig } from '../config.js';
 import type { PolicyFactory, ReplayOptions, TickView } from '../model.js';
 import { MINUTES_PER_DAY } from '../trace.js';
@@ -11,14 +21,41 @@ import { MINUTES_PER_DAY } from '../trace.js';
 /** History handed to each tick: the two seasonal days plus the level window, with room to spare. */
 const HISTORY_MINUTES = 2 * MINUTES_PER_DAY + 120;
 
-export function ringmasterSettings(config: SimConfig, trace: { rps: Float64Array }, options: ReplayOptions) {
+export function ringmasterSettings(
+  config: SimConfig,
+  trace: { rps: Float64Array },
+  options: ReplayOptions,
+): AutoscalerSettings {
   if (options.budgetUsd === undefined) return config.settings;
   return {
     ...config.settings,
     budgetUsd: options.budgetUsd,
-    budgetPeriod: {
+    budgetPeriod: options.budgetPeriod ?? {
       startMs: options.periodStartMs ?? config.epochMs,
       endMs: options.periodEndMs ?? config.epochMs + trace.rps.length * 60_000,
+    },
+  };
+}
+
+/** The ledger as a period's earlier days left it (monthRollover): `spendUsd` spent, the minimum counts set. */
+function seededState(settings: AutoscalerSettings, nowMs: number, spendUsd: number): PersistedState {
+  const period = periodBounds(settings.budgetPeriod, nowMs);
+  const service = (count: number) => ({
+    lastDesired: count,
+    lastBillable: count,
+    recentRecommendations: [],
+    lastScaleOutMs: null,
+  });
+  return {
+    format: STATE_FORMAT,
+    version: 1,
+    periodStartMs: period.startMs,
+    periodEndMs: period.endMs,
+    spendUsd,
+    lastTickMs: nowMs,
+    services: {
+      proxy: service(settings.services.proxy.minCount),
+      servers: service(settings.services.servers.minCount),
     },
   };
 }
@@ -77,25 +114,57 @@ export const ringmasterWith =
   (trace, config, options) => {
     const settings = ringmasterSettings(config, trace, options);
     const fiveMinute = sim.historyBucketMinutes === 5 ? fiveMinuteHistory(config.epochMs) : undefined;
-    let state: PersistedState | undefined;
+    let state: PersistedState | undefined =
+      options.initialSpendUsd === undefined
+        ? undefined
+        : seededState(settings, config.epochMs, options.initialSpendUsd);
+    let last: TickDecision | undefined;
     return {
+      loseState() {
+        state = undefined;
+      },
+      manualAdd(desired, n) {
+        // The admin API's BudgetGate, on what the last tick wrote (core/aws/budget-gate.ts).
+        const servers = settings.services.servers;
+        if (!last) return desired;
+        try {
+          refuseBeyond(
+            {
+              maxCount: servers.maxCount,
+              budgetCap: last.budget.hardCaps.servers,
+              usdPerTaskHour: usdPerTaskMs(servers, settings) * 3_600_000,
+            },
+            desired,
+            desired + n,
+            last.budget,
+          );
+          return desired + n;
+        } catch {
+          return desired;
+        }
+      },
       tick(view) {
         const m = view.metrics;
         const proxyCpu = m
           ? Math.min(100, (100 * m.rps) / Math.max(1, view.proxy.running * config.proxyTaskCapacityRps))
           : undefined;
+        const history =
+          view.observedRps.length === 0 ? undefined : fiveMinute ? fiveMinute(view) : historyOf(view, config.epochMs);
         const decision = decide({
           nowMs: view.nowMs,
           settings,
           state,
-          history:
-            view.observedRps.length === 0 ? undefined : fiveMinute ? fiveMinute(view) : historyOf(view, config.epochMs),
+          loadUnavailable: view.loadUnavailable === true,
+          // The services were created when the trace began: a lost state item mid-trace is a lost ledger.
+          servicesSinceMs: config.epochMs,
+          history: view.loadUnavailable ? undefined : history,
           services: {
             proxy: {
               runningCount: view.proxy.running,
               pendingCount: view.proxy.pending,
               desiredCount: view.proxy.desired,
               metrics: { requestsPerSecond: m?.rps, cpuPercent: proxyCpu, complete: m !== undefined },
+              tasks: view.proxyTasks,
             },
             servers: {
               runningCount: view.servers.running,
@@ -108,10 +177,12 @@ export const ringmasterWith =
                 tasksMeasured: m?.tasksMeasured,
                 complete: m !== undefined,
               },
+              tasks: view.serverTasks,
             },
           },
         });
         state = decision.nextState;
+        last = decision;
         return { servers: decision.services.servers.desiredCount, proxy: decision.services.proxy.desiredCount };
       },
     };
