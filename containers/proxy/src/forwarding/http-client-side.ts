@@ -1,21 +1,70 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ClientCloseListener, ClientSide } from './client-side.js';
 
-const kListener = Symbol('ringmaster.closeListener');
-type ResponseWithListener = ServerResponse & { [kListener]?: ClientCloseListener };
+const kSide = Symbol('ringmaster.clientSide');
+const kInOrder = Symbol('ringmaster.inOrder');
+type ResponseWithSide = ServerResponse & { [kSide]?: HttpClientSide };
+/** Something to start once the requests before it on its connection are answered (an Exchange). */
+interface Startable {
+  start(): void;
+}
+/**
+ * Per connection: undefined when no request is being answered, null when one
+ * is and none waits, else the requests waiting their turn (rare: pipelining).
+ */
+type OrderedSocket = Socket & { [kInOrder]?: Startable[] | null };
+
+/**
+ * node:http emits every pipelined request as soon as it parses it; the proxy
+ * forwards them one at a time, each once the one before it has been answered,
+ * as the `net` plane and nginx do. Otherwise a request pipelined behind one
+ * the proxy refuses (an answer that closes the connection) would already be
+ * on its way to a server, executed there and never answered.
+ */
+export function startInOrder(req: IncomingMessage, exchange: Startable): void {
+  const socket = req.socket as OrderedSocket;
+  const waiting = socket[kInOrder];
+  if (waiting === undefined) {
+    socket[kInOrder] = null;
+    exchange.start();
+  } else if (waiting === null) socket[kInOrder] = [exchange];
+  else waiting.push(exchange);
+}
+
+/** The request being answered on `socket` is done: start the next one, unless the connection is going away. */
+function startNext(socket: OrderedSocket): void {
+  const waiting = socket[kInOrder];
+  if (waiting === undefined || waiting === null || socket.destroyed || socket.writableEnded) {
+    // Nothing waits, or the answer closed the connection: node:http answers nothing more on it.
+    socket[kInOrder] = undefined;
+    return;
+  }
+  const next = waiting.shift() as Startable;
+  if (waiting.length === 0) socket[kInOrder] = null;
+  next.start();
+}
 
 /** Shared 'close' listener, so no closure is allocated per request. */
-function onResponseClose(this: ResponseWithListener): void {
-  this[kListener]?.clientClosed();
+function onResponseClose(this: ResponseWithSide): void {
+  const side = this[kSide];
+  if (side === undefined) return;
+  side.listener?.clientClosed();
+  startNext(side.socket);
 }
 
 /** The ClientSide of the node:http data plane: Node's request and response. */
 export class HttpClientSide implements ClientSide {
+  listener: ClientCloseListener | undefined;
+  /** The client connection, kept here: node:http detaches it from the request and response once answered. */
+  readonly socket: Socket;
   constructor(
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
-  ) {}
+  ) {
+    this.socket = req.socket;
+  }
 
   get method(): string {
     return this.req.method as string;
@@ -27,7 +76,7 @@ export class HttpClientSide implements ClientSide {
     return this.req.rawHeaders;
   }
   get remoteAddress(): string {
-    return this.req.socket.remoteAddress ?? '';
+    return this.socket.remoteAddress ?? '';
   }
   requestBody(): Readable {
     return this.req;
@@ -65,7 +114,8 @@ export class HttpClientSide implements ClientSide {
     this.res.destroy(err);
   }
   watchClose(listener: ClientCloseListener): void {
-    (this.res as ResponseWithListener)[kListener] = listener;
+    this.listener = listener;
+    (this.res as ResponseWithSide)[kSide] = this;
     this.res.on('close', onResponseClose);
   }
 }

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { RecordsApi } from '../records/records-api.js';
 import { Exchange } from './exchange.js';
 import type { Forwarding } from './forwarding.js';
-import { HttpClientSide } from './http-client-side.js';
+import { HttpClientSide, startInOrder } from './http-client-side.js';
 
 export interface ProxyServerLimits {
   readonly headersTimeoutMs: number;
@@ -27,9 +27,9 @@ export function createProxyServer(fwd: Forwarding, limits: ProxyServerLimits, re
     records
       ? (req, res) => {
           if (records.matches(req.url ?? '/')) records.handle(req, res);
-          else new Exchange(fwd, new HttpClientSide(req, res)).start();
+          else startInOrder(req, new Exchange(fwd, new HttpClientSide(req, res)));
         }
-      : (req, res) => new Exchange(fwd, new HttpClientSide(req, res)).start(),
+      : (req, res) => startInOrder(req, new Exchange(fwd, new HttpClientSide(req, res))),
   );
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed requests, header overflow and timeouts: answer if the socket still can.
