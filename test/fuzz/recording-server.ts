@@ -111,15 +111,19 @@ export class RecordingServer {
     let keepAlive = true;
     let body: Buffer[] = [];
     let done = false;
+    let inBody = false;
     const { llhttp } = this;
     const parser: HttpParser = createParser(llhttp, llhttp.REQUEST, MAX_HEADER_BYTES, {
       onHeaders: (h: string[], u: string) => {
+        // After the head these are a chunked body's trailers (node's binding repeats the target with them): dropped.
+        if (inBody) return;
         headers.push(...h);
         url += u;
       },
       onHeadersComplete: (major, minor, h, m, u, _s, _m, up, ka) => {
         if (h !== undefined) headers.push(...h);
         if (u !== undefined) url += u;
+        inBody = true;
         method = llhttp.methods[m] ?? '?';
         version = `${major}.${minor}`;
         upgrade = up;
@@ -130,6 +134,7 @@ export class RecordingServer {
         body.push(Buffer.from(chunk));
       },
       onMessageComplete: () => {
+        inBody = false;
         const request: RecordedRequest = {
           connection,
           indexOnConnection: index++,

@@ -58,6 +58,18 @@ export class ConnectionOptionError extends ClientRequestError {
   }
 }
 
+/** An HTTP/1.1 request without Host, or with more than one (RFC 9112 §3.2: a server MUST answer either 400). */
+export class HostError extends ClientRequestError {
+  override readonly name = 'HostError';
+  constructor(reason: 'missing' | 'repeated') {
+    super(
+      'INVALID_INPUT',
+      'host',
+      reason === 'missing' ? 'an HTTP/1.1 request must have a Host header' : 'appears more than once',
+    );
+  }
+}
+
 /** The request body broke HTTP/1.1 framing (bad chunk size or extension); `cause` is the parser's error. */
 export class MalformedRequestError extends ClientRequestError {
   override readonly name = 'MalformedRequestError';

@@ -11,6 +11,7 @@ import {
   ClientAbortedError,
   ClientRequestError,
   ConnectionOptionError,
+  HostError,
   NoHealthyServerError,
   type ProxyError,
   TooManyHeadersError,
@@ -69,6 +70,10 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
     this.requestId = head.requestId ?? fwd.requestIds.next();
     if (rawHeaders.length > settings.maxHeaderCount * 2) {
       this.replyError(new TooManyHeadersError(settings.maxHeaderCount), true);
+      return;
+    }
+    if (head.duplicateHost || (head.host === undefined && client.needsHostCheck)) {
+      this.replyError(new HostError(head.duplicateHost ? 'repeated' : 'missing'), true);
       return;
     }
     if (head.connectionNamesFraming !== undefined) {

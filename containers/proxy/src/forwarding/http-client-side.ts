@@ -1,10 +1,12 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { ClientCloseListener, ClientSide } from './client-side.js';
 
 const kSide = Symbol('ringmaster.clientSide');
 const kInOrder = Symbol('ringmaster.inOrder');
+/** The request node:http parsed last on a connection. */
+const kLast = Symbol('ringmaster.lastRequest');
 type ResponseWithSide = ServerResponse & { [kSide]?: HttpClientSide };
 /** Something to start once the requests before it on its connection are answered (an Exchange). */
 interface Startable {
@@ -14,7 +16,7 @@ interface Startable {
  * Per connection: undefined when no request is being answered, null when one
  * is and none waits, else the requests waiting their turn (rare: pipelining).
  */
-type OrderedSocket = Socket & { [kInOrder]?: Startable[] | null };
+type OrderedSocket = Socket & { [kInOrder]?: Startable[] | null; [kLast]?: IncomingMessage };
 
 /**
  * node:http emits every pipelined request as soon as it parses it; the proxy
@@ -25,12 +27,36 @@ type OrderedSocket = Socket & { [kInOrder]?: Startable[] | null };
  */
 export function startInOrder(req: IncomingMessage, exchange: Startable): void {
   const socket = req.socket as OrderedSocket;
+  // node:http still parses what arrives after an answer that closed the connection: never forwarded.
+  if (socket.writableEnded || socket.destroyed) return;
+  socket[kLast] = req;
   const waiting = socket[kInOrder];
   if (waiting === undefined) {
     socket[kInOrder] = null;
     exchange.start();
   } else if (waiting === null) socket[kInOrder] = [exchange];
   else waiting.push(exchange);
+}
+
+/**
+ * Queues `answer` behind the requests still being answered on `socket`, if
+ * any (true), so an answer the server writes itself (a parse error's 400)
+ * never overtakes theirs; false when nothing is in progress: answer now.
+ */
+export function answerInOrder(socket: Duplex, answer: () => void): boolean {
+  const s = socket as OrderedSocket;
+  const waiting = s[kInOrder];
+  if (waiting === undefined) return false;
+  // A request whose body broke (or timed out) is the last one node:http parsed.
+  const broken = s[kLast]?.complete === false;
+  // It is the one being answered: its Exchange is cut with the connection, so answer now.
+  if (broken && (waiting === null || waiting.length === 0)) return false;
+  // It waits its turn: it is never forwarded, and the answer takes its place.
+  if (broken) (waiting as Startable[]).pop();
+  const entry: Startable = { start: answer };
+  if (waiting === null) s[kInOrder] = [entry];
+  else waiting.push(entry);
+  return true;
 }
 
 /** The request being answered on `socket` is done: start the next one, unless the connection is going away. */
@@ -74,6 +100,9 @@ export class HttpClientSide implements ClientSide {
   }
   get rawHeaders(): readonly string[] {
     return this.req.rawHeaders;
+  }
+  get needsHostCheck(): boolean {
+    return this.req.httpVersionMinor === 1 && this.req.httpVersionMajor === 1;
   }
   get remoteAddress(): string {
     return this.socket.remoteAddress ?? '';

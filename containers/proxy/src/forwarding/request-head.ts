@@ -32,6 +32,11 @@ export interface RequestHead {
    * transfer-encoding, host), as the client spelled it: the request is refused.
    */
   connectionNamesFraming: string | undefined;
+  /**
+   * Host appeared more than once: which one a server honours is anyone's guess,
+   * so the request is refused (RFC 9112 §3.2: a server MUST answer it 400).
+   */
+  duplicateHost: boolean;
 }
 
 /** Request ids we pass through: short and printable, so logs stay safe. */
@@ -63,6 +68,7 @@ export function scanRequestHead(raw: readonly string[], keyHeaderName: string, d
     expectContinue: false,
     connectionTokens: undefined,
     connectionNamesFraming: undefined,
+    duplicateHost: false,
   };
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -78,7 +84,10 @@ export function scanRequestHead(raw: readonly string[], keyHeaderName: string, d
         if (equalsLower(name, 'te')) continue;
         break;
       case 4:
-        if (equalsLower(name, 'host')) head.host = value;
+        if (equalsLower(name, 'host')) {
+          if (head.host !== undefined) head.duplicateHost = true;
+          head.host = value;
+        }
         break;
       case 6:
         // The data plane answers Expect: 100-continue itself; it is never forwarded (undici refuses to send it).
