@@ -188,6 +188,8 @@ describe.each(COMBOS)('HTTP/1.1 corpus, DATA_PLANE=$plane UPSTREAM_CLIENT=$clien
       'Host twice': `GET /two-hosts HTTP/1.1\r\nHost: t\r\nHost: other\r\n\r\n${smuggled}`,
       // Fuzzer finding (DATA_PLANE=http): node:http's own 400 for the missing Host, then a second 400 for the bytes after it.
       'no Host, then bytes that are not HTTP': 'GET /no-host-garbage HTTP/1.1\r\n\r\ngarbage\r\n\r\n',
+      // Fuzzer finding (DATA_PLANE=http): the refusal, then a second 400 for the broken Transfer-Encoding after it.
+      'a refused request whose framing is also broken': `GET /refused-twice HTTP/1.1\r\nHost: t\r\nConnection: host\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n${smuggled}`,
     };
     for (const [name, bytes] of Object.entries(cases)) {
       it(name, async () => {
@@ -245,6 +247,14 @@ describe.each(COMBOS)('HTTP/1.1 corpus, DATA_PLANE=$plane UPSTREAM_CLIENT=$clien
     expect(responses.slice(1).map((r) => r.status)).not.toContain(200);
     expect(responses.length).toBeLessThanOrEqual(2);
     expect(outcome.closed).toBe(true);
+  });
+
+  it('CONNECT pipelined behind a request: its 405 waits for that answer (fuzzer finding)', async () => {
+    const connectAfter = 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n';
+    const { responses, outcome } = await responsesFor([get('/before-connect') + connectAfter], ['GET', 'GET']);
+    record('CONNECT pipelined', summary(responses, outcome.closed));
+    expect(responses.map((r) => r.status)).toEqual([200, 405]);
+    expect(JSON.parse(responses[0]?.body ?? '{}').url).toBe('/before-connect');
   });
 
   it('answers pipelined requests in order on one connection', async () => {

@@ -5,7 +5,7 @@
  * with the client's bytes as base64 (latin1), then one summary line; exits 1
  * if it found anything, 2 on bad arguments.
  */
-import { fuzz } from './differential.js';
+import { ANSWER_MODES, COMBOS, fuzz } from './differential.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -20,7 +20,15 @@ function arg(name: string, fallback: number): number {
 
 const streams = arg('streams', 1000);
 const seed = arg('seed', Date.now() % 1_000_000);
+// --without MODE[,MODE]: leave answer modes out (to find which one a finding needs).
+const without = process.argv.includes('--without')
+  ? (process.argv[process.argv.indexOf('--without') + 1] ?? '').split(',')
+  : [];
+// --client llhttp|undici: one upstream client only.
+const only = process.argv.includes('--client') ? process.argv[process.argv.indexOf('--client') + 1] : undefined;
 const summary = await fuzz({
+  answerModes: ANSWER_MODES.filter((m) => !without.includes(m)),
+  combos: COMBOS.filter((c) => only === undefined || c.client === only),
   seed,
   streams,
   first: arg('first', 0),

@@ -49,6 +49,8 @@ export interface FuzzOptions {
   /** Streams in flight per combo. */
   readonly concurrency?: number;
   readonly combos?: readonly Combo[];
+  /** Only these answer modes (default: all). */
+  readonly answerModes?: readonly AnswerMode[];
   readonly onFinding?: (f: Finding) => void;
   /** Called every 500 streams with the streams done so far (per combo). */
   readonly onProgress?: (done: number) => void;
@@ -77,11 +79,13 @@ const IDLE_MS = 200;
 const STREAM_CAP_MS = 1500;
 /** How long after its client finished a stream is checked (what reaches the server by then is judged with it). */
 const SETTLE_MS = 400;
+/** How long a proxy may take to stop (its shutdown timeout is 3 s) before it is killed and reported. */
+const STOP_MS = 8000;
 /** Statuses the proxy answers itself for a request it refuses (never forwarded). */
 const REFUSALS = new Set([400, 405, 408, 413, 414, 417, 431, 501]);
 
 /** How the recording server answers a request: mostly well, sometimes oddly or brokenly. */
-const ANSWER_MODES = [
+export const ANSWER_MODES = [
   'length',
   'length',
   'length',
@@ -101,7 +105,7 @@ const ANSWER_MODES = [
   'two-lengths',
   'no-content-with-bytes',
 ] as const;
-type AnswerMode = (typeof ANSWER_MODES)[number];
+export type AnswerMode = (typeof ANSWER_MODES)[number];
 /** Modes after which the proxy cannot deliver the answer (a 502, or a cut connection). */
 const BROKEN_MODES: ReadonlySet<AnswerMode> = new Set(['length-and-chunked', 'cut-short', 'two-lengths']);
 /**
@@ -113,9 +117,10 @@ const BROKEN_FOR_UNDICI: ReadonlySet<AnswerMode> = new Set([...BROKEN_MODES, 'no
 /** The stray response some answers carry after themselves: no client may ever see it. */
 const STRAY = 'HTTP/1.1 200 OK\r\nx-fuzz-echo: stray\r\ncontent-length: 5\r\n\r\nstray';
 
+let modes: readonly AnswerMode[] = ANSWER_MODES;
 function answerModeOf(seed: number, id: string): AnswerMode {
   const h = createHash('sha1').update(`${seed}/${id}`).digest();
-  return ANSWER_MODES[(h[0] as number) % ANSWER_MODES.length] as AnswerMode;
+  return modes[(h[0] as number) % modes.length] as AnswerMode;
 }
 
 function answerFor(seed: number, request: RecordedRequest): Answer {
@@ -258,8 +263,19 @@ class Target {
     this.port = Number(new URL(this.proxy.url).port);
   }
 
-  async stop(): Promise<number | null> {
-    const code = (await this.proxy?.stop()) ?? null;
+  /** SIGTERM, and SIGKILL after STOP_MS: a proxy that cannot stop is a finding, not a hung run. */
+  async stop(): Promise<number | string | null> {
+    const proxy = this.proxy;
+    let code: number | string | null = null;
+    if (proxy !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<string>((r) => {
+        timer = setTimeout(() => r(`still running ${STOP_MS} ms after SIGTERM`), STOP_MS);
+      });
+      code = await Promise.race([proxy.stop(), late]);
+      clearTimeout(timer);
+      if (typeof code === 'string') proxy.child.kill('SIGKILL');
+    }
     await this.server.stop();
     return code;
   }
@@ -321,6 +337,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
   const first = options.first ?? 0;
   const concurrency = options.concurrency ?? 32;
   const combos = options.combos ?? COMBOS;
+  modes = options.answerModes ?? ANSWER_MODES;
   let findings = 0;
   const counts = { requests: 0, forwarded: 0, refusedByProxy: 0 };
   const targets = combos.map((c) => new Target(c, seed));
@@ -426,7 +443,10 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
     // Every exchange ended (answered, refused or abandoned): the proxy counts none still in flight.
     await new Promise((r) => setTimeout(r, 1000));
     for (const t of targets) {
-      const status = await t.proxy?.admin('GET', '/status').catch((err: Error) => ({ body: { error: err.message } }));
+      const status = await Promise.race([
+        t.proxy?.admin('GET', '/status').catch((err: Error) => ({ body: { error: err.message } })),
+        new Promise<{ body: { error: string } }>((r) => setTimeout(() => r({ body: { error: 'no answer' } }), 2000)),
+      ]);
       const inflight = status?.body?.message?.totals?.inflight ?? status?.body?.error;
       if (inflight !== 0) {
         report({
@@ -446,7 +466,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
           finding: 'the proxy did not exit cleanly',
           combo: t.name,
           stream: -1,
-          detail: `exit code ${code}: ${t.proxy?.stderr.slice(-20).join(' | ') ?? ''}`,
+          detail: `exit code ${code}: ${t.proxy?.stderr.slice(-30).join(' | ') ?? ''}`,
           bytes: '',
         });
       }

@@ -5,6 +5,8 @@ import type { ClientCloseListener, ClientSide } from './client-side.js';
 
 const kSide = Symbol('ringmaster.clientSide');
 const kInOrder = Symbol('ringmaster.inOrder');
+/** An answer that closes the connection has been ended on it: nothing more is answered there. */
+const kClosing = Symbol('ringmaster.closing');
 /** The request node:http parsed last on a connection. */
 const kLast = Symbol('ringmaster.lastRequest');
 type ResponseWithSide = ServerResponse & { [kSide]?: HttpClientSide };
@@ -16,7 +18,7 @@ interface Startable {
  * Per connection: undefined when no request is being answered, null when one
  * is and none waits, else the requests waiting their turn (rare: pipelining).
  */
-type OrderedSocket = Socket & { [kInOrder]?: Startable[] | null; [kLast]?: IncomingMessage };
+type OrderedSocket = Socket & { [kInOrder]?: Startable[] | null; [kLast]?: IncomingMessage; [kClosing]?: true };
 
 /**
  * node:http emits every pipelined request as soon as it parses it; the proxy
@@ -41,10 +43,14 @@ export function startInOrder(req: IncomingMessage, exchange: Startable): void {
 /**
  * Queues `answer` behind the requests still being answered on `socket`, if
  * any (true), so an answer the server writes itself (a parse error's 400)
- * never overtakes theirs; false when nothing is in progress: answer now.
+ * never overtakes theirs; true as well when an answer that closes the
+ * connection already went out (nothing more is said there); false when
+ * nothing is in progress: answer now.
  */
 export function answerInOrder(socket: Duplex, answer: () => void): boolean {
   const s = socket as OrderedSocket;
+  // The connection's last answer closes it (a refusal): a second answer after it would be read as garbage.
+  if (s[kClosing]) return true;
   const waiting = s[kInOrder];
   if (waiting === undefined) return false;
   // A request whose body broke (or timed out) is the last one node:http parsed.
@@ -138,6 +144,9 @@ export class HttpClientSide implements ClientSide {
   end(body?: string): void {
     if (body === undefined) this.res.end();
     else this.res.end(body);
+    // node:http marks a response that closes the connection (a `connection: close` header) `_last`.
+    if ((this.res as ServerResponse & { _last?: boolean })._last === true)
+      (this.socket as OrderedSocket)[kClosing] = true;
   }
   destroy(err?: Error): void {
     this.res.destroy(err);
