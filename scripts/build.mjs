@@ -82,6 +82,7 @@ const entryPoints = {
   'bench/soak': 'bench/soak.ts',
   'bench/peers/node-http-proxy': 'bench/peers/node-http-proxy.ts',
   'bench/peers/fastify-http-proxy': 'bench/peers/fastify-http-proxy.ts',
+  'fuzz/http': 'test/fuzz/cli.ts',
 };
 
 await build({

@@ -91,9 +91,51 @@ describe('request head scan', () => {
     expect(scanRequestHead(['x-request-id', 'x'.repeat(129)], '', 'd').requestId).toBeUndefined();
   });
 
-  it('reads content-length', () => {
-    expect(scanRequestHead(['Content-Length', '42'], '', 'd').contentLength).toBe(42);
+  it('reads content-length and never forwards it: the upstream client writes the framing', () => {
+    const head = scanRequestHead(['Host', 't', 'Content-Length', '42'], '', 'd');
+    expect(head.contentLength).toBe(42);
+    expect(head.headers).toEqual(['Host', 't']);
     expect(scanRequestHead([], '', 'd').contentLength).toBe(-1);
+  });
+
+  it('notes a Connection option naming a framing or routing field (the request is refused), whatever its case', () => {
+    const issue14 = ['Host', 't', 'Connection', 'keep-alive, Content-Length', 'Content-Length', '35'];
+    expect(scanRequestHead(issue14, '', 'd').connectionNamesFraming).toBe('content-length');
+    for (const listed of ['TRANSFER-ENCODING', ' host ', 'close,Host', 'x-a, content-length']) {
+      const head = scanRequestHead(['Host', 't', 'Connection', listed], '', 'd');
+      expect(head.connectionNamesFraming, listed).toMatch(/^(transfer-encoding|host|content-length)$/);
+    }
+    // Two Connection fields are one list: the second cannot hide the first.
+    const split = scanRequestHead(['Connection', 'content-length', 'Connection', 'keep-alive, x-a'], '', 'd');
+    expect(split.connectionNamesFraming).toBe('content-length');
+    expect(scanRequestHead(['Connection', 'keep-alive, TE, Upgrade'], '', 'd').connectionNamesFraming).toBeUndefined();
+  });
+
+  it("a Connection option cannot strip the proxy's own fields, and strips every other listed field", () => {
+    const head = scanRequestHead(
+      [
+        'Host',
+        't',
+        'X-Forwarded-Proto',
+        'https',
+        'X-Forwarded-Host',
+        'h',
+        'X-A',
+        '1',
+        'x-b',
+        '2',
+        'Connection',
+        'X-Forwarded-Proto, x-forwarded-host, X-Forwarded-For, X-Request-Id, x-a',
+        'Connection',
+        'X-B',
+      ],
+      '',
+      'd',
+    );
+    expect(head.connectionNamesFraming).toBeUndefined();
+    expect(head.headers).toEqual(['Host', 't', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'h']);
+    expect(head.forwardedProto).toBe(true);
+    expect(head.forwardedHost).toBe(true);
   });
 
   it('strips hop-by-hop response headers and sets our request id', () => {

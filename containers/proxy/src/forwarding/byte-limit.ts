@@ -11,6 +11,9 @@ export class ByteLimit extends Transform {
 
   constructor(private readonly limit: number) {
     super();
+    // The source's errors are passed on here (forwardError), also after the upstream client has let go
+    // of the body (an early answer, an abort): unheard then, they must not crash the process.
+    this.on('error', ignoreError);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -19,6 +22,9 @@ export class ByteLimit extends Transform {
     else callback(null, chunk);
   }
 }
+
+/** The upstream client hears a body's failure through its own listener; this one only keeps it from being unhandled. */
+function ignoreError(): void {}
 
 const kLimited = Symbol('ringmaster.limitedBody');
 type SourceWithLimit = Readable & { [kLimited]?: ByteLimit };

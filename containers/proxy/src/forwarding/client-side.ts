@@ -18,6 +18,8 @@ export interface ClientSide {
   /** Flat [name, value, …] list as the client sent it. */
   readonly rawHeaders: readonly string[];
   readonly remoteAddress: string;
+  /** An HTTP/1.1 request whose Host the data plane has not checked yet (node:http's; the net plane checks its own). */
+  readonly needsHostCheck: boolean;
   /** The request body as a stream; asked for only when the head declares a body. */
   requestBody(): Readable;
   /** The request body has been read to its end (or there was none). */

@@ -40,6 +40,36 @@ export class TooManyHeadersError extends ClientRequestError {
   }
 }
 
+/**
+ * The client's Connection header lists a field that frames or routes the
+ * message (Content-Length, Transfer-Encoding, Host). Such a message declares
+ * its own framing hop-by-hop, which contradicts itself (RFC 9110 §7.6.1 forbids
+ * it) and is the signature of a request-smuggling attempt: refused, never
+ * forwarded. `field` is `connection`; the message names the listed field.
+ */
+export class ConnectionOptionError extends ClientRequestError {
+  override readonly name = 'ConnectionOptionError';
+  constructor(listed: string) {
+    super(
+      'INVALID_INPUT',
+      'connection',
+      `lists ${listed}, which frames or routes the message and cannot be a connection option`,
+    );
+  }
+}
+
+/** An HTTP/1.1 request without Host, or with more than one (RFC 9112 §3.2: a server MUST answer either 400). */
+export class HostError extends ClientRequestError {
+  override readonly name = 'HostError';
+  constructor(reason: 'missing' | 'repeated') {
+    super(
+      'INVALID_INPUT',
+      'host',
+      reason === 'missing' ? 'an HTTP/1.1 request must have a Host header' : 'appears more than once',
+    );
+  }
+}
+
 /** The request body broke HTTP/1.1 framing (bad chunk size or extension); `cause` is the parser's error. */
 export class MalformedRequestError extends ClientRequestError {
   override readonly name = 'MalformedRequestError';

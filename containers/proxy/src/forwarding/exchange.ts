@@ -10,6 +10,8 @@ import {
   BodyTooLargeError,
   ClientAbortedError,
   ClientRequestError,
+  ConnectionOptionError,
+  HostError,
   NoHealthyServerError,
   type ProxyError,
   TooManyHeadersError,
@@ -70,6 +72,14 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
       this.replyError(new TooManyHeadersError(settings.maxHeaderCount), true);
       return;
     }
+    if (head.duplicateHost || (head.host === undefined && client.needsHostCheck)) {
+      this.replyError(new HostError(head.duplicateHost ? 'repeated' : 'missing'), true);
+      return;
+    }
+    if (head.connectionNamesFraming !== undefined) {
+      this.replyError(new ConnectionOptionError(head.connectionNamesFraming), true);
+      return;
+    }
     if (head.contentLength > settings.maxBodyBytes) {
       fwd.metrics.bodyTooLarge++;
       this.replyError(new BodyTooLargeError(settings.maxBodyBytes), true);
@@ -98,7 +108,9 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
       this.keyHash = key === undefined ? (Math.random() * 0x100000000) >>> 0 : strategy.keyHash(key);
     }
     if (strategy.usesDemand) this.demand = parseDemand(head.demandHeader);
-    this.options = { path: url, method: client.method, headers, body: this.body, contentLength: head.contentLength };
+    // The upstream client frames the body from what the parser read: chunked wins (the parser refuses both together).
+    const contentLength = head.chunked ? -1 : head.contentLength;
+    this.options = { path: url, method: client.method, headers, body: this.body, contentLength };
     this.attempt(undefined);
   }
 

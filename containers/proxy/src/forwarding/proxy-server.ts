@@ -1,9 +1,10 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { RecordsApi } from '../records/records-api.js';
 import { Exchange } from './exchange.js';
 import type { Forwarding } from './forwarding.js';
-import { HttpClientSide } from './http-client-side.js';
+import { answerInOrder, HttpClientSide, startInOrder } from './http-client-side.js';
 
 export interface ProxyServerLimits {
   readonly headersTimeoutMs: number;
@@ -14,6 +15,12 @@ export interface ProxyServerLimits {
 
 /** The client-facing HTTP server. Oversized headers get 431 from Node itself. */
 export function createProxyServer(fwd: Forwarding, limits: ProxyServerLimits, records?: RecordsApi): Server {
+  const onRequest = records
+    ? (req: IncomingMessage, res: ServerResponse) => {
+        if (records.matches(req.url ?? '/')) records.handle(req, res);
+        else startInOrder(req, new Exchange(fwd, new HttpClientSide(req, res)));
+      }
+    : (req: IncomingMessage, res: ServerResponse) => startInOrder(req, new Exchange(fwd, new HttpClientSide(req, res)));
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -23,37 +30,47 @@ export function createProxyServer(fwd: Forwarding, limits: ProxyServerLimits, re
       noDelay: true,
       // Node checks header/request timeouts on this tick (30 s by default), too coarse for slowloris.
       connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+      // The Exchange refuses a missing Host itself, in order with the requests before it: node:http's own
+      // 400 bypasses that order, and a parse error after it would add a second answer after a close.
+      requireHostHeader: false,
     },
-    records
-      ? (req, res) => {
-          if (records.matches(req.url ?? '/')) records.handle(req, res);
-          else new Exchange(fwd, new HttpClientSide(req, res)).start();
-        }
-      : (req, res) => new Exchange(fwd, new HttpClientSide(req, res)).start(),
+    onRequest,
   );
+  // An Expect other than 100-continue: forwarded without it, as the net plane does. Left to node:http, it
+  // is a 417 with no framing on a kept-alive connection, which a strict client reads up to the close.
+  server.on('checkExpectation', onRequest);
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    // Malformed requests, header overflow and timeouts: answer if the socket still can.
-    if (socket.writable && !socket.writableEnded) {
-      const status =
-        err.code === 'HPE_HEADER_OVERFLOW'
-          ? '431 Request Header Fields Too Large'
-          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-            ? '408 Request Timeout'
-            : '400 Bad Request';
-      const body = JSON.stringify({ message: status.slice(4), status: 'failure', code: err.code ?? 'BAD_REQUEST' });
-      socket.end(
-        `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
-      );
-    } else {
-      socket.destroy();
-    }
+    // Malformed requests, header overflow and timeouts: answer if the socket still can, after the
+    // answers still owed to the requests before it (a raw write now would overtake them).
+    if (answerInOrder(socket, () => refuse(err, socket))) return;
+    refuse(err, socket);
   });
   // CONNECT asks us to become a tunnel, which this proxy does not do: say so instead of resetting.
   server.on('connect', (_req, socket: Socket) => {
     socket.on('error', () => socket.destroy());
-    socket.end(METHOD_NOT_ALLOWED);
+    // After the answers still owed to requests pipelined before it (fuzzer finding: it overtook them).
+    const refuseConnect = () => socket.end(METHOD_NOT_ALLOWED);
+    if (!answerInOrder(socket, refuseConnect)) refuseConnect();
   });
   return server;
+}
+
+/** The canned answer to a request node:http could not parse (or that timed out), then the close. */
+function refuse(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (socket.writable && !socket.writableEnded) {
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
+    const body = JSON.stringify({ message: status.slice(4), status: 'failure', code: err.code ?? 'BAD_REQUEST' });
+    socket.end(
+      `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  } else {
+    socket.destroy();
+  }
 }
 
 const METHOD_NOT_ALLOWED_BODY = JSON.stringify({

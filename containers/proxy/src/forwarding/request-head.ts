@@ -3,10 +3,17 @@
  * upstream header list and notes what the proxy itself needs. Header names
  * are compared by length first and then case-insensitively in place, so the
  * common case allocates nothing but the output array.
+ *
+ * Framing is never forwarded: Content-Length and Transfer-Encoding are read
+ * here (the parser has already validated them) and left out of `headers`;
+ * the upstream client writes the framing of the body the proxy itself parsed
+ * (RFC 9112 §6), from `contentLength` and `chunked`. docs/http-fields.md has
+ * the whole table of what happens to each field.
  */
 export interface RequestHead {
-  /** Flat [name, value, …] list for the upstream client. */
+  /** Flat [name, value, …] list for the upstream client: no hop-by-hop and no framing field. */
   headers: string[];
+  /** The parsed Content-Length, or -1 when the client sent none. */
   contentLength: number;
   chunked: boolean;
   requestId: string | undefined;
@@ -20,6 +27,16 @@ export interface RequestHead {
   expectContinue: boolean;
   /** Extra hop-by-hop names listed in Connection (rare). */
   connectionTokens: string | undefined;
+  /**
+   * A field Connection named that frames or routes the message (content-length,
+   * transfer-encoding, host), as the client spelled it: the request is refused.
+   */
+  connectionNamesFraming: string | undefined;
+  /**
+   * Host appeared more than once: which one a server honours is anyone's guess,
+   * so the request is refused (RFC 9112 §3.2: a server MUST answer it 400).
+   */
+  duplicateHost: boolean;
 }
 
 /** Request ids we pass through: short and printable, so logs stay safe. */
@@ -50,6 +67,8 @@ export function scanRequestHead(raw: readonly string[], keyHeaderName: string, d
     demandHeader: undefined,
     expectContinue: false,
     connectionTokens: undefined,
+    connectionNamesFraming: undefined,
+    duplicateHost: false,
   };
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -65,7 +84,10 @@ export function scanRequestHead(raw: readonly string[], keyHeaderName: string, d
         if (equalsLower(name, 'te')) continue;
         break;
       case 4:
-        if (equalsLower(name, 'host')) head.host = value;
+        if (equalsLower(name, 'host')) {
+          if (head.host !== undefined) head.duplicateHost = true;
+          head.host = value;
+        }
         break;
       case 6:
         // The data plane answers Expect: 100-continue itself; it is never forwarded (undici refuses to send it).
@@ -79,7 +101,10 @@ export function scanRequestHead(raw: readonly string[], keyHeaderName: string, d
         break;
       case 10:
         if (equalsLower(name, 'connection')) {
-          if (!equalsLower(value, 'keep-alive') && !equalsLower(value, 'close')) head.connectionTokens = value;
+          if (!equalsLower(value, 'keep-alive') && !equalsLower(value, 'close')) {
+            // Several Connection fields form one list (RFC 9110 §5.3).
+            head.connectionTokens = head.connectionTokens === undefined ? value : `${head.connectionTokens}, ${value}`;
+          }
           continue;
         }
         if (equalsLower(name, 'keep-alive')) continue;
@@ -91,7 +116,12 @@ export function scanRequestHead(raw: readonly string[], keyHeaderName: string, d
         }
         break;
       case 14:
-        if (equalsLower(name, 'content-length')) head.contentLength = Number(value);
+        if (equalsLower(name, 'content-length')) {
+          // The parser accepted only digits (and refused two different values); the upstream
+          // client writes its own `content-length` from this number.
+          head.contentLength = Number(value);
+          continue;
+        }
         break;
       case 15:
         if (equalsLower(name, 'x-forwarded-for')) {
@@ -119,14 +149,39 @@ export function scanRequestHead(raw: readonly string[], keyHeaderName: string, d
   return head;
 }
 
-/** Removes headers the client listed in Connection (RFC 9110 §7.6.1). */
+/**
+ * Fields a Connection option can never remove. Framing and Host describe the
+ * message itself, not the connection: a sender MUST NOT list them (RFC 9110
+ * §7.6.1), and a proxy that obeys such a list forwards a message framed
+ * differently from the one it parsed (request smuggling). The request is
+ * refused instead (see Exchange and docs/http-fields.md).
+ */
+const FRAMING_FIELDS: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'host']);
+/**
+ * Fields the proxy reads and writes itself: a Connection option naming them is
+ * ignored, so a client cannot strip the proxy's own X-Forwarded-* or request id
+ * on their way upstream (the classic hop-by-hop header abuse).
+ */
+const PROXY_FIELDS: ReadonlySet<string> = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-request-id',
+]);
+
+/** Removes headers the client listed in Connection (RFC 9110 §7.6.1); notes a listed framing field. */
 function stripConnectionTokens(head: RequestHead): void {
-  const tokens = new Set(
-    (head.connectionTokens as string)
-      .split(',')
-      .map((t) => t.trim().toLowerCase())
-      .filter((t) => t && t !== 'keep-alive' && t !== 'close'),
-  );
+  const tokens = new Set<string>();
+  for (const raw of (head.connectionTokens as string).split(',')) {
+    const token = raw.trim().toLowerCase();
+    if (token === '' || token === 'keep-alive' || token === 'close' || PROXY_FIELDS.has(token)) continue;
+    if (FRAMING_FIELDS.has(token)) {
+      head.connectionNamesFraming ??= token;
+      continue;
+    }
+    tokens.add(token);
+  }
+  if (tokens.size === 0) return;
   const kept: string[] = [];
   for (let i = 0; i < head.headers.length; i += 2) {
     const name = head.headers[i] as string;

@@ -29,6 +29,8 @@ class CannedReply {
     readonly status: number,
     readonly reason: string,
     readonly code: string,
+    /** The answer is to a HEAD request: its head only (a body would be read as the next response). */
+    readonly toHead = false,
   ) {}
 }
 
@@ -155,6 +157,9 @@ export class ClientConnection {
   }
 
   partialHeaders(headers: string[], url: string): void {
+    // After a head, these are a chunked body's trailers, which node's binding hands over with the
+    // target again: dropped (as node:http drops them from forwarding), never the next request's head.
+    if (this.receiving !== null) return;
     // llhttp hands over headers 32 pairs at a time when a head has more.
     if (this.headerParts === null) this.headerParts = headers;
     else for (const h of headers) this.headerParts.push(h);
@@ -191,7 +196,7 @@ export class ClientConnection {
     }
     // node:http's requireHostHeader: an HTTP/1.1 request must say which host it is for.
     if (!http10 && !hasHost(raw)) {
-      this.refuse(new CannedReply(400, 'Bad Request', 'MISSING_HOST'));
+      this.refuse(new CannedReply(400, 'Bad Request', 'MISSING_HOST', method === 'HEAD'));
       return 0;
     }
     // An Upgrade is declined: served as plain HTTP, and llhttp stops at its end, so the connection closes after.
@@ -214,6 +219,8 @@ export class ClientConnection {
   messageComplete(): void {
     const request = this.receiving;
     this.receiving = null;
+    this.headerParts = null;
+    this.urlParts = '';
     this.requestStartedAt = 0;
     request?.endBody();
     if (this.closing) this.parsing = false;
@@ -332,7 +339,7 @@ export class ClientConnection {
   private writeCanned(reply: CannedReply): void {
     const body = JSON.stringify({ message: reply.reason, status: 'failure', code: reply.code });
     this.socket.end(
-      `HTTP/1.1 ${reply.status} ${reply.reason}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${reply.status} ${reply.reason}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${reply.toHead ? '' : body}`,
     );
     this.queue.length = 0;
   }

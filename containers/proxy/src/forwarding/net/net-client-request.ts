@@ -38,6 +38,11 @@ export class NetClientRequest implements ClientSide {
     this.keepAlive = keepAlive;
   }
 
+  /** The connection refuses an HTTP/1.1 request without Host before it gets here. */
+  get needsHostCheck(): boolean {
+    return false;
+  }
+
   get remoteAddress(): string {
     return this.connection.remoteAddress;
   }

@@ -31,8 +31,9 @@ import type { Upstream, UpstreamCall, UpstreamHandler, UpstreamRequest } from '.
  *
  * - One request per socket at a time (no pipelining upstream); at most
  *   `connections` sockets per backend; requests wait in a FIFO queue past that.
- * - Request bodies stream with backpressure: Content-Length bodies are passed
- *   through, others are re-framed as chunked.
+ * - Request bodies stream with backpressure, framed from the request's
+ *   parsed `contentLength` (written here as `content-length`), else re-framed
+ *   as chunked; the header list carries no framing field.
  * - One interval timer for every pool (the sweep) enforces the connect,
  *   headers and body timeouts and closes idle sockets; nothing is armed per
  *   request. An idle socket past its keep-alive limit is also refused the
@@ -507,7 +508,9 @@ class UpstreamConnection {
       head += `${name}: ${headers[i + 1] as string}\r\n`;
     }
     if (!hasHost) head += `host: ${this.pool.hostHeader}\r\n`;
+    // The framing is ours, from the length the proxy parsed: never a header value passed through.
     const body = call.body;
+    if (call.contentLength >= 0) head += `content-length: ${call.contentLength}\r\n`;
     if (body === null) {
       if (call.contentLength < 0 && EXPECTS_PAYLOAD.has(call.method)) head += 'content-length: 0\r\n';
       this.socket.write(`${head}\r\n`, 'latin1');

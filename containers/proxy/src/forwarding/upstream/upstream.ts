@@ -5,10 +5,14 @@ import type { Dispatcher, Pool } from 'undici';
 export interface UpstreamRequest {
   readonly method: string;
   readonly path: string;
-  /** Flat [name, value, …] list, hop-by-hop headers already removed. */
+  /**
+   * Flat [name, value, …] list, hop-by-hop headers already removed, and no
+   * framing field (Content-Length, Transfer-Encoding): the client writes the
+   * framing itself from `contentLength` and `body`, never from a header value.
+   */
   readonly headers: string[];
   readonly body: Readable | null;
-  /** The declared Content-Length, or -1 (then a body is sent with chunked framing). */
+  /** The body's length as the proxy parsed it, or -1 (then a body is sent with chunked framing). */
   readonly contentLength: number;
 }
 
@@ -49,7 +53,12 @@ export class UndiciUpstream implements Upstream {
   constructor(readonly pool: Pool) {}
 
   dispatch(request: UpstreamRequest, handler: UpstreamHandler): void {
-    this.pool.dispatch(request as Dispatcher.DispatchOptions, handler as unknown as Dispatcher.DispatchHandler);
+    // undici takes a body's length only from a header; it frames a body without one as chunked.
+    const options =
+      request.contentLength < 0
+        ? request
+        : { ...request, headers: [...request.headers, 'content-length', String(request.contentLength)] };
+    this.pool.dispatch(options as Dispatcher.DispatchOptions, handler as unknown as Dispatcher.DispatchHandler);
   }
 
   close(): Promise<void> {

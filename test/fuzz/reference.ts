@@ -1,0 +1,151 @@
+import { createParser, type LlhttpBinding, loadLlhttp } from '#proxy/forwarding/net/llhttp.js';
+import { headerValue } from './recording-server.js';
+
+/**
+ * The reference reading of a stream: what a strict HTTP/1.1 parser (Node's
+ * llhttp, no lenient flag) finds in the client's bytes, and of the proxy's
+ * answers. The fuzzer's oracle holds the proxy to it: nothing reaches a
+ * server that this reading does not contain, and what does reach one is the
+ * same request.
+ */
+
+let binding: LlhttpBinding | undefined;
+function llhttp(): LlhttpBinding {
+  binding ??= loadLlhttp({ setting: 'the fuzzer', fallback: '' });
+  return binding;
+}
+
+const FUZZ_ID = /^\d+\.x?\d+$/;
+const FUZZ_PATH = /\/f\/(\d+\.x?\d+)/;
+
+/** The fuzz id a request carries: its X-Fuzz-Id field, else the one in its target. */
+export function fuzzIdOf(headers: readonly string[], url: string): string | undefined {
+  const field = headerValue(headers, 'x-fuzz-id');
+  if (field !== undefined && FUZZ_ID.test(field)) return field;
+  return FUZZ_PATH.exec(url)?.[1];
+}
+
+export interface ReferenceRequest {
+  readonly id: string | undefined;
+  readonly method: string;
+  readonly url: string;
+  readonly headers: readonly string[];
+  readonly body: Buffer;
+  /** False for a last request whose head is whole but whose body the bytes leave unfinished. */
+  readonly complete: boolean;
+}
+
+export interface ReferenceReading {
+  readonly requests: ReferenceRequest[];
+  /** The parser's error code when the bytes stop being HTTP/1.1 (after `requests`). */
+  readonly error: string | undefined;
+  /** A request asked to upgrade (or CONNECT): the parser stops there. */
+  readonly upgraded: boolean;
+}
+
+/** Reads `bytes` as a strict server would. */
+export function readRequests(bytes: Buffer, maxHeaderBytes: number): ReferenceReading {
+  const b = llhttp();
+  const requests: ReferenceRequest[] = [];
+  let headers: string[] = [];
+  let url = '';
+  let method = '';
+  let body: Buffer[] = [];
+  let upgraded = false;
+  let inBody = false;
+  const parser = createParser(b, b.REQUEST, maxHeaderBytes, {
+    onHeaders: (h: string[], u: string) => {
+      // After the head these are a chunked body's trailers (node's binding repeats the target with them): dropped.
+      if (inBody) return;
+      headers.push(...h);
+      url += u;
+    },
+    onHeadersComplete: (_major, _minor, h, m, u, _s, _msg, upgrade) => {
+      if (h !== undefined) headers.push(...h);
+      if (u !== undefined) url += u;
+      inBody = true;
+      method = b.methods[m] ?? '?';
+      if (upgrade) upgraded = true;
+      return 0;
+    },
+    onBody: (chunk: Buffer) => {
+      body.push(Buffer.from(chunk));
+    },
+    onMessageComplete: () => {
+      inBody = false;
+      requests.push({ id: fuzzIdOf(headers, url), method, url, headers, body: Buffer.concat(body), complete: true });
+      headers = [];
+      url = '';
+      body = [];
+    },
+  });
+  const result = parser.execute(bytes);
+  parser.close();
+  // A head read whole, its body (or an upgrade's, or CONNECT's, which end HTTP on the connection) not yet.
+  // One whose bytes then broke is no request: the answer is the refusal of the bytes (counted with `error`).
+  if (inBody && typeof result === 'number') {
+    requests.push({ id: fuzzIdOf(headers, url), method, url, headers, body: Buffer.concat(body), complete: false });
+  }
+  return { requests, error: typeof result === 'number' ? undefined : result.code, upgraded };
+}
+
+export interface ClientResponse {
+  readonly status: number;
+  readonly headers: readonly string[];
+  readonly body: Buffer;
+}
+
+export interface ResponseReading {
+  /** Final (non-1xx) responses read whole, in order. */
+  readonly responses: ClientResponse[];
+  /** The bytes broke HTTP/1.1 (a malformed response, or bytes after a closing one). */
+  readonly error: string | undefined;
+}
+
+/**
+ * Reads the proxy's answers strictly: `methods` are the requests' methods in
+ * order (a HEAD answer has no body); 1xx answers are skipped. A response cut
+ * short is not counted. A close-delimited body ends with the bytes.
+ */
+export function readResponses(bytes: Buffer, methods: readonly string[], closed: boolean): ResponseReading {
+  const b = llhttp();
+  const responses: ClientResponse[] = [];
+  let headers: string[] = [];
+  let status = 0;
+  let body: Buffer[] = [];
+  let final = 0;
+  let interim = false;
+  const parser = createParser(b, b.RESPONSE, 256 * 1024, {
+    onHeaders: (h: string[]) => {
+      headers.push(...h);
+    },
+    onHeadersComplete: (_major, _minor, h, _m, _u, s) => {
+      if (h !== undefined) headers.push(...h);
+      status = s;
+      interim = s < 200;
+      const method = methods[final] ?? 'GET';
+      return interim || method === 'HEAD' || s === 204 || s === 304 ? 1 : 0;
+    },
+    onBody: (chunk: Buffer) => {
+      body.push(Buffer.from(chunk));
+    },
+    onMessageComplete: () => {
+      if (!interim) {
+        responses.push({ status, headers, body: Buffer.concat(body) });
+        final++;
+      }
+      headers = [];
+      body = [];
+      interim = false;
+    },
+  });
+  const result = parser.execute(bytes);
+  let error = typeof result === 'number' ? undefined : result.code;
+  if (error === undefined && closed) {
+    // The close ends a close-delimited body; a body cut short is not an error of the bytes' form.
+    const end = parser.finish();
+    if (end !== undefined && end.code !== 'HPE_INVALID_EOF_STATE') error = end.code;
+  }
+  parser.close();
+  return { responses, error };
+}
