@@ -86,4 +86,21 @@ export class ControlVersionStore {
       throw err;
     }
   }
+
+  /** Gives the sweeper role up (a proxy stopping cleanly), so another proxy takes it at its next poll. */
+  async releaseSweeper(me: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id: VERSION_ITEM_ID },
+          UpdateExpression: 'SET sweeperUntilMs = :zero',
+          ConditionExpression: 'sweeper = :me',
+          ExpressionAttributeValues: { ':me': me, ':zero': 0 },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
 }

@@ -66,6 +66,8 @@ export class DynamoMembership implements MembershipSource, MembershipControl {
   private ringVersion = -1;
   private lastFullReadAt = 0;
   private versionsRead: ControlVersions | undefined;
+  /** The poll under way, which stop() waits for: it may be renewing the sweeper role. */
+  private inFlight: Promise<void> = Promise.resolve();
   private counts = { versionReads: 0, scans: 0, sweeps: 0 };
 
   constructor(
@@ -77,7 +79,16 @@ export class DynamoMembership implements MembershipSource, MembershipControl {
   ) {
     this.fullReadMs = timing.fullReadMs ?? DEFAULT_FULL_READ_MS;
     this.sweeperRoleMs = timing.sweeperRoleMs ?? DEFAULT_SWEEPER_ROLE_MS;
-    this.poller = new BackoffPoller(() => this.read(), refreshMs, 'the ring table', log, now);
+    this.poller = new BackoffPoller(
+      () => {
+        this.inFlight = this.read();
+        return this.inFlight;
+      },
+      refreshMs,
+      'the ring table',
+      log,
+      now,
+    );
   }
 
   async start(onChange: (members: readonly Member[]) => void): Promise<void> {
@@ -88,6 +99,12 @@ export class DynamoMembership implements MembershipSource, MembershipControl {
   async stop(): Promise<void> {
     this.poller.stop();
     this.onChange = undefined;
+    await this.inFlight.catch(() => {});
+    if (this.sweeperUntil > 0) {
+      this.sweeperUntil = 0;
+      // Best effort: if this fails, the role lapses after at most sweeperRoleMs.
+      await this.ring.versions.releaseSweeper(this.me).catch(() => {});
+    }
   }
 
   async drain(id: string): Promise<void> {
