@@ -156,6 +156,11 @@ export class RingStore {
     return scanAll<RingItem>(this.doc, this.tableName);
   }
 
+  /** Every item, eventually consistent: half the read units, for the lease sweep (see DynamoMembership). */
+  scanEventually(): Promise<RingItem[]> {
+    return scanAll<RingItem>(this.doc, this.tableName, false);
+  }
+
   /** Live members: not tombstoned, lease not expired (TTL deletion is lazy, so expiry is checked here). */
   static liveMembers(items: readonly RingItem[], nowMs: number): Member[] {
     const members: Member[] = [];

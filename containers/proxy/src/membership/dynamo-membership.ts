@@ -5,8 +5,19 @@ import { type RingItem, RingStore } from '#core/aws/ring-store.js';
 import type { Member, MembershipControl, MembershipSource, MembershipStats } from '#core/ports/membership.js';
 import { BackoffPoller } from './backoff-poller.js';
 
-/** The slow safety net: a full Ring read at least this often, whatever the version says (a lost bump still converges). */
-export const DEFAULT_FULL_READ_MS = 30_000;
+/**
+ * The slow safety net: a full read at least this often, whatever the version
+ * says, so a bump lost to a writer crashing between its write and its bump
+ * still converges. Ten minutes keeps it a small part of the reads at 100
+ * proxies × 1,000 servers (docs/control-plane.md's cost table).
+ */
+export const DEFAULT_FULL_READ_MS = 600_000;
+/**
+ * The sweep reads eventually consistent (half the units); a stale item can
+ * only show an older lease expiry, so the window looks back this much
+ * further than the previous sweep (a lapse seen twice costs a spare bump).
+ */
+const SWEEP_STALENESS_MARGIN_MS = 2000;
 /**
  * How long one proxy holds the lease-sweeper role per claim; it renews at
  * half-time. If the sweeper dies, lapses go unnoticed (still routed around
@@ -60,6 +71,8 @@ export class DynamoMembership implements MembershipSource, MembershipControl {
   private readonly me = randomUUID();
   /** Until when this proxy holds the sweeper role, by its own clock (0: it does not). */
   private sweeperUntil = 0;
+  /** Lapses this sweeper has bumped for (id to lease expiry): the overlapping windows must not bump twice. */
+  private readonly bumpedLapses = new Map<string, number>();
   /** When this proxy's previous sweep read the Ring (0: it has not swept yet). */
   private lastSweepAt = 0;
   /** The ring version the last full read is known to include; -1 forces a read. */
@@ -136,47 +149,60 @@ export class DynamoMembership implements MembershipSource, MembershipControl {
 
   private async read(): Promise<void> {
     const now = this.now();
+    const fullDue = this.ringVersion === -1 || now - this.lastFullReadAt >= this.fullReadMs;
+    let versions: ControlVersions;
+    /** A strong scan made after `versions` was read, when this poll has one. */
+    let items: RingItem[] | undefined;
     if (now < this.sweeperUntil) {
-      await this.sweep(now);
-      return;
+      // The sweep's scan goes out with the version read, so that it is the poll's first request.
+      const [read, swept] = await Promise.all([this.ring.versions.read(), this.ring.scanEventually()]);
+      versions = read;
+      this.counts.scans++;
+      await this.sweep(swept, now);
+    } else {
+      versions = await this.ring.versions.read();
+      if (versions.sweeperUntilMs < now && (await this.claimSweeper(now))) {
+        // Newly the sweeper: one scan serves the sweep and, when one is due anyway, the full read.
+        const strong = fullDue || versions.ring !== this.ringVersion;
+        const swept = strong ? await this.ring.scan() : await this.ring.scanEventually();
+        this.counts.scans++;
+        if (strong) items = swept;
+        await this.sweep(swept, now);
+      }
     }
-    const versions = await this.ring.versions.read();
     this.counts.versionReads++;
     this.versionsRead = versions;
-    if (versions.sweeperUntilMs < now && (await this.claimSweeper(now))) {
-      await this.sweep(now);
-      return;
+    if (!items) {
+      if (versions.ring === this.ringVersion && !fullDue) return;
+      items = await this.ring.scan();
+      this.counts.scans++;
     }
-    if (versions.ring === this.ringVersion && now - this.lastFullReadAt < this.fullReadMs) return;
-    const items = await this.ring.scan();
-    this.counts.scans++;
-    // The scan follows the version read, so it includes every change counted up to `versions.ring`.
+    // The scan followed the version read, so it includes every change counted up to `versions.ring`.
     this.ringVersion = versions.ring;
     this.lastFullReadAt = now;
     this.announce(RingStore.liveMembers(items, now));
   }
 
   /**
-   * The sweeper's poll: the version item and the Ring read together (the
-   * scan is wanted whatever the version says). A lease that lapsed since the
-   * previous sweep bumps the version so that the other proxies re-read.
+   * The sweeper's look for lapsed leases: a lease that lapsed since the
+   * previous sweep bumps the version, so that every proxy (this one too)
+   * re-reads. It also renews the role at half-time.
    */
-  private async sweep(now: number): Promise<void> {
-    const previous = this.versionsRead;
-    const [versions, items] = await Promise.all([this.ring.versions.read(), this.ring.scan()]);
-    this.counts.versionReads++;
-    this.counts.scans++;
+  private async sweep(items: readonly RingItem[], now: number): Promise<void> {
     this.counts.sweeps++;
-    this.versionsRead = versions;
     // A sweeper new to the role looks back a whole role's length: its predecessor may have died mid-way.
-    const since = this.lastSweepAt || now - this.sweeperRoleMs;
+    const since = (this.lastSweepAt || now - this.sweeperRoleMs) - SWEEP_STALENESS_MARGIN_MS;
     this.lastSweepAt = now;
-    this.lastFullReadAt = now;
-    // Read in parallel, the scan is only known to include what the previous poll's version counted.
-    this.ringVersion = previous?.ring ?? -1;
-    if (items.some((item) => lapsedBetween(item, since, now))) await this.ring.versions.bump('ring');
+    for (const [id, expiry] of this.bumpedLapses) if (expiry <= since) this.bumpedLapses.delete(id);
+    const lapsed = items.filter(
+      (item) => lapsedBetween(item, since, now) && this.bumpedLapses.get(item.id) !== item.leaseExpiresAtMs,
+    );
+    if (lapsed.length > 0) {
+      await this.ring.versions.bump('ring');
+      for (const item of lapsed) this.bumpedLapses.set(item.id, item.leaseExpiresAtMs ?? 0);
+      this.ringVersion = -1;
+    }
     if (this.sweeperUntil - now < this.sweeperRoleMs / 2 && !(await this.claimSweeper(now))) this.sweeperUntil = 0;
-    this.announce(RingStore.liveMembers(items, now));
   }
 
   private async claimSweeper(now: number): Promise<boolean> {
