@@ -40,8 +40,17 @@ const argValue = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const SERVER_COUNTS = [10, 100, 1000];
-const PROXY_COUNTS = [1, 10];
+const listArg = (name: string, fallback: number[]) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0
+    ? String(process.argv[i + 1])
+        .split(',')
+        .map(Number)
+    : fallback;
+};
+const SERVER_COUNTS = listArg('--servers', [10, 100, 1000]);
+const PROXY_COUNTS = listArg('--proxies', [1, 10]);
+const progress = (what: string) => process.stderr.write(`${new Date().toISOString()} ${what}\n`);
 const REFRESH_MS = 1000;
 /** The steady window over which reads and writes are counted. */
 const STEADY_MS = argValue('--steady-ms', 10_000);
@@ -53,9 +62,10 @@ const LAPSING_LEASE_MS = 3000;
 const SETUP_CONCURRENCY = 25;
 const CONVERGENCE_TIMEOUT_MS = 20_000;
 const MAGLEV_BUILDS = 31;
-const silent = pino({ level: 'silent' });
+const silent = pino({ level: process.env.BENCH_LOG ?? 'silent' }, pino.destination(2));
 
 interface RequestCount {
+  /** GetItem and Scan requests (pages). */
   requests: number;
   readUnits: number;
   writes: number;
@@ -69,16 +79,18 @@ function countingDoc(endpoint: string): { doc: DynamoDBDocumentClient; count: Re
     (next, context) => async (args) => {
       const result = await next(args);
       const input = args.input as { ConsistentRead?: boolean };
-      const output = result.output as { Items?: unknown[]; Count?: number };
-      count.requests++;
-      if (context.commandName === 'GetItemCommand') count.readUnits += input.ConsistentRead ? 1 : 0.5;
-      else if (context.commandName === 'ScanCommand') {
+      const output = (result.output ?? {}) as { Items?: unknown[]; Count?: number };
+      if (context.commandName === 'GetItemCommand') {
+        count.requests++;
+        count.readUnits += input.ConsistentRead ? 1 : 0.5;
+      } else if (context.commandName === 'ScanCommand') {
+        count.requests++;
         const items = output.Items?.length ?? output.Count ?? 0;
         count.readUnits += scanReadUnits(items * ITEM_BYTES.ring) * (input.ConsistentRead ? 1 : 0.5);
       } else count.writes++;
       return result;
     },
-    { step: 'deserialize', name: 'countRequests' },
+    { step: 'initialize', name: 'countRequests' },
   );
   return { doc: DynamoDBDocumentClient.from(client), count };
 }
@@ -105,7 +117,11 @@ function whenAll(readers: readonly Reader[], done: (r: Reader) => boolean): Prom
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       for (const r of readers) r.waiters.delete(check);
-      reject(new Error(`readers did not converge within ${CONVERGENCE_TIMEOUT_MS} ms`));
+      reject(
+        new Error(
+          `readers did not converge within ${CONVERGENCE_TIMEOUT_MS} ms (they hold ${readers.map((r) => r.ids.size).join(', ')} members; errors ${readers.map((r) => r.membership.stats().errors).join(', ')})`,
+        ),
+      );
     }, CONVERGENCE_TIMEOUT_MS);
     function check() {
       if (!readers.every(done)) return;
@@ -173,7 +189,9 @@ async function runRow(endpoint: string, servers: number, proxies: number) {
     });
     readers.push(reader);
   }
+  progress(`${servers} servers × ${proxies} proxies: fleet registered, readers started`);
   await whenAll(readers, (r) => r.ids.size === servers);
+  progress('readers converged on the fleet; steady window');
   await sleep(2 * REFRESH_MS);
 
   // Steady state.
@@ -188,6 +206,7 @@ async function runRow(endpoint: string, servers: number, proxies: number) {
   }));
   const writesPerServerPerSecond = (driver.count.writes - writesBefore) / seconds / servers;
 
+  progress('joins');
   // Joins: from the write of a new lease to every proxy routing with it.
   const join: number[] = [];
   for (let j = 0; j < JOINS; j++) {
@@ -198,6 +217,7 @@ async function runRow(endpoint: string, servers: number, proxies: number) {
     join.push((await converged) - startedAt);
     await sleep(300 + Math.random() * 700);
   }
+  progress('lapses');
   // Lapses: from a lease's expiry to every proxy having dropped it.
   const lapse: number[] = [];
   for (let l = 0; l < LAPSES; l++) {
@@ -209,6 +229,7 @@ async function runRow(endpoint: string, servers: number, proxies: number) {
     lapse.push(Math.max(0, gone - expiresAt));
   }
 
+  const sweepers = readers.filter((r) => r.membership.isSweeper()).length;
   driving = false;
   await drive;
   await Promise.all(readers.map((r) => r.membership.stop()));
@@ -218,7 +239,6 @@ async function runRow(endpoint: string, servers: number, proxies: number) {
   join.sort((a, b) => a - b);
   lapse.sort((a, b) => a - b);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sweepers = readers.filter((r) => r.membership.isSweeper()).length;
   return {
     servers,
     proxies,
@@ -283,7 +303,7 @@ async function main(): Promise<void> {
     for (const servers of SERVER_COUNTS) {
       for (const proxies of PROXY_COUNTS) {
         results.push(await runRow(emulator.endpoint, servers, proxies));
-        if (!json) process.stderr.write(`${JSON.stringify(results.at(-1))}\n`);
+        progress(JSON.stringify(results.at(-1)));
       }
     }
     const report = {
