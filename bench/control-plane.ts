@@ -229,7 +229,8 @@ async function runRow(endpoint: string, servers: number, proxies: number) {
     lapse.push(Math.max(0, gone - expiresAt));
   }
 
-  const sweepers = readers.filter((r) => r.membership.isSweeper()).length;
+  const sweeping = readers.map((r) => r.membership.isSweeper());
+  const sweepers = sweeping.filter(Boolean).length;
   driving = false;
   await drive;
   await Promise.all(readers.map((r) => r.membership.stop()));
@@ -244,6 +245,9 @@ async function runRow(endpoint: string, servers: number, proxies: number) {
     proxies,
     readsPerProxyPerSecond: round(mean(perProxy.map((p) => p.requests))),
     readUnitsPerProxyPerSecond: round(mean(perProxy.map((p) => p.readUnits))),
+    /** The proxies other than the sweeper: what a proxy's own polling costs (no such proxy with one proxy). */
+    nonSweeperReadUnitsPerProxyPerSecond:
+      proxies > sweepers ? round(mean(perProxy.filter((_, i) => !sweeping[i]).map((p) => p.readUnits))) : null,
     /** The busiest proxy: the sweeper, whose scan is the fleet's lapse detection. */
     maxReadUnitsPerProxyPerSecond: round(Math.max(...perProxy.map((p) => p.readUnits))),
     sweepers,
