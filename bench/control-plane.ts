@@ -153,6 +153,7 @@ async function runRow(endpoint: string, servers: number, proxies: number) {
   // The driver: every lease renewed once per RING_HEARTBEAT_INTERVAL_MS, spread evenly over it.
   let driving = true;
   let driverLagMs = 0;
+  let driverErrors = 0;
   const drive = (async () => {
     const tick = 100;
     const perTick = (servers * tick) / RING_HEARTBEAT_INTERVAL_MS;
@@ -167,7 +168,14 @@ async function runRow(endpoint: string, servers: number, proxies: number) {
         next++;
         owed--;
       }
-      await Promise.all(batch.map((id) => ring.heartbeat(id, address(id), 1, RING_LEASE_MS)));
+      // A failed beat is counted, as a server would retry on its next tick; the row reports them.
+      await Promise.all(
+        batch.map((id) =>
+          ring.heartbeat(id, address(id), 1, RING_LEASE_MS).catch(() => {
+            driverErrors++;
+          }),
+        ),
+      );
       const spent = Date.now() - started;
       driverLagMs = Math.max(driverLagMs, spent - tick);
       await sleep(Math.max(0, tick - spent));
@@ -255,6 +263,7 @@ async function runRow(endpoint: string, servers: number, proxies: number) {
     convergenceP50Ms: { join: percentile(join, 0.5), lapse: percentile(lapse, 0.5) },
     convergenceP99Ms: { join: percentile(join, 0.99), lapse: percentile(lapse, 0.99) },
     driverMaxLagMs: driverLagMs,
+    driverErrors,
   };
 }
 
