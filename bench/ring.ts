@@ -11,6 +11,8 @@ import { zipfSampler } from './lib/zipf.js';
 
 const json = process.argv.includes('--json');
 const SERVER_COUNTS = [2, 3, 4, 5, 6, 7, 8, 9, 10];
+/** Fleets up to the documented maximum (MAX_TABLE_MEMBERS): balance over 1,000,000 keys, and a join's key movement. */
+const LARGE_SERVER_COUNTS = [100, 1000];
 const KEY_COUNTS = [10_000, 1_000_000];
 const MOVE_KEYS = 100_000;
 const ALGORITHMS = ['legacy', 'ring', 'maglev'] as const;
@@ -268,11 +270,33 @@ function main(): void {
     },
     seconds: round((performance.now() - started) / 1000, 1),
   };
-  const report = { ...summary, results };
+  const largeKeys = keySets.get(1_000_000) as string[];
+  const largeFleet = Object.fromEntries(
+    (['maglev', 'ring'] as const).map((algorithm) => [
+      algorithm,
+      LARGE_SERVER_COUNTS.map((servers) => {
+        const ids = serverIds(servers);
+        const { strategy, backends } = build(algorithm, ids);
+        return {
+          servers,
+          keys: largeKeys.length,
+          // With 1,000 keys a server on average, about 10% of this is sampling noise (3 standard deviations).
+          maxOverMean: round(maxOverMean(owners(strategy, backends, largeKeys), servers)),
+          movedFractionOnJoin: round(
+            moved(algorithm, ids, [...ids, `server-${servers + 1}`], largeKeys.slice(0, MOVE_KEYS)),
+          ),
+          idealFraction: round(1 / (servers + 1)),
+        };
+      }),
+    ]),
+  );
+  const report = { ...summary, largeFleet, results };
   if (json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } else {
-    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n(${results.length} rows; --json prints them all)\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...summary, largeFleet }, null, 2)}\n(${results.length} rows; --json prints them all)\n`,
+    );
   }
 }
 

@@ -77,6 +77,7 @@ const entryPoints = {
   'bench/ring': 'bench/ring.ts',
   'bench/proxy': 'bench/proxy.ts',
   'bench/shards': 'bench/shards.ts',
+  'bench/control-plane': 'bench/control-plane.ts',
   'bench/experiments': 'bench/experiments.ts',
   'bench/autoscaler': 'bench/autoscaler.ts',
   'bench/soak': 'bench/soak.ts',

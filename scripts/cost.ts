@@ -55,7 +55,7 @@ const LINES: [keyof CostLines, string][] = [
   ['publicIpv4', 'public IPv4'],
   ['natGateways', 'NAT'],
   ['loadBalancer', 'ALB'],
-  ['dynamoControlPlaneReads', 'DynamoDB scans'],
+  ['dynamoControlPlaneReads', 'DynamoDB reads'],
   ['dynamoHeartbeatWrites', 'DynamoDB heartbeats'],
   ['cloudWatch', 'CloudWatch'],
   ['secrets', 'Secrets Manager'],

@@ -8,6 +8,7 @@ import {
 import { AlreadyInitializedError } from '../records/errors.js';
 import type { Schema } from '../records/schema.js';
 import type { ShardDef } from '../records/shard-layout.js';
+import type { ControlVersionStore } from './control-version.js';
 import { scanAll } from './scan-all.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -72,10 +73,33 @@ export interface ClusterView {
  * so when several proxies act on the same observation only one succeeds.
  */
 export class ClusterStore {
+  /**
+   * @param versions the membership version item, when there is one
+   * (MEMBERSHIP=dynamodb): every committed change of the cluster's shape is
+   * followed by a bump of its `cluster` version, so proxies re-read ShardT and
+   * MapT only when they changed.
+   */
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tables: { readonly shards: string; readonly map: string },
+    private readonly versions?: ControlVersionStore,
   ) {}
+
+  /** Bumps that failed after a committed change (those proxies pick up at their next full read). */
+  versionBumpFailures = 0;
+
+  /**
+   * Best effort on purpose: the change is committed, so failing the caller
+   * would report a change that happened as one that did not. A lost bump
+   * delays the proxies' re-read to their slow full read (ClusterCache).
+   */
+  private async changed(): Promise<void> {
+    try {
+      await this.versions?.bump('cluster');
+    } catch {
+      this.versionBumpFailures++;
+    }
+  }
 
   /** Writes configuration, shards and placement in one transaction; refuses if already initialized. */
   async init(config: ClusterConfig, shards: readonly ShardDef[], placement: readonly Placement[]): Promise<void> {
@@ -115,6 +139,7 @@ export class ClusterStore {
       }
       throw err;
     }
+    await this.changed();
   }
 
   /**
@@ -169,11 +194,12 @@ export class ClusterStore {
     }
     try {
       await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
-      return true;
     } catch (err) {
       if (err instanceof TransactionCanceledException) return false;
       throw err;
     }
+    await this.changed();
+    return true;
   }
 
   /** The whole cluster state, strongly consistent; undefined before /init. */
@@ -267,10 +293,11 @@ export class ClusterStore {
           ],
         }),
       );
-      return true;
     } catch (err) {
       if (err instanceof TransactionCanceledException) return false;
       throw err;
     }
+    await this.changed();
+    return true;
   }
 }

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Member, MemberStatus } from '../ports/membership.js';
 import { byId } from '../util/by-id.js';
+import { ControlVersionStore } from './control-version.js';
 import { scanAll } from './scan-all.js';
 import { RING_TTL_ATTRIBUTE } from './tables.js';
 
@@ -28,16 +29,33 @@ export type HeartbeatOutcome = 'ok' | 'removed';
  * survives it) and never revives a tombstoned id.
  */
 export class RingStore {
+  /** The membership version in this table: every change with a writer bumps it, proxies poll it. */
+  readonly versions: ControlVersionStore;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.versions = new ControlVersionStore(doc, tableName);
+  }
 
-  async heartbeat(id: string, address: string, weight: number, leaseMs: number): Promise<HeartbeatOutcome> {
+  /**
+   * Renews (or takes) a lease: one conditional UpdateItem. A renewal changes
+   * nothing a proxy routes with, so it does not bump the membership version;
+   * a registration (no lease, or a lapsed one), a changed address or weight,
+   * or `forceBump` (the caller's last bump failed) does, after the write.
+   */
+  async heartbeat(
+    id: string,
+    address: string,
+    weight: number,
+    leaseMs: number,
+    forceBump = false,
+  ): Promise<HeartbeatOutcome> {
     const now = this.now();
     try {
-      await this.doc.send(
+      const res = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { id },
@@ -53,8 +71,13 @@ export class RingStore {
             ':ttl': Math.ceil((now + leaseMs) / 1000) + 60,
             ':active': 'active',
           },
+          // Free: ReturnValues costs no extra units, and tells a renewal from a registration.
+          ReturnValues: 'UPDATED_OLD',
         }),
       );
+      const old = res.Attributes as Partial<RingItem> | undefined;
+      const joined = !old?.address || (old.leaseExpiresAtMs ?? 0) <= now;
+      if (forceBump || joined || old.address !== address || old.weight !== weight) await this.versions.bump('ring');
       return 'ok';
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return 'removed';
@@ -74,7 +97,9 @@ export class RingStore {
       );
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      return;
     }
+    await this.versions.bump('ring');
   }
 
   async drain(id: string): Promise<void> {
@@ -91,7 +116,9 @@ export class RingStore {
       );
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      return;
     }
+    await this.versions.bump('ring');
   }
 
   /** Replaces the member with a tombstone that expires after TOMBSTONE_TTL_MS. */
@@ -108,22 +135,30 @@ export class RingStore {
         },
       }),
     );
+    await this.versions.bump('ring');
   }
 
   /** Clears a tombstone so the id may register again. */
   async allow(id: string): Promise<void> {
-    await this.doc
-      .send(
+    try {
+      await this.doc.send(
         new DeleteCommand({ TableName: this.tableName, Key: { id }, ConditionExpression: 'attribute_exists(removed)' }),
-      )
-      .catch((err: unknown) => {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      });
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      return;
+    }
+    await this.versions.bump('ring');
   }
 
-  /** Every item, strongly consistent (the table holds one small item per server). */
+  /** Every item, strongly consistent (the table holds one small item per server, and the version item). */
   scan(): Promise<RingItem[]> {
     return scanAll<RingItem>(this.doc, this.tableName);
+  }
+
+  /** Every item, eventually consistent: half the read units, for the lease sweep (see DynamoMembership). */
+  scanEventually(): Promise<RingItem[]> {
+    return scanAll<RingItem>(this.doc, this.tableName, false);
   }
 
   /** Live members: not tombstoned, lease not expired (TTL deletion is lazy, so expiry is checked here). */

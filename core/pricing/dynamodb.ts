@@ -1,7 +1,10 @@
 /**
- * DynamoDB on-demand prices and the read units the control plane spends:
- * every proxy scans Ring, ShardT and MapT (strongly consistent) once a
- * second, and every server writes its lease every two seconds.
+ * DynamoDB on-demand prices and the units the control plane spends. Since
+ * the membership version (docs/control-plane.md): every proxy reads one
+ * small item a second, one proxy (the sweeper) scans the Ring a second,
+ * every proxy re-reads everything every 10 minutes, and every server writes its
+ * lease every 5 s. Before it, every proxy scanned Ring, ShardT and MapT
+ * once a second, and loaded ShardT/MapT a second time for the shard manager.
  */
 
 /** us-east-1 on-demand list prices (since November 2024), dollars per million request units. */
@@ -15,7 +18,7 @@ export const DEFAULT_DYNAMODB_RATES: DynamoOnDemandRates = Object.freeze({
   writeRequestUnitUsdPerMillion: 0.625,
 });
 
-/** A strongly consistent read spends one unit per 4 KB; a Scan rounds the sum of the items it read. */
+/** A strongly consistent read spends one unit per 4 KB; a Scan rounds the sum of the items it read (per page). */
 const READ_UNIT_BYTES = 4096;
 /** A write spends one unit per 1 KB of item. */
 const WRITE_UNIT_BYTES = 1024;
@@ -41,6 +44,8 @@ export const ITEM_BYTES = {
   shard: 100,
   /** The reserved #config item: N, the schema, the replica count. */
   shardConfig: 500,
+  /** The Ring's #version item: ring, cluster, sweeper, sweeperUntilMs. */
+  version: 100,
   /** Shard_id, Server_id, primary. */
   map: 60,
 } as const;
@@ -51,26 +56,80 @@ export interface ControlPlaneLoad {
   readonly servers: number;
   readonly shards: number;
   readonly replicas: number;
-  /** RING_REFRESH_MS (the Ring scan and the ShardT/MapT refresh). @default 1000 */
+  /** RING_REFRESH_MS: how often each proxy polls. @default 1000 */
   readonly refreshMs?: number;
-  /** Servers' HEARTBEAT_INTERVAL_MS. @default 2000 */
+  /** The proxies' full re-read (DEFAULT_FULL_READ_MS). @default 600000 */
+  readonly fullReadMs?: number;
+  /** Servers' heartbeat interval on the Ring (RING_HEARTBEAT_INTERVAL_MS). @default 5000 */
   readonly heartbeatMs?: number;
 }
 
-/** Read and write units per second the control plane spends. */
-export function controlPlaneUnitsPerSecond(load: ControlPlaneLoad): { reads: number; writes: number } {
-  const refreshesPerSecond = 1000 / (load.refreshMs ?? 1000);
-  const perRefresh =
-    scanReadUnits(load.servers * ITEM_BYTES.ring) +
-    // The #config GetItem, then ShardT and MapT scans.
-    1 +
-    scanReadUnits(load.shards * ITEM_BYTES.shard + ITEM_BYTES.shardConfig) +
-    scanReadUnits(load.shards * load.replicas * ITEM_BYTES.map);
-  const heartbeatsPerSecond = load.servers * (1000 / (load.heartbeatMs ?? 2000));
+/** The heartbeat interval the servers used before it was chosen for cost, for `before` figures. */
+export const BEFORE_HEARTBEAT_MS = 2000;
+
+/** Read units of one full read: the Ring scan, the #config GetItem, the ShardT and MapT scans. */
+function fullReadUnits(load: ControlPlaneLoad): { ring: number; cluster: number } {
   return {
-    reads: load.proxies * refreshesPerSecond * perRefresh,
-    writes: heartbeatsPerSecond * writeUnits(ITEM_BYTES.ring),
+    ring: scanReadUnits(load.servers * ITEM_BYTES.ring + ITEM_BYTES.version),
+    cluster:
+      1 +
+      scanReadUnits(load.shards * ITEM_BYTES.shard + ITEM_BYTES.shardConfig) +
+      scanReadUnits(load.shards * load.replicas * ITEM_BYTES.map),
   };
+}
+
+function heartbeatWrites(load: ControlPlaneLoad, heartbeatMs: number): number {
+  return load.servers * (1000 / heartbeatMs) * writeUnits(ITEM_BYTES.ring);
+}
+
+/**
+ * Read and write units per second the control plane spends with the
+ * membership version: each proxy one strongly consistent GetItem of the
+ * version item per poll (one unit, whatever the fleet), the sweeper one
+ * eventually consistent Ring scan per poll (half units), and every proxy a
+ * full read every `fullReadMs`. Change
+ * batches add a full read per proxy each; at tens a minute they are small
+ * beside the rest and not counted.
+ */
+export function controlPlaneUnitsPerSecond(load: ControlPlaneLoad): { reads: number; writes: number } {
+  const pollsPerSecond = 1000 / (load.refreshMs ?? 1000);
+  const full = fullReadUnits(load);
+  const fullReadsPerSecond = 1000 / (load.fullReadMs ?? 600_000);
+  return {
+    reads:
+      load.proxies * pollsPerSecond * scanReadUnits(ITEM_BYTES.version) +
+      // The sweep: one eventually consistent Ring scan per poll, for the whole fleet.
+      pollsPerSecond * (full.ring / 2) +
+      load.proxies * fullReadsPerSecond * (full.ring + full.cluster),
+    writes: heartbeatWrites(load, load.heartbeatMs ?? 5000),
+  };
+}
+
+/**
+ * What the code did before the membership version, for comparison: every
+ * proxy scanned the Ring and loaded ShardT/MapT each poll, and its shard
+ * manager loaded ShardT/MapT a second time; servers beat every 2 s.
+ */
+export function scanEveryPollUnitsPerSecond(load: ControlPlaneLoad): { reads: number; writes: number } {
+  const pollsPerSecond = 1000 / (load.refreshMs ?? 1000);
+  const full = fullReadUnits(load);
+  return {
+    reads: load.proxies * pollsPerSecond * (full.ring + 2 * full.cluster),
+    writes: heartbeatWrites(load, load.heartbeatMs ?? BEFORE_HEARTBEAT_MS),
+  };
+}
+
+/** Dollars per month of one server's heartbeats at `heartbeatMs`. */
+export function heartbeatMonthlyUsdPerServer(
+  heartbeatMs: number,
+  hoursPerMonth: number,
+  rates: DynamoOnDemandRates = DEFAULT_DYNAMODB_RATES,
+): number {
+  return (
+    ((hoursPerMonth * 3600 * 1000) / heartbeatMs) *
+    writeUnits(ITEM_BYTES.ring) *
+    (rates.writeRequestUnitUsdPerMillion / 1e6)
+  );
 }
 
 /** Dollars per hour for a steady rate of request units. */

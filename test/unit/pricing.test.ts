@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseDeploymentConfig } from '#core/config/deployment.js';
 import { fixedOverheadHourlyUsd, HOURS_PER_MONTH, hourlyCost } from '#core/pricing/deployment-cost.js';
-import { controlPlaneUnitsPerSecond, dynamoHourlyUsd, scanReadUnits, writeUnits } from '#core/pricing/dynamodb.js';
+import {
+  controlPlaneUnitsPerSecond,
+  dynamoHourlyUsd,
+  heartbeatMonthlyUsdPerServer,
+  scanEveryPollUnitsPerSecond,
+  scanReadUnits,
+  writeUnits,
+} from '#core/pricing/dynamodb.js';
 import { taskHourlyUsd } from '#core/pricing/fargate.js';
 
 const config = parseDeploymentConfig(
@@ -16,11 +23,27 @@ describe('DynamoDB pricing', () => {
     expect([writeUnits(200), writeUnits(1025)]).toEqual([1, 2]);
   });
 
-  it('grows the control plane reads with proxies × servers', () => {
-    const small = controlPlaneUnitsPerSecond({ proxies: 10, servers: 100, shards: 100, replicas: 3 });
-    const large = controlPlaneUnitsPerSecond({ proxies: 100, servers: 1000, shards: 1000, replicas: 3 });
+  it('before the membership version, grew the control plane reads with proxies × servers', () => {
+    const small = scanEveryPollUnitsPerSecond({ proxies: 10, servers: 100, shards: 100, replicas: 3 });
+    const large = scanEveryPollUnitsPerSecond({ proxies: 100, servers: 1000, shards: 1000, replicas: 3 });
     expect(large.reads / small.reads).toBeGreaterThan(80);
     expect(large.writes / small.writes).toBe(10);
+  });
+
+  it('with the membership version, reads grow with proxies, plus one sweep and a slow full read', () => {
+    const fleet = (proxies: number, servers: number) => ({ proxies, servers, shards: servers, replicas: 3 });
+    const at = (proxies: number, servers: number) => controlPlaneUnitsPerSecond(fleet(proxies, servers)).reads;
+    // 100 proxies × 1 unit a second, the sweeper's eventually consistent 49 / 2-unit scan, and 100 full
+    // reads (Ring 49, #config 1, ShardT 25, MapT 44 units) every 10 minutes.
+    expect(at(100, 1000)).toBeCloseTo(100 + 49 / 2 + (100 * (49 + 1 + 25 + 44)) / 600, 6);
+    // Not flat: the sweep (one per fleet) and the 10-minute full reads still grow with the servers.
+    expect(at(100, 1000) / at(100, 10)).toBeLessThan(1.5);
+    expect(dynamoHourlyUsd({ reads: at(100, 1000), writes: 0 }) * HOURS_PER_MONTH).toBeLessThan(
+      (dynamoHourlyUsd({ reads: scanEveryPollUnitsPerSecond(fleet(100, 1000)).reads, writes: 0 }) * HOURS_PER_MONTH) /
+        40,
+    );
+    // 5 s heartbeats: 730 h × 720 writes an hour × 0.625 USD per million.
+    expect(heartbeatMonthlyUsdPerServer(5000, HOURS_PER_MONTH)).toBeCloseTo((730 * 720 * 0.625) / 1e6, 9);
     // 100 reads per second for an hour at $0.125 per million.
     expect(dynamoHourlyUsd({ reads: 100, writes: 0 })).toBeCloseTo((100 * 3600 * 0.125) / 1e6, 10);
   });

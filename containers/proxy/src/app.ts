@@ -5,6 +5,7 @@ import { AutoscalerStateStore } from '#core/aws/autoscaler-state-store.js';
 import { cloudWatchClient } from '#core/aws/cloudwatch-client.js';
 import { CloudWatchSink } from '#core/aws/cloudwatch-sink.js';
 import { ClusterStore } from '#core/aws/cluster-store.js';
+import { ControlVersionStore } from '#core/aws/control-version.js';
 import { dynamoDocumentClient } from '#core/aws/dynamo-client.js';
 import { FleetLoad } from '#core/balancing/backend.js';
 import { createStrategy } from '#core/balancing/strategies.js';
@@ -26,6 +27,7 @@ import { RetryBudget } from './forwarding/retry-budget.js';
 import { UpstreamClient } from './forwarding/upstream/llhttp-client.js';
 import { UndiciUpstream } from './forwarding/upstream/upstream.js';
 import { createMembership } from './membership/create-membership.js';
+import { DynamoMembership } from './membership/dynamo-membership.js';
 import { ClusterCache } from './records/cluster-cache.js';
 import { RecordsApi } from './records/records-api.js';
 import { ShardManager } from './records/shard-manager.js';
@@ -287,8 +289,21 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
 
 /** The sharded records API and its helpers, when the records tables are configured. */
 function startRecords(config: ProxyConfig, fleet: Fleet, membership: MembershipSource, log: Logger) {
-  const store = new ClusterStore(dynamoDocumentClient(), { shards: config.SHARD_TABLE, map: config.MAP_TABLE });
-  const cache = new ClusterCache(store, config.RING_REFRESH_MS, log);
+  // With DynamoDB membership, shape changes bump the cluster version in the Ring table's version item,
+  // which membership polls anyway: the cache follows it instead of re-reading ShardT/MapT every second.
+  const versioned = membership instanceof DynamoMembership ? membership : undefined;
+  const doc = dynamoDocumentClient();
+  const store = new ClusterStore(
+    doc,
+    { shards: config.SHARD_TABLE, map: config.MAP_TABLE },
+    versioned && config.RING_TABLE ? new ControlVersionStore(doc, config.RING_TABLE) : undefined,
+  );
+  const cache = new ClusterCache(
+    store,
+    config.RING_REFRESH_MS,
+    log,
+    versioned ? () => versioned.versions()?.cluster : undefined,
+  );
   const api = new RecordsApi({
     fleet,
     store,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAGLEV_TABLE_SIZE, MAX_TABLE_MEMBERS } from '#core/balancing/maglev-table.js';
 import { DEFAULT_STRATEGY, defaultSlowStartMs, STRATEGY_NAMES } from '#core/balancing/strategies.js';
 import {
   ConfigError,
@@ -38,7 +39,7 @@ const schema = z.object({
 
   STRATEGY: z.enum(STRATEGY_NAMES).default(DEFAULT_STRATEGY),
   BOUND_FACTOR: numberVar(1.25, 1.01, 10),
-  MAGLEV_TABLE_SIZE: intVar(65537, 101, 5_000_011),
+  MAGLEV_TABLE_SIZE: intVar(DEFAULT_MAGLEV_TABLE_SIZE, 101, 5_000_011),
   RING_POINTS_PER_WEIGHT: intVar(160, 1, 10_000),
   /** query:<name> | header:<name> | cookie:<name> | path | client-ip */
   HASH_KEY: z.string().default('query:request_id'),
@@ -109,7 +110,11 @@ const schema = z.object({
   MAP_TABLE: tableNameVar(),
   RECORDS_TABLE: tableNameVar(),
   SHARD_MANAGER_INTERVAL_MS: intVar(SECOND, 100, MINUTE),
-  MAX_SERVERS: intVar(64, 1, 10_000),
+  /**
+   * The most servers /add may reach and the local registry admits: the fleet size the Maglev table is
+   * sized for (MAX_TABLE_MEMBERS, 1,000, which cdk.json's schema also allows), tested in consistent-hashing.test.ts.
+   */
+  MAX_SERVERS: intVar(MAX_TABLE_MEMBERS, 1, MAX_TABLE_MEMBERS),
 
   /** The autoscaler's state table: when set, /status and the balance page show its last tick. */
   AUTOSCALER_STATE_TABLE: tableNameVar(),

@@ -5,12 +5,26 @@ import {
   checkRecordTables,
   intVar,
   logLevelVar,
+  optionalIntVar,
   parseEnv,
   portVar,
   tableNameVar,
 } from '#core/config/env.js';
 import { readSecret } from '#core/config/secret.js';
 import { SERVER_ID_PATTERN, SERVER_ID_RULE } from '#core/membership/server-id.js';
+
+/**
+ * Ring heartbeats are billed writes (one unit each, about 0.33 USD per
+ * server per month at 5 s, 0.82 at the old 2 s). The lease mostly decides
+ * when a dead server leaves the hash table and its shards get new
+ * primaries: proxies' health checks and ejection route around it within
+ * seconds anyway. 15 s survives two lost beats; a dead server leaves every
+ * proxy about 15-17 s after its last beat (docs/control-plane.md).
+ */
+export const RING_HEARTBEAT_INTERVAL_MS = 5000;
+export const RING_LEASE_MS = 15_000;
+/** Heartbeats to the proxy's own registry (local runs) cost nothing, so they stay frequent. */
+export const REGISTRY_HEARTBEAT_INTERVAL_MS = 2000;
 
 const schema = z.object({
   SERVER_ID: z.string().regex(SERVER_ID_PATTERN, { error: SERVER_ID_RULE }).optional(),
@@ -29,8 +43,10 @@ const schema = z.object({
   SHARD_TABLE: tableNameVar(),
   MAP_TABLE: tableNameVar(),
   RECORDS_TABLE: tableNameVar(),
-  HEARTBEAT_INTERVAL_MS: intVar(2000, 50, 60_000),
-  LEASE_MS: intVar(10_000, 500, 600_000),
+  /** Unset: RING_HEARTBEAT_INTERVAL_MS with RING_TABLE (each beat is a billed write), else REGISTRY_HEARTBEAT_INTERVAL_MS. */
+  HEARTBEAT_INTERVAL_MS: optionalIntVar(50, 60_000),
+  /** The Ring lease (with REGISTRY_URL the proxy's LEASE_MS decides). */
+  LEASE_MS: intVar(RING_LEASE_MS, 500, 600_000),
   SERVER_WEIGHT: intVar(1, 1, 1000),
   /** Artificial work per /home request, for benchmarks. */
   SERVER_WORK_LATENCY_MS: intVar(0, 0, 60_000),
@@ -44,7 +60,8 @@ const schema = z.object({
   LOG_LEVEL: logLevelVar(),
 });
 
-export type ServerConfig = z.infer<typeof schema> & {
+export type ServerConfig = Omit<z.infer<typeof schema>, 'HEARTBEAT_INTERVAL_MS'> & {
+  readonly HEARTBEAT_INTERVAL_MS: number;
   readonly id: string;
   readonly registryToken: string | undefined;
   readonly memoryLimitBytes: number;
@@ -59,11 +76,14 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     throw new ConfigError('REGISTRY_URL and RING_TABLE: set one, not both', ['REGISTRY_URL', 'RING_TABLE']);
   }
   checkRecordTables(parsed);
-  if (parsed.LEASE_MS <= parsed.HEARTBEAT_INTERVAL_MS) {
+  const heartbeatMs =
+    parsed.HEARTBEAT_INTERVAL_MS ?? (parsed.RING_TABLE ? RING_HEARTBEAT_INTERVAL_MS : REGISTRY_HEARTBEAT_INTERVAL_MS);
+  if (parsed.LEASE_MS <= heartbeatMs) {
     throw new ConfigError('LEASE_MS: must be longer than HEARTBEAT_INTERVAL_MS', ['LEASE_MS']);
   }
   return {
     ...parsed,
+    HEARTBEAT_INTERVAL_MS: heartbeatMs,
     id,
     registryToken: readSecret(env, 'REGISTRY_TOKEN'),
     memoryLimitBytes: parsed.MEMORY_LIMIT_BYTES || totalmem(),

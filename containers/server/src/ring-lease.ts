@@ -3,6 +3,9 @@ import type { LeaseTarget } from '#core/ports/lease.js';
 
 /** The DynamoDB Ring table: a conditional update renews the lease; a tombstone (left by /rm) refuses it. */
 export class RingLease implements LeaseTarget {
+  /** Set while a heartbeat failed: its membership-version bump may not have been written, so the next one bumps. */
+  private bumpOwed = false;
+
   constructor(
     private readonly ring: RingStore,
     private readonly id: string,
@@ -11,8 +14,15 @@ export class RingLease implements LeaseTarget {
     private readonly leaseMs: number,
   ) {}
 
-  beat(): Promise<'ok' | 'removed'> {
-    return this.ring.heartbeat(this.id, this.address, this.weight, this.leaseMs);
+  async beat(): Promise<'ok' | 'removed'> {
+    try {
+      const outcome = await this.ring.heartbeat(this.id, this.address, this.weight, this.leaseMs, this.bumpOwed);
+      this.bumpOwed = false;
+      return outcome;
+    } catch (err) {
+      this.bumpOwed = true;
+      throw err;
+    }
   }
 
   leave(): Promise<void> {

@@ -1,29 +1,107 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { RingStore } from '#core/aws/ring-store.js';
+import type { ControlVersions } from '#core/aws/control-version.js';
+import { type RingItem, RingStore } from '#core/aws/ring-store.js';
 import type { Member, MembershipControl, MembershipSource, MembershipStats } from '#core/ports/membership.js';
 import { BackoffPoller } from './backoff-poller.js';
 
 /**
- * Membership from the DynamoDB Ring table, read every `refreshMs`. Every
- * proxy replica reads the same items and so builds the same tables.
+ * The slow safety net: a full read at least this often, whatever the version
+ * says, so a bump lost to a writer crashing between its write and its bump
+ * still converges. Ten minutes keeps it a small part of the reads at 100
+ * proxies × 1,000 servers (docs/control-plane.md's cost table).
+ */
+export const DEFAULT_FULL_READ_MS = 600_000;
+/**
+ * The sweep reads eventually consistent (half the units); a stale item can
+ * only show an older lease expiry, so the window looks back this much
+ * further than the previous sweep (a lapse seen twice costs a spare bump).
+ */
+const SWEEP_STALENESS_MARGIN_MS = 2000;
+/**
+ * How long one proxy holds the lease-sweeper role per claim; it renews at
+ * half-time. If the sweeper dies, lapses go unnoticed (still routed around
+ * by health checks and ejection) until another proxy takes the role, at most
+ * this long, or until each proxy's full read.
+ */
+export const DEFAULT_SWEEPER_ROLE_MS = 15_000;
+
+export interface MembershipTiming {
+  /** @default DEFAULT_FULL_READ_MS */
+  readonly fullReadMs?: number;
+  /** @default DEFAULT_SWEEPER_ROLE_MS */
+  readonly sweeperRoleMs?: number;
+}
+
+/** Counters of what this proxy read, for benchmarks and the admin snapshot. */
+export interface MembershipReads {
+  readonly versionReads: number;
+  readonly scans: number;
+  readonly sweeps: number;
+}
+
+/**
+ * Membership from the DynamoDB Ring table. Every `refreshMs` the proxy reads
+ * one small item, the membership version (ControlVersionStore), and scans
+ * the Ring only when the version moved, when it won the fleet's lease sweep,
+ * or when its last full read is older than `fullReadMs`. A proxy's steady
+ * reads are therefore one GetItem a second, whatever the fleet's size.
  *
- * A failed or throttled read changes nothing: the proxy keeps routing with
- * the last membership it read (leases are not expired against stale data),
- * counts the error, and retries with back-off. It never crashes and never
- * empties the ring because DynamoDB was unreachable.
+ * Every change with a writer bumps the version after writing (RingStore). A
+ * lease lapse has no writer, and a proxy cannot expire leases from its own
+ * copy (renewals do not bump the version, so its copy's expiry times are
+ * old). So one proxy of the fleet holds the sweeper role (a conditional
+ * write on the version item, renewed at half of `sweeperRoleMs`): it scans
+ * the Ring on every poll and, when a lease lapsed since its previous scan,
+ * bumps the version; the others then re-read. The sweep's cost is the
+ * fleet's, one scan a second, not each proxy's.
+ *
+ * Every proxy reads the same items and so builds the same tables. A failed
+ * or throttled read changes nothing: the proxy keeps routing with the last
+ * membership it read (leases are not expired against stale data), counts
+ * the error, and retries with back-off.
  */
 export class DynamoMembership implements MembershipSource, MembershipControl {
   private onChange: ((members: readonly Member[]) => void) | undefined;
   private fingerprint = '';
   private readonly poller: BackoffPoller;
+  private readonly fullReadMs: number;
+  private readonly sweeperRoleMs: number;
+  /** This proxy's name in the sweeper role. */
+  private readonly me = randomUUID();
+  /** Until when this proxy holds the sweeper role, by its own clock (0: it does not). */
+  private sweeperUntil = 0;
+  /** Lapses this sweeper has bumped for (id to lease expiry): the overlapping windows must not bump twice. */
+  private readonly bumpedLapses = new Map<string, number>();
+  /** When this proxy's previous sweep read the Ring (0: it has not swept yet). */
+  private lastSweepAt = 0;
+  /** The ring version the last full read is known to include; -1 forces a read. */
+  private ringVersion = -1;
+  private lastFullReadAt = 0;
+  private versionsRead: ControlVersions | undefined;
+  /** The poll under way, which stop() waits for: it may be renewing the sweeper role. */
+  private inFlight: Promise<void> = Promise.resolve();
+  private counts = { versionReads: 0, scans: 0, sweeps: 0 };
 
   constructor(
     private readonly ring: RingStore,
     refreshMs: number,
     log: Logger,
     private readonly now: () => number = Date.now,
+    timing: MembershipTiming = {},
   ) {
-    this.poller = new BackoffPoller(() => this.read(), refreshMs, 'the ring table', log, now);
+    this.fullReadMs = timing.fullReadMs ?? DEFAULT_FULL_READ_MS;
+    this.sweeperRoleMs = timing.sweeperRoleMs ?? DEFAULT_SWEEPER_ROLE_MS;
+    this.poller = new BackoffPoller(
+      () => {
+        this.inFlight = this.read();
+        return this.inFlight;
+      },
+      refreshMs,
+      'the ring table',
+      log,
+      now,
+    );
   }
 
   async start(onChange: (members: readonly Member[]) => void): Promise<void> {
@@ -34,6 +112,12 @@ export class DynamoMembership implements MembershipSource, MembershipControl {
   async stop(): Promise<void> {
     this.poller.stop();
     this.onChange = undefined;
+    await this.inFlight.catch(() => {});
+    if (this.sweeperUntil > 0) {
+      this.sweeperUntil = 0;
+      // Best effort: if this fails, the role lapses after at most sweeperRoleMs.
+      await this.ring.versions.releaseSweeper(this.me).catch(() => {});
+    }
   }
 
   async drain(id: string): Promise<void> {
@@ -54,13 +138,97 @@ export class DynamoMembership implements MembershipSource, MembershipControl {
     return { errors: this.poller.errors, lastReadAgeMs: this.poller.successAgeMs() };
   }
 
-  /** Announces the live members when they differ from the last announcement. */
+  /** The control-plane versions as last read (the cluster cache follows `cluster` from here). */
+  versions(): ControlVersions | undefined {
+    return this.versionsRead;
+  }
+
+  reads(): MembershipReads {
+    return { ...this.counts };
+  }
+
   private async read(): Promise<void> {
-    const members = RingStore.liveMembers(await this.ring.scan(), this.now());
+    const now = this.now();
+    const fullDue = this.ringVersion === -1 || now - this.lastFullReadAt >= this.fullReadMs;
+    let versions: ControlVersions;
+    /** A strong scan made after `versions` was read, when this poll has one. */
+    let items: RingItem[] | undefined;
+    if (now < this.sweeperUntil) {
+      // The sweep's scan goes out with the version read, so that it is the poll's first request.
+      const [read, swept] = await Promise.all([this.ring.versions.read(), this.ring.scanEventually()]);
+      versions = read;
+      this.counts.scans++;
+      await this.sweep(swept, now);
+    } else {
+      versions = await this.ring.versions.read();
+      if (versions.sweeperUntilMs < now && (await this.claimSweeper(now))) {
+        // Newly the sweeper: one scan serves the sweep and, when one is due anyway, the full read.
+        const strong = fullDue || versions.ring !== this.ringVersion;
+        const swept = strong ? await this.ring.scan() : await this.ring.scanEventually();
+        this.counts.scans++;
+        if (strong) items = swept;
+        await this.sweep(swept, now);
+      }
+    }
+    this.counts.versionReads++;
+    this.versionsRead = versions;
+    if (!items) {
+      if (versions.ring === this.ringVersion && !fullDue) return;
+      items = await this.ring.scan();
+      this.counts.scans++;
+    }
+    // The scan followed the version read, so it includes every change counted up to `versions.ring`.
+    this.ringVersion = versions.ring;
+    this.lastFullReadAt = now;
+    this.announce(RingStore.liveMembers(items, now));
+  }
+
+  /**
+   * The sweeper's look for lapsed leases: a lease that lapsed since the
+   * previous sweep bumps the version, so that every proxy (this one too)
+   * re-reads. It also renews the role at half-time.
+   */
+  private async sweep(items: readonly RingItem[], now: number): Promise<void> {
+    this.counts.sweeps++;
+    // A sweeper new to the role looks back a whole role's length: its predecessor may have died mid-way.
+    const since = (this.lastSweepAt || now - this.sweeperRoleMs) - SWEEP_STALENESS_MARGIN_MS;
+    this.lastSweepAt = now;
+    for (const [id, expiry] of this.bumpedLapses) if (expiry <= since) this.bumpedLapses.delete(id);
+    const lapsed = items.filter(
+      (item) => lapsedBetween(item, since, now) && this.bumpedLapses.get(item.id) !== item.leaseExpiresAtMs,
+    );
+    if (lapsed.length > 0) {
+      await this.ring.versions.bump('ring');
+      for (const item of lapsed) this.bumpedLapses.set(item.id, item.leaseExpiresAtMs ?? 0);
+      this.ringVersion = -1;
+    }
+    if (this.sweeperUntil - now < this.sweeperRoleMs / 2 && !(await this.claimSweeper(now))) this.sweeperUntil = 0;
+  }
+
+  private async claimSweeper(now: number): Promise<boolean> {
+    const until = now + this.sweeperRoleMs;
+    if (!(await this.ring.versions.claimSweeper(this.me, now, until))) return false;
+    if (this.sweeperUntil === 0) this.lastSweepAt = 0;
+    this.sweeperUntil = until;
+    return true;
+  }
+
+  /** Whether this proxy holds the lease-sweeper role now. */
+  isSweeper(): boolean {
+    return this.now() < this.sweeperUntil;
+  }
+
+  /** Announces the live members when they differ from the last announcement. */
+  private announce(members: Member[]): void {
     const fingerprint = JSON.stringify(members);
     if (fingerprint !== this.fingerprint) {
       this.fingerprint = fingerprint;
       this.onChange?.(members);
     }
   }
+}
+
+function lapsedBetween(item: RingItem, afterMs: number, upToMs: number): boolean {
+  const expiry = item.leaseExpiresAtMs ?? 0;
+  return !item.removed && item.address !== undefined && expiry > afterMs && expiry <= upToMs;
 }

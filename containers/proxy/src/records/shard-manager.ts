@@ -58,7 +58,9 @@ export class ShardManager {
   private async reconcile(): Promise<void> {
     const age = this.membership.stats().lastReadAgeMs;
     if (age < 0 || age > MAX_MEMBERSHIP_AGE_MS) return;
-    const view = await this.store.load();
+    // The cache's load, not one of our own: both consume the same copy of ShardT/MapT. A view a little
+    // old is safe, since every change below is conditional on the placement_version it read.
+    const view = this.cache.current?.view;
     if (!view) return;
     const live = new Set(
       this.fleet
