@@ -1,0 +1,76 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/processes.js';
+
+/** The README is the ten-minute read; depth belongs in docs/ (issue 17). */
+const README_MAX_BYTES = 20_000;
+/** Prose lines longer than this are unreadable in a terminal or a diff; tables and code are exempt. */
+const README_MAX_LINE_CHARS = 120;
+
+/**
+ * Pages another branch adds and this one links to ahead of the merge, with
+ * the branch that brings them. Only these exact targets may be missing.
+ */
+const ARRIVING_FROM_OTHER_BRANCHES: ReadonlyMap<string, string> = new Map([
+  ['docs/autoscaler-budget.md', 'the autoscaler branch (issue 17 session)'],
+]);
+
+function markdownFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return markdownFiles(path);
+    return name.endsWith('.md') ? [path] : [];
+  });
+}
+
+/** Markdown outside fenced code blocks and inline code spans, where a `[x](y)` is not a link. */
+function proseOf(markdown: string): string {
+  return markdown.replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
+}
+
+/** Every inline link and image target, as written: `[text](target)` and `![alt](target "title")`. */
+function linkTargets(markdown: string): string[] {
+  const targets: string[] = [];
+  for (const match of proseOf(markdown).matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
+    const target = match[1];
+    if (target !== undefined) targets.push(target);
+  }
+  return targets;
+}
+
+function isExternal(target: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('#');
+}
+
+const pages = [join(ROOT, 'README.md'), ...markdownFiles(join(ROOT, 'docs'))];
+
+describe('documentation', () => {
+  it('finds the pages and their links (the scan itself works)', () => {
+    expect(pages.length).toBeGreaterThan(5);
+    expect(linkTargets('see [a](b.md#c), ![i](x.png "t") and `[not](a-link.md)`')).toEqual(['b.md#c', 'x.png']);
+  });
+
+  it.each(pages.map((page) => [relative(ROOT, page), page]))(
+    '%s: every relative link points at a file that exists',
+    (_name, page) => {
+      const missing = linkTargets(readFileSync(page, 'utf8'))
+        .filter((target) => !isExternal(target))
+        .map((target) => {
+          const file = decodeURIComponent(target.split('#')[0] ?? '');
+          return relative(ROOT, join(dirname(page), file));
+        })
+        .filter((path) => !existsSync(join(ROOT, path)) && !ARRIVING_FROM_OTHER_BRANCHES.has(path));
+      expect(missing).toEqual([]);
+    },
+  );
+
+  it(`README.md stays under ${README_MAX_BYTES} bytes, with no prose line over ${README_MAX_LINE_CHARS} characters`, () => {
+    const readme = readFileSync(join(ROOT, 'README.md'));
+    expect(readme.byteLength).toBeLessThan(README_MAX_BYTES);
+    const longLines = proseOf(readme.toString('utf8'))
+      .split('\n')
+      .filter((line) => line.length > README_MAX_LINE_CHARS && !line.trimStart().startsWith('|'));
+    expect(longLines).toEqual([]);
+  });
+});
