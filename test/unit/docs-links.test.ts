@@ -39,6 +39,21 @@ function linkTargets(markdown: string): string[] {
   return targets;
 }
 
+/** GitHub's anchor for a heading: lower case, punctuation dropped, each space a hyphen. */
+function slug(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+/** The anchors a page's headings make (outside fenced code, where a `#` line is a comment). */
+function anchorsOf(markdown: string): Set<string> {
+  const prose = markdown.replace(/^```[\s\S]*?^```/gm, '');
+  return new Set([...prose.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) => slug(m[1] ?? '')));
+}
+
 function isExternal(target: string): boolean {
   return /^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('#');
 }
@@ -49,6 +64,10 @@ describe('documentation', () => {
   it('finds the pages and their links (the scan itself works)', () => {
     expect(pages.length).toBeGreaterThan(5);
     expect(linkTargets('see [a](b.md#c), ![i](x.png "t") and `[not](a-link.md)`')).toEqual(['b.md#c', 'x.png']);
+    expect([...anchorsOf('# T\n## Data planes (`DATA_PLANE`)\n```sh\n# not a heading\n```\n')]).toEqual([
+      't',
+      'data-planes-data_plane',
+    ]);
   });
 
   it.each(pages.map((page) => [relative(ROOT, page), page]))(
@@ -61,6 +80,21 @@ describe('documentation', () => {
           return relative(ROOT, join(dirname(page), file));
         })
         .filter((path) => !existsSync(join(ROOT, path)) && !ARRIVING_FROM_OTHER_BRANCHES.has(path));
+      expect(missing).toEqual([]);
+    },
+  );
+
+  it.each(pages.map((page) => [relative(ROOT, page), page]))(
+    '%s: every anchor into a page names one of its headings',
+    (_name, page) => {
+      const missing = linkTargets(readFileSync(page, 'utf8'))
+        .filter((target) => target.includes('#') && (target.startsWith('#') || !isExternal(target)))
+        .filter((target) => {
+          const [file = '', anchor = ''] = target.split('#');
+          const path = file === '' ? page : join(dirname(page), decodeURIComponent(file));
+          if (!path.endsWith('.md') || !existsSync(path)) return false;
+          return !anchorsOf(readFileSync(path, 'utf8')).has(anchor);
+        });
       expect(missing).toEqual([]);
     },
   );
