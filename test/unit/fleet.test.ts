@@ -1,6 +1,6 @@
 import pino from 'pino';
 import type { Pool } from 'undici';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { FleetLoad, NO_DEMAND } from '#core/balancing/backend.js';
 import { createStrategy } from '#core/balancing/strategies.js';
 import type { Member } from '#core/ports/membership.js';
@@ -124,7 +124,13 @@ describe('fleet', () => {
     expect(fleet.get('b')).toBeUndefined();
   });
 
-  it('waitDrained resolves when the last in-flight request ends', async () => {
+  // The drain deadline is a timer: fake timers show "not before the last request ends" and "not
+  // after drainTimeoutMs" exactly, where a real sleep could only sample a moment in between.
+  it('waitDrained resolves when the last in-flight request ends, however long before the deadline', async () => {
+    vi.useFakeTimers();
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const { fleet } = fleetWithClock();
     fleet.applyMembership([member('a')]);
     const a = fleet.get('a') as UpstreamBackend;
@@ -133,10 +139,30 @@ describe('fleet', () => {
     const waiting = fleet.waitDrained(a).then(() => {
       drained = true;
     });
-    await new Promise((r) => setTimeout(r, 20));
+    await vi.advanceTimersByTimeAsync(OPTIONS.drainTimeoutMs - 1);
     expect(drained).toBe(false);
     fleet.endAttempt(a, NO_DEMAND, 200, 1);
     await waiting;
     expect(drained).toBe(true);
+  });
+
+  it('waitDrained gives up at drainTimeoutMs when a request never ends', async () => {
+    vi.useFakeTimers();
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    const { fleet } = fleetWithClock();
+    fleet.applyMembership([member('a')]);
+    const a = fleet.get('a') as UpstreamBackend;
+    fleet.beginAttempt(a, NO_DEMAND);
+    let drained = false;
+    void fleet.waitDrained(a).then(() => {
+      drained = true;
+    });
+    await vi.advanceTimersByTimeAsync(OPTIONS.drainTimeoutMs - 1);
+    expect(drained).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(drained).toBe(true);
+    expect(a.inflight).toBe(1);
   });
 });

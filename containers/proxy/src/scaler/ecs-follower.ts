@@ -12,6 +12,9 @@ export interface ScalingActions {
   readonly changing: boolean;
 }
 
+/** The debug message of each comparison the follower makes (tests count them). */
+export const FOLLOWER_COMPARED = 'compared the ECS service with the local processes';
+
 /**
  * Makes the number of local server processes follow an ECS service's task
  * count (running plus pending: tasks ECS has started). It reads the service
@@ -62,6 +65,9 @@ export class EcsFollower {
       const { desired: local } = await this.local.describe();
       if (this.stopped || actions.changing || actions.changes !== before) return;
       const target = ecs.running + ecs.pending;
+      // One line per comparison that could have acted: at debug level it shows the follower is alive,
+      // and tests wait on it to know rounds have passed instead of sleeping.
+      this.log.debug({ service: this.service.service, ecs: target, local }, FOLLOWER_COMPARED);
       if (target !== local) {
         this.log.info(
           { service: this.service.service, from: local, to: target },
