@@ -30,11 +30,10 @@ import {
   scanReadUnits,
 } from '#core/pricing/dynamodb.js';
 import { DynamoMembership } from '#proxy/membership/dynamo-membership.js';
-import { emulatorClient, quietSdkNodeNotice, useEmulator } from '#scripts/lib/emulator.js';
+import { emulatorClient, useEmulator } from '#scripts/lib/emulator.js';
 import { RING_HEARTBEAT_INTERVAL_MS, RING_LEASE_MS } from '#server/config.js';
 import { ROOT } from './lib/processes.js';
 
-quietSdkNodeNotice();
 const json = process.argv.includes('--json');
 const argValue = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
