@@ -1,16 +1,15 @@
-import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { LambdaAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IService } from 'aws-cdk-lib/aws-ecs';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { DeploymentConfig } from '#core/config/deployment.js';
 import { AUTOSCALER_METRICS } from '#core/telemetry/metric-names.js';
 import { ContractMetrics } from './contract-metrics.js';
+import { nodeLambdaDefaults } from './node-lambda.js';
 
 export interface AutoscalerFailsafeProps {
   readonly projectRoot: string;
@@ -70,25 +69,11 @@ export class AutoscalerFailsafe extends Construct {
     );
 
     this.function = new NodejsFunction(this, 'Function', {
-      entry: join(props.projectRoot, 'functions/autoscaler/failsafe-handler.ts'),
-      handler: 'handler',
-      projectRoot: props.projectRoot,
-      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
+      ...nodeLambdaDefaults(props.projectRoot, 'functions/autoscaler/failsafe-handler.ts'),
       memorySize: 128,
       timeout: Duration.seconds(FAILSAFE_TIMEOUT_SECONDS),
       role,
       logGroup,
-      bundling: {
-        externalModules: [],
-        format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        banner:
-          "import { createRequire as __rmCreateRequire } from 'node:module'; const require = __rmCreateRequire(import.meta.url);",
-      },
       environment: {
         CLUSTER_NAME: props.clusterName,
         PROXY_SERVICE_NAME: props.proxyService.serviceName,

@@ -1,16 +1,15 @@
-import { join } from 'node:path';
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { CfnCluster, ICluster, IService } from 'aws-cdk-lib/aws-ecs';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { DeploymentConfig } from '#core/config/deployment.js';
 import { acknowledgeNag } from '../nag.js';
+import { nodeLambdaDefaults } from './node-lambda.js';
 
 /** A tick older than this is dropped, not run: the next one reads fresher metrics. */
 const MAX_TICK_EVENT_AGE = Duration.seconds(60);
@@ -78,30 +77,12 @@ export class AutoscalerFunction extends Construct {
     );
 
     this.function = new NodejsFunction(this, 'Function', {
-      entry: join(props.projectRoot, props.entry ?? 'functions/autoscaler/handler.ts'),
-      handler: 'handler',
-      projectRoot: props.projectRoot,
-      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
-      // One Node (24 LTS) for the Lambda, the images and CI. It is the newest runtime aws-cdk-lib knows, so
-      // cdk-nag's AwsSolutions-L1 passes; when a newer one appears, L1 fails synth and the move is a
-      // deliberate one across all three (.nvmrc, the Dockerfiles, this line and the bundle target).
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
+      ...nodeLambdaDefaults(props.projectRoot, props.entry ?? 'functions/autoscaler/handler.ts'),
       memorySize: 256,
       // A tick must finish before the next one is due.
       timeout: Duration.seconds(Math.min(50, minutes * 60 - 10)),
       role,
       logGroup: this.logGroup,
-      bundling: {
-        // Bundle the SDK: the runtime's copy moves under us, and emulators substitute stubs for a missing one.
-        externalModules: [],
-        format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        banner:
-          "import { createRequire as __rmCreateRequire } from 'node:module'; const require = __rmCreateRequire(import.meta.url);",
-      },
       environment: {
         RINGMASTER_CONFIG: JSON.stringify(config),
         STATE_TABLE: props.stateTable.tableName,
