@@ -117,13 +117,7 @@ export class ClusterStore {
             ...shards.map((s) => ({
               Put: {
                 TableName: this.tables.shards,
-                Item: {
-                  Shard_id: s.Shard_id,
-                  Stud_id_low: s.Stud_id_low,
-                  Shard_size: s.Shard_size,
-                  valid_idx: 0,
-                  placement_version: 0,
-                },
+                Item: newShardItem(s),
               },
             })),
             ...placement.map((p) => ({ Put: { TableName: this.tables.map, Item: { ...p } } })),
@@ -164,13 +158,7 @@ export class ClusterStore {
         (s): TransactItem => ({
           Put: {
             TableName: this.tables.shards,
-            Item: {
-              Shard_id: s.Shard_id,
-              Stud_id_low: s.Stud_id_low,
-              Shard_size: s.Shard_size,
-              valid_idx: 0,
-              placement_version: 0,
-            },
+            Item: newShardItem(s),
             ConditionExpression: 'attribute_not_exists(Shard_id)',
           },
         }),
@@ -300,4 +288,15 @@ export class ClusterStore {
     await this.changed();
     return true;
   }
+}
+
+/** A shard as ShardT holds it when it is created: no rows acknowledged yet, placement never changed. */
+function newShardItem(s: ShardDef): Record<string, unknown> {
+  return {
+    Shard_id: s.Shard_id,
+    Stud_id_low: s.Stud_id_low,
+    Shard_size: s.Shard_size,
+    valid_idx: 0,
+    placement_version: 0,
+  };
 }
