@@ -78,6 +78,8 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
     new Pool(address, {
       connections: config.UPSTREAM_CONNECTIONS,
       pipelining: 1,
+      // undici 8 offers HTTP/2 by ALPN on https:// backends by default; the proxy speaks HTTP/1.1 upstream.
+      allowH2: false,
       keepAliveTimeout: config.UPSTREAM_IDLE_TIMEOUT_MS,
       keepAliveMaxTimeout: config.UPSTREAM_IDLE_TIMEOUT_MS,
       headersTimeout: config.UPSTREAM_HEADERS_TIMEOUT_MS,

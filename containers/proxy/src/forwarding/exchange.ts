@@ -40,8 +40,7 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
   private failure: Error | undefined;
   private attempts = 0;
   private holdsRetry = false;
-  /** Cancels the running attempt: undici's abort function, or the llhttp client's call. */
-  private upstreamAbort: ((err?: Error) => void) | null = null;
+  /** Cancels the running (or queued) attempt. */
   private upstreamCall: UpstreamCall | null = null;
   private resumeUpstream: (() => void) | null = null;
   private readonly startedAt = performance.now();
@@ -144,14 +143,9 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
     this.backend = backend;
     this.attempts++;
     fwd.fleet.beginAttempt(backend, this.demand);
-    this.upstreamAbort = null;
     this.upstreamCall = null;
     this.sentAt = performance.now();
     backend.upstream.dispatch(this.options as UpstreamRequest, this);
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    this.upstreamAbort = abort;
   }
 
   onUpstreamCall(call: UpstreamCall): void {
@@ -260,7 +254,6 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
     this.fwd.retryBudget.cancel(this);
     this.finish();
     const aborted = new ClientAbortedError('client closed the connection');
-    this.upstreamAbort?.(aborted);
     this.upstreamCall?.abort(aborted);
     if (this.body !== null && !this.body.destroyed) this.body.destroy();
   }

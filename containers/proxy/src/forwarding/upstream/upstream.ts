@@ -16,21 +16,22 @@ export interface UpstreamRequest {
   readonly contentLength: number;
 }
 
-/** The llhttp client's handle on a running request. */
+/** A client's handle on a running (or queued) request. */
 export interface UpstreamCall {
-  /** Abandons the request: the handler's onError follows at once; a socket mid-request is destroyed. */
+  /**
+   * Abandons the request: the handler's onError follows (at once, or when a
+   * queued request would have started); a socket mid-request is destroyed.
+   */
   abort(err: Error): void;
 }
 
 /**
- * What an upstream client drives as a request proceeds: undici's legacy
- * dispatch-handler callbacks (which the llhttp client drives too), plus
- * onUpstreamCall, by which the llhttp client hands over its abort handle.
+ * What an upstream client drives as a request proceeds. Both clients call
+ * onUpstreamCall synchronously inside dispatch, so the handler can abort a
+ * request at any point, even one still queued for a socket.
  */
 export interface UpstreamHandler {
-  /** undici: the request got a socket; `abort` cancels it. */
-  onConnect(abort: (err?: Error) => void): void;
-  /** llhttp client: the request was accepted (queued or sent); `call.abort` cancels it. */
+  /** The request was accepted (queued or sent); `call.abort` cancels it. */
   onUpstreamCall(call: UpstreamCall): void;
   /** Raw headers are latin1 strings from the llhttp client, Buffers from undici. False pauses reading. */
   onHeaders(statusCode: number, rawHeaders: Buffer[] | string[], resume: () => void): boolean;
@@ -58,10 +59,60 @@ export class UndiciUpstream implements Upstream {
       request.contentLength < 0
         ? request
         : { ...request, headers: [...request.headers, 'content-length', String(request.contentLength)] };
-    this.pool.dispatch(options as Dispatcher.DispatchOptions, handler as unknown as Dispatcher.DispatchHandler);
+    const call = new UndiciCall(handler);
+    handler.onUpstreamCall(call);
+    this.pool.dispatch(options as Dispatcher.DispatchOptions, call);
   }
 
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+/**
+ * One request on undici's Pool: translates undici's controller callbacks into
+ * the UpstreamHandler's, and keeps an abort that arrives while the request is
+ * still queued. undici gives a controller only once the request starts; an
+ * abort dropped before then left the request to run later with nobody
+ * listening, its response paused forever on a pooled socket and every request
+ * queued behind it counted in flight until shutdown (found by the fuzzer).
+ */
+class UndiciCall implements UpstreamCall, Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private abortReason: Error | null = null;
+
+  constructor(private readonly handler: UpstreamHandler) {}
+
+  abort(err: Error): void {
+    if (this.controller === null) this.abortReason ??= err;
+    else this.controller.abort(err);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.abortReason !== null) controller.abort(this.abortReason);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
+    // The raw [name, value, …] list: the proxy forwards fields as the server sent them.
+    const rawHeaders = (controller.rawHeaders ?? []) as Buffer[];
+    if (!this.handler.onHeaders(statusCode, rawHeaders, this.resume)) controller.pause();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.handler.onData(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    // Trailers are not forwarded (the proxy frames its own response), as with the llhttp client.
+    this.handler.onComplete(null);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.handler.onError(err);
+  }
+
+  private readonly resume = (): void => {
+    this.controller?.resume();
+  };
 }
