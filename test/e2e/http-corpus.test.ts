@@ -389,6 +389,24 @@ describe.each(COMBOS)('HTTP/1.1 corpus, DATA_PLANE=$plane UPSTREAM_CLIENT=$clien
     expect(backend.seen).not.toContain('/slow-body');
   });
 
+  it('slowloris body on a HEAD: 408 with its head only (no answer to a HEAD has a body), then close', async () => {
+    const outcome = await talk(
+      ['HEAD /slow-head HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc'],
+      undefined,
+      REQUEST_TIMEOUT_MS + 2500,
+    );
+    const afterHead = outcome.text.slice(outcome.text.indexOf('\r\n\r\n') + 4);
+    record(
+      'slowloris body on a HEAD',
+      `${statusOf(outcome.text)} ${JSON.stringify(afterHead)}${outcome.closed ? ' closed' : ''}`,
+    );
+    expect(statusOf(outcome.text)).toBe(408);
+    expect(outcome.text).toContain('\r\n\r\n');
+    expect(afterHead).toBe('');
+    expect(outcome.closed).toBe(true);
+    expect(backend.seen).not.toContain('/slow-head');
+  });
+
   it('a declared body over the limit gets 413 and a closed connection', async () => {
     const outcome = await talk([
       `POST /too-big HTTP/1.1\r\nHost: t\r\nContent-Length: ${MAX_BODY_BYTES + 1}\r\n\r\nab`,
@@ -499,11 +517,11 @@ const RESPONSE_CASES: Record<string, { answer: string; after?: 'close'; expect: 
     answer: `HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello${STRAY}`,
     expect: '200 hello, 200',
   },
-  // undici fails the request whose 204 arrives with bytes after it (the client is cut, never given the bytes);
-  // the llhttp client answers the 204 and drops the socket.
+  // Both clients answer the 204 (it has no body, whatever its Content-Length says) and drop the socket, so the
+  // bytes after it reach nobody. (undici 7 cut the client instead; undici 8 reads it as the llhttp client does.)
   'bytes after a 204': {
     answer: `HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello${STRAY}`,
-    expect: { llhttp: '204 , 200', undici: 'cut' },
+    expect: '204 , 200',
   },
   'bytes after a chunked body': {
     answer: `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n${STRAY}`,
