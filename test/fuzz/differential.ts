@@ -533,7 +533,10 @@ function checkStream(
   const reading = readResponses(conversation.bytes, methods, conversation.closedByProxy);
   if (reading.error !== undefined) {
     found.push('the client received bytes that are not HTTP/1.1');
-    notes.push(`client parse: ${reading.error}`);
+    // What the client read, so the finding can be understood without replaying it (timing may not repeat).
+    notes.push(
+      `client parse: ${reading.error}; received ${JSON.stringify(conversation.bytes.toString('latin1').slice(0, 800))}`,
+    );
   }
   const answers = reading.responses;
   if (answers.length > ref.length + (reference.error !== undefined ? 1 : 0)) {

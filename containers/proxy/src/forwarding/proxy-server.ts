@@ -64,13 +64,27 @@ function refuse(err: NodeJS.ErrnoException, socket: Duplex): void {
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? '408 Request Timeout'
           : '400 Bad Request';
-    const body = JSON.stringify({ message: status.slice(4), status: 'failure', code: err.code ?? 'BAD_REQUEST' });
+    // A HEAD whose head was read (its body timed out) gets no body, as every answer to a HEAD. A head not
+    // read to its end is no request yet, so its method cannot be honoured: the JSON goes, framed, before the close.
+    const body = answersHead(socket)
+      ? ''
+      : JSON.stringify({ message: status.slice(4), status: 'failure', code: err.code ?? 'BAD_REQUEST' });
     socket.end(
       `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
     );
   } else {
     socket.destroy();
   }
+}
+
+/**
+ * Whether the message node:http is reading on this socket is a HEAD whose head it has read. node:http keeps
+ * the message being read on the socket's parser (`incoming`); once complete, the bytes being read belong to
+ * a later head not yet parsed, whose method is unknown.
+ */
+function answersHead(socket: Duplex): boolean {
+  const incoming = (socket as { parser?: { incoming?: IncomingMessage | null } | null }).parser?.incoming;
+  return incoming != null && !incoming.complete && incoming.method === 'HEAD';
 }
 
 const METHOD_NOT_ALLOWED_BODY = JSON.stringify({
