@@ -523,7 +523,12 @@ function checkStream(
       found.push("unstamped: a forwarded request lacks the proxy's X-Forwarded-For or request id");
     }
     if (s.upgrade) found.push('an upgrade reached the server');
-    if (k <= last) found.push('out of order: the server read requests out of order or twice');
+    if (k <= last) {
+      found.push('out of order: the server read requests out of order or twice');
+      notes.push(
+        `server read, in order: ${records.map((x) => `${x.method} ${fuzzIdOf(x.headers, x.url)} (connection ${x.connection} #${x.indexOnConnection}, xrid ${headerValue(x.headers, 'x-request-id')})`).join(', ')}`,
+      );
+    }
     last = Math.max(last, k);
     forwarded.add(k);
   }
