@@ -224,6 +224,13 @@ export class ClientConnection {
     this.requestStartedAt = 0;
     request?.endBody();
     if (this.closing) this.parsing = false;
+    // The body is all in. If its last chunk filled the stream, the consumer may never ask for more (the
+    // stream only ends): waiting for that would leave the socket paused and the next request unread. Found
+    // with undici 8, whose body reads ask no more after the end; bytes from here on are the next head.
+    if (this.pausedForBody) {
+      this.pausedForBody = false;
+      if (this.queue.length <= 1) this.socket.resume();
+    }
   }
 
   /** The body stream wants more. */
