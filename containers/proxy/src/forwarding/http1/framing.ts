@@ -1,6 +1,16 @@
 import { STATUS_CODES } from 'node:http';
 import { equalsLower } from '../request-head.js';
 
+/**
+ * The heads the proxy writes, on both sides of the codec, with the framing
+ * decided here (RFC 9112 §6) rather than copied from the other side: a
+ * forwarded request is framed by the body the proxy parsed, never by a
+ * header value the client sent (issue 14: a Connection-listed
+ * Content-Length once left a body unframed); a response by its status, the
+ * request's method and whether its length is known. nginx and HAProxy
+ * rebuild framing the same way.
+ */
+
 /** How a response body is delimited on the client connection (RFC 9112 §6). */
 export enum Framing {
   /** HEAD, 1xx, 204, 304: no body whatever the headers say. */
@@ -28,7 +38,7 @@ function statusLine(status: number): string {
 }
 
 /**
- * The response head as one latin1 string: status line, the headers given
+ * Server side: the response head as one latin1 string: status line, the headers given
  * (minus Connection, which is decided here), then the framing and the
  * connection's fate. `keepAlive` is what the request allows; a `connection:
  * close` among the headers (draining, errors) or a close-delimited body
@@ -66,4 +76,37 @@ export function responseHead(
   if (!keepAlive) text += 'connection: close\r\n';
   else if (http10) text += 'connection: keep-alive\r\n';
   return { text: `${text}\r\n`, framing, keepAlive };
+}
+
+/** Methods for which a request without a body still says `content-length: 0` (as undici does). */
+const EXPECTS_PAYLOAD = new Set(['POST', 'PUT', 'PATCH']);
+
+/**
+ * Client side: the request head as one latin1 string: request line, the
+ * forwarded headers (which carry no framing field: the Exchange leaves them
+ * out), `host` when the client sent none (HTTP/1.0), then the framing of the
+ * body the proxy parsed: `content-length` when its length is known,
+ * `transfer-encoding: chunked` for a body of unknown length, and
+ * `content-length: 0` for a POST, PUT or PATCH without a body.
+ */
+export function requestHead(
+  method: string,
+  path: string,
+  headers: readonly string[],
+  defaultHost: string,
+  contentLength: number,
+  hasBody: boolean,
+): string {
+  let head = `${method} ${path} HTTP/1.1\r\n`;
+  let hasHost = false;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (name.length === 4 && equalsLower(name, 'host')) hasHost = true;
+    head += `${name}: ${headers[i + 1] as string}\r\n`;
+  }
+  if (!hasHost) head += `host: ${defaultHost}\r\n`;
+  if (contentLength >= 0) head += `content-length: ${contentLength}\r\n`;
+  else if (hasBody) head += 'transfer-encoding: chunked\r\n';
+  else if (EXPECTS_PAYLOAD.has(method)) head += 'content-length: 0\r\n';
+  return `${head}\r\n`;
 }
