@@ -110,3 +110,14 @@ export function requestHead(
   else if (EXPECTS_PAYLOAD.has(method)) head += 'content-length: 0\r\n';
   return `${head}\r\n`;
 }
+
+/**
+ * Server side, either data plane: an answer the proxy gives itself before
+ * any Exchange (a request it could not parse, a timeout, CONNECT), as JSON
+ * in the API's error shape, then the close. `headOnly` answers a HEAD
+ * request: a body would be read as the next response.
+ */
+export function closingReply(status: number, reason: string, code: string, headOnly = false): string {
+  const body = JSON.stringify({ message: reason, status: 'failure', code });
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${headOnly ? '' : body}`;
+}

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { MalformedRequestError, RequestTimeoutError } from '../errors.js';
 import { Http1Connection } from '../http1/connection.js';
+import { closingReply } from '../http1/framing.js';
 import type { LlhttpBinding, ParseError } from '../http1/llhttp.js';
 import { equalsLower } from '../request-head.js';
 import { NetClientRequest } from './net-client-request.js';
@@ -260,10 +261,7 @@ export class ClientConnection extends Http1Connection {
   }
 
   private writeCanned(reply: CannedReply): void {
-    const body = JSON.stringify({ message: reply.reason, status: 'failure', code: reply.code });
-    this.socket.end(
-      `HTTP/1.1 ${reply.status} ${reply.reason}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${reply.toHead ? '' : body}`,
-    );
+    this.socket.end(closingReply(reply.status, reply.reason, reply.code, reply.toHead));
     this.queue.length = 0;
   }
 
