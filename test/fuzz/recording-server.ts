@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { createParser, type HttpParser, type LlhttpBinding, loadLlhttp } from '#proxy/forwarding/net/llhttp.js';
+import { createParser, type HttpParser, type LlhttpBinding, loadLlhttp } from '#proxy/forwarding/http1/llhttp.js';
 
 /**
  * A backend for the HTTP corpus and the differential fuzzer: a raw TCP server

@@ -1,4 +1,4 @@
-import { createParser, type LlhttpBinding, loadLlhttp } from '#proxy/forwarding/net/llhttp.js';
+import { createParser, type LlhttpBinding, loadLlhttp } from '#proxy/forwarding/http1/llhttp.js';
 import { headerValue } from './recording-server.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadLlhttp } from '#proxy/forwarding/net/llhttp.js';
-import { Framing, responseHead } from '#proxy/forwarding/net/response-head.js';
+import { Framing, responseHead } from '#proxy/forwarding/http1/framing.js';
+import { loadLlhttp } from '#proxy/forwarding/http1/llhttp.js';
 
 describe('net data plane', () => {
   it("finds Node's bundled llhttp and it passes the start-up self-test", () => {

@@ -10,7 +10,7 @@ import {
   UpstreamSocketError,
   wasNeverSent,
 } from '#proxy/forwarding/errors.js';
-import { loadLlhttp } from '#proxy/forwarding/net/llhttp.js';
+import { loadLlhttp } from '#proxy/forwarding/http1/llhttp.js';
 import {
   type LlhttpPool,
   UpstreamClient,

@@ -18,7 +18,7 @@ import type { ProxyConfig } from './config.js';
 import { Fleet } from './fleet/fleet.js';
 import { HealthChecker } from './fleet/health-checker.js';
 import { type Forwarding, forwardingSettings, Traffic } from './forwarding/forwarding.js';
-import { loadLlhttp } from './forwarding/net/llhttp.js';
+import { loadLlhttp } from './forwarding/http1/llhttp.js';
 import { NetProxyServer } from './forwarding/net/net-proxy-server.js';
 import { httpListener, type ProxyListener } from './forwarding/proxy-listener.js';
 import { createProxyServer } from './forwarding/proxy-server.js';

@@ -5,6 +5,8 @@ import type { RecordsApi } from '../records/records-api.js';
 import { Exchange } from './exchange.js';
 import type { Forwarding } from './forwarding.js';
 import { answerInOrder, HttpClientSide, startInOrder } from './http-client-side.js';
+import { closingReply } from './http1/framing.js';
+import { sweepIntervalMs } from './http1/sweep.js';
 
 export interface ProxyServerLimits {
   readonly headersTimeoutMs: number;
@@ -29,7 +31,7 @@ export function createProxyServer(fwd: Forwarding, limits: ProxyServerLimits, re
       maxHeaderSize: limits.maxHeaderBytes,
       noDelay: true,
       // Node checks header/request timeouts on this tick (30 s by default), too coarse for slowloris.
-      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+      connectionsCheckingInterval: sweepIntervalMs(limits.headersTimeoutMs),
       // The Exchange refuses a missing Host itself, in order with the requests before it: node:http's own
       // 400 bypasses that order, and a parse error after it would add a second answer after a close.
       requireHostHeader: false,
@@ -58,20 +60,14 @@ export function createProxyServer(fwd: Forwarding, limits: ProxyServerLimits, re
 /** The canned answer to a request node:http could not parse (or that timed out), then the close. */
 function refuse(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (socket.writable && !socket.writableEnded) {
-    const status =
-      err.code === 'HPE_HEADER_OVERFLOW'
-        ? '431 Request Header Fields Too Large'
-        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? '408 Request Timeout'
-          : '400 Bad Request';
-    // A HEAD whose head was read (its body timed out) gets no body, as every answer to a HEAD. A head not
-    // read to its end is no request yet, so its method cannot be honoured: the JSON goes, framed, before the close.
-    const body = answersHead(socket)
-      ? ''
-      : JSON.stringify({ message: status.slice(4), status: 'failure', code: err.code ?? 'BAD_REQUEST' });
-    socket.end(
-      `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
-    );
+    const code = err.code ?? 'BAD_REQUEST';
+    // A HEAD whose head was read (its body timed out) gets the head only, as every answer to a HEAD. A head
+    // not read to its end is no request yet, so its method cannot be honoured: the JSON goes before the close.
+    const headOnly = answersHead(socket);
+    if (code === 'HPE_HEADER_OVERFLOW')
+      socket.end(closingReply(431, 'Request Header Fields Too Large', code, headOnly));
+    else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') socket.end(closingReply(408, 'Request Timeout', code, headOnly));
+    else socket.end(closingReply(400, 'Bad Request', code, headOnly));
   } else {
     socket.destroy();
   }
@@ -87,9 +83,4 @@ function answersHead(socket: Duplex): boolean {
   return incoming != null && !incoming.complete && incoming.method === 'HEAD';
 }
 
-const METHOD_NOT_ALLOWED_BODY = JSON.stringify({
-  message: 'Method Not Allowed',
-  status: 'failure',
-  code: 'METHOD_NOT_ALLOWED',
-});
-const METHOD_NOT_ALLOWED = `HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${METHOD_NOT_ALLOWED_BODY.length}\r\nconnection: close\r\n\r\n${METHOD_NOT_ALLOWED_BODY}`;
+const METHOD_NOT_ALLOWED = closingReply(405, 'Method Not Allowed', 'METHOD_NOT_ALLOWED');

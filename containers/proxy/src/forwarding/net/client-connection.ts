@@ -1,15 +1,9 @@
 import type { Socket } from 'node:net';
 import { MalformedRequestError, RequestTimeoutError } from '../errors.js';
+import { Http1Connection } from '../http1/connection.js';
+import { closingReply } from '../http1/framing.js';
+import type { LlhttpBinding, ParseError } from '../http1/llhttp.js';
 import { equalsLower } from '../request-head.js';
-import {
-  createParser,
-  type HttpParser,
-  type LlhttpBinding,
-  type OnBody,
-  type OnHeaders,
-  type OnHeadersComplete,
-  type ParseError,
-} from './llhttp.js';
 import { NetClientRequest } from './net-client-request.js';
 
 /** What a connection needs from its server: where requests go, limits, and whether we are draining. */
@@ -36,60 +30,9 @@ class CannedReply {
 
 type Entry = NetClientRequest | CannedReply;
 
-const kConnection = Symbol('ringmaster.connection');
-type ParserWithConnection = HttpParser & { [kConnection]: ClientConnection };
-
-// Parser callbacks shared by every connection: `this` is the parser, so no closure per connection or request.
-const onHeaders: OnHeaders = function (this: HttpParser, headers, url) {
-  (this as ParserWithConnection)[kConnection].partialHeaders(headers, url);
-};
-const onHeadersComplete: OnHeadersComplete = function (
-  this: HttpParser,
-  major,
-  minor,
-  headers,
-  method,
-  url,
-  _s,
-  _m,
-  upgrade,
-  keepAlive,
-) {
-  return (this as ParserWithConnection)[kConnection].headersComplete(
-    major,
-    minor,
-    headers,
-    method,
-    url,
-    upgrade,
-    keepAlive,
-  );
-};
-const onBody: OnBody = function (this: HttpParser, chunk) {
-  (this as ParserWithConnection)[kConnection].body(chunk);
-};
-function onMessageComplete(this: HttpParser): void {
-  (this as ParserWithConnection)[kConnection].messageComplete();
-}
-
-/** The parser's callbacks, shared by every connection (each finds its connection through the parser). */
-const PARSER_CALLBACKS = { onHeaders, onHeadersComplete, onBody, onMessageComplete };
-
-function onData(this: Socket & { [kConnection]: ClientConnection }, chunk: Buffer): void {
-  this[kConnection].data(chunk);
-}
-function onEnd(this: Socket & { [kConnection]: ClientConnection }): void {
-  this[kConnection].clientEnded();
-}
-function onClose(this: Socket & { [kConnection]: ClientConnection }): void {
-  this[kConnection].closed();
-}
 function onFinish(this: Socket): void {
   // Our side has ended and flushed: release the socket even if the client never closes its side.
   this.destroy();
-}
-function ignoreError(): void {
-  // ECONNRESET and friends: 'close' follows and does the cleanup.
 }
 
 const PARSE_STATUS: Record<string, [number, string]> = {
@@ -102,9 +45,10 @@ const PARSE_STATUS: Record<string, [number, string]> = {
  * request waits, with reading paused, until the one before it has been
  * answered, as nginx does), bodies stream with backpressure, and the
  * server's sweep enforces the header, request and keep-alive timeouts from
- * the timestamps kept here.
+ * the timestamps kept here. This is the server side of the HTTP/1 codec
+ * (`forwarding/http1/`); the upstream client is its client side.
  */
-export class ClientConnection {
+export class ClientConnection extends Http1Connection {
   readonly remoteAddress: string;
   /** No further request is read; the connection ends after the current answers. */
   closing = false;
@@ -114,34 +58,26 @@ export class ClientConnection {
   requestStartedAt = 0;
   /** performance.now() when the connection last became idle. */
   idleSince: number;
-  private readonly parser: HttpParser;
   /** Requests and canned replies in arrival order; the first is being answered. */
   private readonly queue: Entry[] = [];
   /** The request whose body the parser is delivering. */
   private receiving: NetClientRequest | null = null;
-  private headerParts: string[] | null = null;
-  private urlParts = '';
   private pausedForBody = false;
   private parsing = true;
 
   constructor(
-    readonly socket: Socket,
+    socket: Socket,
     private readonly host: ConnectionHost,
   ) {
+    super(socket, host.llhttp, host.llhttp.REQUEST, host.maxHeaderBytes);
     this.remoteAddress = socket.remoteAddress ?? '';
     this.idleSince = performance.now();
-    const { llhttp } = host;
-    const parser = createParser(llhttp, llhttp.REQUEST, host.maxHeaderBytes, PARSER_CALLBACKS) as ParserWithConnection;
-    parser[kConnection] = this;
-    this.parser = parser;
-    const s = socket as Socket & { [kConnection]: ClientConnection };
-    s[kConnection] = this;
     socket.setNoDelay(true);
-    socket.on('data', onData);
-    socket.on('end', onEnd);
-    socket.on('close', onClose);
     socket.on('finish', onFinish);
-    socket.on('error', ignoreError);
+  }
+
+  protected get readingBody(): boolean {
+    return this.receiving !== null;
   }
 
   /** Idle: nothing being received or answered (shutdown closes these at once). */
@@ -156,22 +92,13 @@ export class ClientConnection {
     if (typeof result !== 'number') this.parseFailed(result);
   }
 
-  partialHeaders(headers: string[], url: string): void {
-    // After a head, these are a chunked body's trailers, which node's binding hands over with the
-    // target again: dropped (as node:http drops them from forwarding), never the next request's head.
-    if (this.receiving !== null) return;
-    // llhttp hands over headers 32 pairs at a time when a head has more.
-    if (this.headerParts === null) this.headerParts = headers;
-    else for (const h of headers) this.headerParts.push(h);
-    this.urlParts += url;
-  }
-
   headersComplete(
     major: number,
     minor: number,
     headers: string[] | undefined,
     methodIndex: number,
     url: string | undefined,
+    _statusCode: number,
     upgrade: boolean,
     keepAlive: boolean,
   ): number {
@@ -180,14 +107,8 @@ export class ClientConnection {
     const now = performance.now();
     this.headStartedAt = 0;
     this.requestStartedAt = now;
-    let raw = headers;
-    let target = url;
-    if (raw === undefined || this.headerParts !== null) {
-      raw = this.headerParts === null ? (headers ?? []) : this.headerParts.concat(headers ?? []);
-      target = this.urlParts + (url ?? '');
-      this.headerParts = null;
-      this.urlParts = '';
-    }
+    const raw = this.takeHeaders(headers);
+    const target = this.takeUrl(url);
     const method = this.host.llhttp.methods[methodIndex] ?? 'GET';
     const http10 = major === 1 && minor === 0;
     if (method === 'CONNECT') {
@@ -219,8 +140,7 @@ export class ClientConnection {
   messageComplete(): void {
     const request = this.receiving;
     this.receiving = null;
-    this.headerParts = null;
-    this.urlParts = '';
+    this.resetHead();
     this.requestStartedAt = 0;
     request?.endBody();
     if (this.closing) this.parsing = false;
@@ -279,10 +199,14 @@ export class ClientConnection {
     this.socket.destroy();
   }
 
-  clientEnded(): void {
+  ended(): void {
     // The client closed its side. Like node:http (httpAllowHalfOpen off), that abandons whatever it
     // asked for: the upstream request is aborted rather than left to run for nobody.
     this.socket.destroy();
+  }
+
+  socketError(): void {
+    // ECONNRESET and friends: 'close' follows and does the cleanup.
   }
 
   closed(): void {
@@ -344,10 +268,7 @@ export class ClientConnection {
   }
 
   private writeCanned(reply: CannedReply): void {
-    const body = JSON.stringify({ message: reply.reason, status: 'failure', code: reply.code });
-    this.socket.end(
-      `HTTP/1.1 ${reply.status} ${reply.reason}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${reply.toHead ? '' : body}`,
-    );
+    this.socket.end(closingReply(reply.status, reply.reason, reply.code, reply.toHead));
     this.queue.length = 0;
   }
 

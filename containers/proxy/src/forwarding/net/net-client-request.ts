@@ -1,12 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { ClientCloseListener, ClientSide } from '../client-side.js';
+import { LAST_CHUNK, stringChunk, writeChunk } from '../http1/chunked.js';
+import { Framing, responseHead } from '../http1/framing.js';
 import type { ClientConnection } from './client-connection.js';
 import { RequestBody } from './request-body.js';
-import { Framing, responseHead } from './response-head.js';
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
-const LAST_CHUNK = '0\r\n\r\n';
-const CRLF = '\r\n';
 
 /**
  * One request on a `net` data-plane connection, and the ClientSide its
@@ -139,13 +138,9 @@ export class NetClientRequest implements ClientSide {
       chunk.copy(joined, head.length);
       return socket.write(joined);
     }
-    socket.cork();
-    this.flushHead();
-    socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-    socket.write(chunk);
-    const ok = socket.write(CRLF, 'latin1');
-    socket.uncork();
-    return ok;
+    const head = this.pendingHead;
+    this.pendingHead = null;
+    return writeChunk(socket, chunk, head);
   }
 
   onDrain(resume: () => void): void {
@@ -158,7 +153,7 @@ export class NetClientRequest implements ClientSide {
     socket.cork();
     this.flushHead();
     if (body !== undefined && body.length > 0 && this.framing !== Framing.None) {
-      if (this.framing === Framing.Chunked) socket.write(`${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n`);
+      if (this.framing === Framing.Chunked) socket.write(stringChunk(body));
       else socket.write(body);
     }
     if (this.framing === Framing.Chunked) socket.write(LAST_CHUNK, 'latin1');

@@ -1,14 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Exchange } from '../exchange.js';
 import type { Forwarding } from '../forwarding.js';
+import { type LlhttpBinding, loadLlhttp } from '../http1/llhttp.js';
+import { SweepTimer, sweepIntervalMs } from '../http1/sweep.js';
 import type { ProxyListener } from '../proxy-listener.js';
 import type { ProxyServerLimits } from '../proxy-server.js';
 import { ClientConnection, type ConnectionHost } from './client-connection.js';
-import { type LlhttpBinding, loadLlhttp } from './llhttp.js';
 import type { NetClientRequest } from './net-client-request.js';
-
-/** The sweep runs this often at most, like node:http's connectionsCheckingInterval. */
-const SWEEP_MAX_INTERVAL_MS = 1000;
 
 /**
  * The `net` data plane: a plain TCP server whose connections parse HTTP/1.1
@@ -23,7 +21,7 @@ export class NetProxyServer implements ProxyListener, ConnectionHost {
   readonly maxHeaderBytes: number;
   readonly requestTimeoutMs: number;
   private readonly connections = new Set<ClientConnection>();
-  private readonly sweepTimer: NodeJS.Timeout;
+  private readonly sweepTimer: SweepTimer;
 
   constructor(
     private readonly fwd: Forwarding,
@@ -32,12 +30,12 @@ export class NetProxyServer implements ProxyListener, ConnectionHost {
     this.llhttp = loadLlhttp();
     this.maxHeaderBytes = limits.maxHeaderBytes;
     this.requestTimeoutMs = limits.requestTimeoutMs;
-    // allowHalfOpen: the connection decides what a client's FIN means (see ClientConnection.clientEnded).
+    // allowHalfOpen: the connection decides what a client's FIN means (see ClientConnection.ended).
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
       this.connections.add(new ClientConnection(socket, this));
     });
-    const interval = Math.min(SWEEP_MAX_INTERVAL_MS, limits.headersTimeoutMs);
-    this.sweepTimer = setInterval(() => this.sweep(), interval).unref();
+    this.sweepTimer = new SweepTimer(sweepIntervalMs(limits.headersTimeoutMs), (now) => this.sweep(now));
+    this.sweepTimer.start();
   }
 
   get draining(): boolean {
@@ -60,7 +58,7 @@ export class NetProxyServer implements ProxyListener, ConnectionHost {
   close(): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
-        clearInterval(this.sweepTimer);
+        this.sweepTimer.stop();
         resolve();
       };
       if (this.server.listening) this.server.close(done);
@@ -76,8 +74,7 @@ export class NetProxyServer implements ProxyListener, ConnectionHost {
     for (const c of this.connections) c.destroy();
   }
 
-  private sweep(): void {
-    const now = performance.now();
+  private sweep(now: number): void {
     const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = this.limits;
     for (const c of this.connections) {
       if (c.headStartedAt > 0 && now - c.headStartedAt > headersTimeoutMs) c.timedOut();

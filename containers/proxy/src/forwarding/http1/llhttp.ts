@@ -3,12 +3,14 @@ import { createRequire } from 'node:module';
 /**
  * Node's bundled llhttp, reached through `require('_http_common').HTTPParser`:
  * the parser node:http itself uses, so the `net` data plane refuses exactly
- * what node:http refuses (same llhttp build, same strict flags). It is a Node
- * internal with no stability promise, so start-up checks it is there and
- * behaves as this code expects (a parse of a known request), and fails with
- * a message naming DATA_PLANE=http otherwise. Verified on Node 20.x (llhttp 8
- * and 9) and 24.21 (llhttp 9.4); the callback slots and arguments below are
- * those of lib/_http_common.js in Node 18 to 24.
+ * what node:http refuses (same llhttp build, same strict flags), and the
+ * upstream client reads responses with the same build. It is a Node internal
+ * with no stability promise, so start-up checks it is there and behaves as
+ * this code expects (parses of a known request and known responses), and
+ * fails with a message naming the setting that asked for it and its fallback
+ * (DATA_PLANE=http, UPSTREAM_CLIENT=undici) otherwise. Verified on Node 20.x
+ * (llhttp 8 and 9) and 24.21 (llhttp 9.4); the callback slots and arguments
+ * below are those of lib/_http_common.js in Node 18 to 24.
  */
 
 /** Thrown at start-up when the internal parser is missing or behaves differently. */
