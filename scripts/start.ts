@@ -8,7 +8,7 @@
  *   (unless RINGMASTER_SEED_COMPAT=0) the student balancers' /init, /rep,
  *   /add and /rm on the data port as well, without a token (loopback only),
  *   publishing its load to CloudWatch, and server processes that follow the
- *   servers service's count (SCALER=local-ecs) and heartbeat into the Ring
+ *   servers service's count (SCALER=local-ecs, dist/dev-proxy.js) and heartbeat into the Ring
  *   table exactly as on AWS;
  * - the autoscaler Lambda's handler, invoked on its schedule
  *   (scripts/local-autoscaler.ts), with cdk.json's settings.
@@ -134,7 +134,8 @@ await createLocalServices(ecs, cluster, [
 ]);
 const namespace = config.monitoring.metricsNamespace;
 
-proxy = spawn(process.execPath, [join(dist, 'proxy.js')], {
+// The development entry point: the proxy with its servers as local processes that follow the ECS service.
+proxy = spawn(process.execPath, [join(dist, 'dev-proxy.js')], {
   env: {
     ...process.env,
     ...aws,

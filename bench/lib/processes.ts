@@ -22,14 +22,17 @@ export async function startServer(
   return { proc, address: (parseServerReady(proc.readyLine) as ServerReady).address };
 }
 
-/** A Ringmaster proxy bundle on free loopback ports, with a fresh admin token. */
+/**
+ * A Ringmaster proxy bundle on free loopback ports, with a fresh admin token: the production one,
+ * or the development one (scripts/local/dev-proxy.ts) when `env` asks for local server processes.
+ */
 export async function startProxy(
   env: Record<string, string>,
 ): Promise<{ proc: Started; url: string; adminUrl: string; token: string }> {
   const token = randomBytes(24).toString('hex');
   const proc = await spawnUntil(
     process.execPath,
-    ['dist/proxy.js'],
+    [env.SCALER === 'local' || env.SCALER === 'local-ecs' ? 'dist/dev-proxy.js' : 'dist/proxy.js'],
     {
       cwd: ROOT,
       env: baseEnv({

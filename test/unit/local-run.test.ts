@@ -2,9 +2,10 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { minimumBudgetUsd } from '#core/config/deployment.js';
 import { loadProxyConfig } from '#proxy/config.js';
-import { LocalTaskCpuPublisher, ownCpuSeconds, processCpuSeconds } from '#proxy/scaler/local-task-cpu.js';
 import { DecisionPrinter } from '#scripts/lib/decision-lines.js';
 import { readLocalSettings } from '#scripts/lib/local-settings.js';
+import { loadDevConfig } from '#scripts/local/dev-config.js';
+import { LocalTaskCpuPublisher, ownCpuSeconds, processCpuSeconds } from '#scripts/local/local-task-cpu.js';
 import { ROOT } from '../helpers/processes.js';
 
 const sink = { publish: async () => {} };
@@ -76,18 +77,28 @@ describe('local task CPU, published as AWS/ECS CPUUtilization', () => {
   });
 });
 
-describe('SCALER=local-ecs configuration', () => {
-  it('needs the cluster, the service and the server bundle, naming each', () => {
-    const token = { ADMIN_TOKEN: 'x'.repeat(40) };
-    expect(() => loadProxyConfig({ ...token, SCALER: 'local-ecs', LOCAL_SERVER_ENTRY: 'x.js' })).toThrow(
+describe("the development entry point's settings (scripts/local/dev-config.ts)", () => {
+  it('needs the server bundle, and for local-ecs the cluster and the service, naming each', () => {
+    expect(() => loadDevConfig({ SCALER: 'local' })).toThrow(/LOCAL_SERVER_ENTRY: required/);
+    expect(() => loadDevConfig({ SCALER: 'local-ecs', LOCAL_SERVER_ENTRY: 'x.js' })).toThrow(
       'ECS_CLUSTER, ECS_SERVER_SERVICE: required when SCALER=local-ecs',
     );
-    expect(() => loadProxyConfig({ ...token, SCALER: 'local-ecs', ECS_CLUSTER: 'c', ECS_SERVER_SERVICE: 's' })).toThrow(
-      'LOCAL_SERVER_ENTRY: required when SCALER=local-ecs',
-    );
-    const ok = { ...token, SCALER: 'local-ecs', ECS_CLUSTER: 'c', ECS_SERVER_SERVICE: 's', LOCAL_SERVER_ENTRY: 'x.js' };
-    expect(loadProxyConfig(ok).LOCAL_SERVER_CPU_UNITS).toBe(256);
-    expect(() => loadProxyConfig({ ...ok, LOCAL_SERVER_CPU_UNITS: '64' })).toThrow(/LOCAL_SERVER_CPU_UNITS/);
+    const ok = { SCALER: 'local-ecs', ECS_CLUSTER: 'c', ECS_SERVER_SERVICE: 's', LOCAL_SERVER_ENTRY: 'x.js' };
+    expect(loadDevConfig(ok).LOCAL_SERVER_CPU_UNITS).toBe(256);
+    expect(() => loadDevConfig({ ...ok, LOCAL_SERVER_CPU_UNITS: '64' })).toThrow(/LOCAL_SERVER_CPU_UNITS/);
+    expect(() => loadDevConfig({ ...ok, SCALER: 'ecs' })).toThrow(/SCALER: expected local or local-ecs/);
+  });
+
+  it('have left the production proxy: it refuses the local scalers and knows none of the LOCAL_* settings', () => {
+    const token = { ADMIN_TOKEN: 'x'.repeat(40) };
+    for (const scaler of ['local', 'local-ecs']) {
+      expect(() => loadProxyConfig({ ...token, SCALER: scaler })).toThrow(
+        new RegExp(`SCALER=${scaler} starts server processes, which only the development entry point does`),
+      );
+    }
+    const config = loadProxyConfig({ ...token, LOCAL_SERVER_ENTRY: 'x.js', INITIAL_SERVERS: '3' });
+    expect(Object.keys(config).filter((key) => key.startsWith('LOCAL_') || key === 'INITIAL_SERVERS')).toEqual([]);
+    expect(config.SCALER).toBe('none');
   });
 });
 
