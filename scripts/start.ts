@@ -14,7 +14,9 @@
  *   (scripts/local-autoscaler.ts), with cdk.json's settings.
  *
  * Prints the URLs, the admin token and a bounded load command, then one line
- * per autoscaler decision; Ctrl-C stops everything. Full logs go to a file.
+ * per autoscaler decision, and one line whenever a part of it dies (the
+ * emulator, the autoscaler loop, the proxy or a server) saying what stops
+ * working; Ctrl-C stops everything. Full logs go to a file.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -38,6 +40,8 @@ import { type Emulator, emulatorClient, emulatorEnv, useEmulator } from './lib/e
 import { createLocalServices } from './lib/local-ecs.js';
 import { type LocalSettings, readLocalSettings } from './lib/local-settings.js';
 import { spentLeaving, startLedgerAt } from './lib/seed-ledger.js';
+import { ChildWatch, serverDiedLine } from './local/child-watch.js';
+import { SERVER_DIED } from './local/local-process-scaler.js';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const root = resolve(dist, '..');
@@ -64,9 +68,11 @@ let stopping = false;
 let proxy: ChildProcess | undefined;
 let autoscaler: ChildProcess | undefined;
 let emulator: Emulator | undefined;
+const watch = new ChildWatch((line) => process.stdout.write(`${line}\n`));
 const stop = () => {
   if (stopping) return;
   stopping = true;
+  watch.stop();
   process.stdout.write('stopping…\n');
   if (autoscaler && running(autoscaler)) autoscaler.kill('SIGTERM');
   if (proxy && running(proxy)) proxy.kill('SIGTERM');
@@ -86,6 +92,15 @@ process.stdout.write(
     : 'starting the AWS emulator (MiniStack; installed into .venv on first run)…\n',
 );
 emulator = await useEmulator(root);
+if (emulator.process) {
+  watch.watch({
+    name: 'the AWS emulator (MiniStack)',
+    child: emulator.process,
+    consequence:
+      'the proxy keeps routing to the servers it knows, but autoscaling, the records API, membership changes ' +
+      '(servers joining or leaving the Ring table) and the load metrics stop; press Ctrl-C and run npm start again',
+  });
+}
 const aws = emulatorEnv(emulator.endpoint);
 const tables: TableNames = {
   ring: `ringmaster-${envName}-ring`,
@@ -164,10 +179,17 @@ proxy = spawn(process.execPath, [join(dist, 'dev-proxy.js')], {
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 proxy.stderr?.pipe(process.stderr);
+watch.watch({
+  name: 'the proxy',
+  child: proxy,
+  consequence: 'routing, the admin API and the servers it ran stop with it; stopping the run (its log has why)',
+});
 
 const printer = new DecisionPrinter((line) => process.stdout.write(`${line}\n`));
 createInterface({ input: proxy.stdout as NodeJS.ReadableStream }).on('line', (line) => {
   logs.write(`${line}\n`);
+  const died = stopping ? undefined : serverDiedLine(line, SERVER_DIED);
+  if (died) process.stdout.write(`${died}\n`);
   const ready = parseProxyReady(line);
   if (!ready || stopping) return;
   const { budgetUsd, budgetPeriod } = config.autoscaler;
@@ -220,6 +242,13 @@ function startAutoscaler(): void {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   autoscaler.stderr?.pipe(process.stderr);
+  watch.watch({
+    name: 'the autoscaler loop',
+    child: autoscaler,
+    consequence:
+      'no more scaling decisions or budget ticks; the servers stay at their count and routing goes on; ' +
+      'press Ctrl-C and run npm start again',
+  });
   createInterface({ input: autoscaler.stdout as NodeJS.ReadableStream }).on('line', (line) => {
     logs.write(`${line}\n`);
     printer.read(line);
