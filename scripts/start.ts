@@ -22,9 +22,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -34,17 +33,18 @@ import { minimumBudgetUsd } from '#core/config/deployment.js';
 import { ConfigError } from '#core/config/env.js';
 import { parseProxyReady } from '#core/runtime/ready-line.js';
 import { SERVICES } from '#core/telemetry/metric-names.js';
+import { type Emulator, emulatorClient, emulatorEnv, useEmulator } from '#devkit/emulator.js';
+import { createLocalServices } from '#devkit/local-ecs.js';
+import { repoRoot } from '#devkit/repo-root.js';
 import { settingsFromDeployment } from '#functions/autoscaler/settings-from-deployment.js';
-import { DecisionPrinter } from './lib/decision-lines.js';
-import { type Emulator, emulatorClient, emulatorEnv, useEmulator } from './lib/emulator.js';
-import { createLocalServices } from './lib/local-ecs.js';
-import { type LocalSettings, readLocalSettings } from './lib/local-settings.js';
-import { spentLeaving, startLedgerAt } from './lib/seed-ledger.js';
 import { ChildWatch, serverDiedLine } from './local/child-watch.js';
+import { DecisionPrinter } from './local/decision-lines.js';
 import { SERVER_DIED } from './local/local-process-scaler.js';
+import { type LocalSettings, readLocalSettings } from './local/local-settings.js';
+import { spentLeaving, startLedgerAt } from './local/seed-ledger.js';
 
-const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const root = resolve(dist, '..');
+const root = repoRoot();
+const dist = join(root, 'dist');
 
 let settings: LocalSettings;
 try {

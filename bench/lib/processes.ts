@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { type ProxyReady, parseProxyReady, parseServerReady, type ServerReady } from '#core/runtime/ready-line.js';
-import { type Started, spawnUntil } from '#scripts/lib/spawn.js';
+import { repoRoot } from '#devkit/repo-root.js';
+import { type Started, spawnUntil } from '#devkit/spawn.js';
 
-/** The benchmark bundles run from dist/bench/, two levels below the repository root. */
-export const ROOT = resolve(import.meta.dirname, '../..');
+/** The repository root, whether the benchmark runs bundled (dist/bench/) or from source. */
+export const ROOT = repoRoot();
 
 const baseEnv = (extra: Record<string, string>) => ({ PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...extra });
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { parseProxyReady, parseServerReady, type ServerReady } from '#core/runtime/ready-line.js';
+import { spawnUntil as spawnProcess } from '#devkit/spawn.js';
 import { parseDockerfile } from '#infra/dockerfile.js';
-import { spawnUntil as spawnProcess } from '#scripts/lib/spawn.js';
 import { awsEnv } from '../helpers/aws.js';
 import { ROOT, SERVER_BUNDLE, spawnUntil, stopProcess, waitFor } from '../helpers/processes.js';
 

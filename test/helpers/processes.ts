@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { type ProxyReady, parseProxyReady, parseServerReady, type ServerReady } from '#core/runtime/ready-line.js';
-import { type Started, spawnUntil as spawnProcess, stopProcess } from '#scripts/lib/spawn.js';
+import { repoRoot } from '#devkit/repo-root.js';
+import { type Started, spawnUntil as spawnProcess, stopProcess } from '#devkit/spawn.js';
 
 export { stopProcess };
 
-export const ROOT = resolve(import.meta.dirname, '../..');
+export const ROOT = repoRoot();
 export const PROXY_BUNDLE = join(ROOT, 'dist/proxy.js');
 /** The proxy with local server processes (scripts/local/dev-proxy.ts): what SCALER=local and local-ecs need. */
 export const DEV_PROXY_BUNDLE = join(ROOT, 'dist/dev-proxy.js');

@@ -53,7 +53,7 @@ describe('the production proxy bundle holds only the product', () => {
 
   it('names the offenders in the development bundle, dist/dev-proxy.js (the check can fail)', () => {
     expect(offenders(metafile(), 'dist/dev-proxy.js')).toEqual([
-      'core/runtime/proc-stat.ts reads /proc',
+      'tools/devkit/proc-stat.ts reads /proc',
       'scripts/local/local-process-scaler.ts imports node:child_process',
     ]);
   });

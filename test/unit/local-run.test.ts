@@ -4,11 +4,11 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { minimumBudgetUsd } from '#core/config/deployment.js';
 import { loadProxyConfig } from '#proxy/config.js';
-import { DecisionPrinter } from '#scripts/lib/decision-lines.js';
-import { readLocalSettings } from '#scripts/lib/local-settings.js';
 import { ChildWatch, serverDiedLine } from '#scripts/local/child-watch.js';
+import { DecisionPrinter } from '#scripts/local/decision-lines.js';
 import { loadDevConfig } from '#scripts/local/dev-config.js';
 import { SERVER_DIED } from '#scripts/local/local-process-scaler.js';
+import { readLocalSettings } from '#scripts/local/local-settings.js';
 import { LocalTaskCpuPublisher, ownCpuSeconds, processCpuSeconds } from '#scripts/local/local-task-cpu.js';
 import { ROOT } from '../helpers/processes.js';
 
