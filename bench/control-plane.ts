@@ -29,8 +29,8 @@ import {
   scanEveryPollUnitsPerSecond,
   scanReadUnits,
 } from '#core/pricing/dynamodb.js';
+import { emulatorClient, useEmulator } from '#devkit/emulator.js';
 import { DynamoMembership } from '#proxy/membership/dynamo-membership.js';
-import { emulatorClient, useEmulator } from '#scripts/lib/emulator.js';
 import { RING_HEARTBEAT_INTERVAL_MS, RING_LEASE_MS } from '#server/config.js';
 import { ROOT } from './lib/processes.js';
 

@@ -18,12 +18,12 @@
  *   --out <dir>      where the figures and results.json go
  *
  * Every experiment has a deadline; on failure, timeout or Ctrl-C the process
- * exits and scripts/lib/spawn.ts kills every process group it started.
+ * exits and tools/devkit/spawn.ts kills every process group it started.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { useEmulator } from '#scripts/lib/emulator.js';
+import { useEmulator } from '#devkit/emulator.js';
 import {
   type ClusterSettings,
   ExperimentError,

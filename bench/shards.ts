@@ -8,7 +8,7 @@
  * Layouts: the student database's default of 6 servers with 4 shards × 3 replicas, 4 shards ×
  * 7 replicas (on 7 servers), and 10 servers with 6 shards × 8 replicas.
  */
-import { useEmulator } from '#scripts/lib/emulator.js';
+import { useEmulator } from '#devkit/emulator.js';
 import { ROOT } from './lib/processes.js';
 import { runShardLayout, SHARD_LAYOUTS, type ShardLayoutResult } from './lib/shard-bench.js';
 

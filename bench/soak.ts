@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import { Pool, request } from 'undici';
-import { stopProcess } from '#scripts/lib/spawn.js';
+import { stopProcess } from '#devkit/spawn.js';
 import { ROOT, startProxy } from './lib/processes.js';
 
 const argValue = (name: string, fallback: string) => {

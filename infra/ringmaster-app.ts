@@ -1,10 +1,10 @@
 import type { App } from 'aws-cdk-lib';
 import { Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { repoRoot } from '#devkit/repo-root.js';
 import type { AppSettings } from './config.js';
 import { COST_ALLOCATION_TAG } from './constructs/cost-budget.js';
 import { applyEmulatorAdaptations, emulatorConfig } from './emulator.js';
-import { repoRoot } from './paths.js';
 import { DataStack } from './stacks/data-stack.js';
 import { MonitoringStack } from './stacks/monitoring-stack.js';
 import { ServiceStack } from './stacks/service-stack.js';

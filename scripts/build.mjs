@@ -69,6 +69,8 @@ if (process.argv.includes('--synth')) {
 
 const entryPoints = {
   ...imageEntryPoints,
+  // The proxy with local server processes (npm start, the end-to-end tests, the benchmarks); never in an image.
+  'dev-proxy': 'scripts/local/dev-proxy.ts',
   'scripts/start': 'scripts/start.ts',
   'scripts/local-autoscaler': 'scripts/local-autoscaler.ts',
   'scripts/install-emulator': 'scripts/install-emulator.ts',
@@ -86,11 +88,14 @@ const entryPoints = {
   'fuzz/http': 'test/fuzz/cli.ts',
 };
 
-await build({
+const { metafile } = await build({
   ...common,
   entryPoints,
   // Bundled CommonJS dependencies (pino, undici) call require(); give ESM output one.
   banner,
+  // Which source files went into which bundle: test/infra/proxy-bundle.test.ts checks the production proxy's.
+  metafile: true,
 });
+writeFileSync('dist/metafile.json', JSON.stringify(metafile));
 stageImageContexts();
 await infra;

@@ -5,8 +5,7 @@
  * `--json` prints the numbers instead.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseDeploymentConfig } from '#core/config/deployment.js';
 import {
   type CostLines,
@@ -15,8 +14,9 @@ import {
   HOURS_PER_MONTH,
   hourlyCost,
 } from '#core/pricing/deployment-cost.js';
+import { repoRoot } from '#devkit/repo-root.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const root = repoRoot();
 const config = parseDeploymentConfig(JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')).context.ringmaster);
 const REPLICAS = 3;
 

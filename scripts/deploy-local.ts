@@ -12,12 +12,12 @@
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { deployToEmulator, destroyOnEmulator } from './lib/cdk.js';
-import { useEmulator } from './lib/emulator.js';
+import { join } from 'node:path';
+import { deployToEmulator, destroyOnEmulator } from '#devkit/cdk.js';
+import { useEmulator } from '#devkit/emulator.js';
+import { repoRoot } from '#devkit/repo-root.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const root = repoRoot();
 const destroy = process.argv.includes('--destroy');
 const emulator = await useEmulator(root);
 const deployment = { root, endpoint: emulator.endpoint };

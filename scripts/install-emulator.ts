@@ -1,7 +1,7 @@
 /** `npm run emulator:install`: puts the pinned MiniStack and cfn-lint into .venv (a no-op when they are already there). */
-import { resolve } from 'node:path';
-import { ensureCfnLint, ensureMiniStack } from './lib/emulator.js';
+import { ensureCfnLint, ensureMiniStack } from '#devkit/emulator.js';
+import { repoRoot } from '#devkit/repo-root.js';
 
-const root = resolve(import.meta.dirname, '../..');
+const root = repoRoot();
 process.stdout.write(`MiniStack ready at ${ensureMiniStack(root)}\n`);
 process.stdout.write(`cfn-lint ready at ${ensureCfnLint(root)}\n`);

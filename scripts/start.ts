@@ -8,21 +8,22 @@
  *   (unless RINGMASTER_SEED_COMPAT=0) the student balancers' /init, /rep,
  *   /add and /rm on the data port as well, without a token (loopback only),
  *   publishing its load to CloudWatch, and server processes that follow the
- *   servers service's count (SCALER=local-ecs) and heartbeat into the Ring
+ *   servers service's count (SCALER=local-ecs, dist/dev-proxy.js) and heartbeat into the Ring
  *   table exactly as on AWS;
  * - the autoscaler Lambda's handler, invoked on its schedule
  *   (scripts/local-autoscaler.ts), with cdk.json's settings.
  *
  * Prints the URLs, the admin token and a bounded load command, then one line
- * per autoscaler decision; Ctrl-C stops everything. Full logs go to a file.
+ * per autoscaler decision, and one line whenever a part of it dies (the
+ * emulator, the autoscaler loop, the proxy or a server) saying what stops
+ * working; Ctrl-C stops everything. Full logs go to a file.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -32,15 +33,18 @@ import { minimumBudgetUsd } from '#core/config/deployment.js';
 import { ConfigError } from '#core/config/env.js';
 import { parseProxyReady } from '#core/runtime/ready-line.js';
 import { SERVICES } from '#core/telemetry/metric-names.js';
+import { type Emulator, emulatorClient, emulatorEnv, useEmulator } from '#devkit/emulator.js';
+import { createLocalServices } from '#devkit/local-ecs.js';
+import { repoRoot } from '#devkit/repo-root.js';
 import { settingsFromDeployment } from '#functions/autoscaler/settings-from-deployment.js';
-import { DecisionPrinter } from './lib/decision-lines.js';
-import { type Emulator, emulatorClient, emulatorEnv, useEmulator } from './lib/emulator.js';
-import { createLocalServices } from './lib/local-ecs.js';
-import { type LocalSettings, readLocalSettings } from './lib/local-settings.js';
-import { spentLeaving, startLedgerAt } from './lib/seed-ledger.js';
+import { ChildWatch, serverDiedLine } from './local/child-watch.js';
+import { DecisionPrinter } from './local/decision-lines.js';
+import { SERVER_DIED } from './local/local-process-scaler.js';
+import { type LocalSettings, readLocalSettings } from './local/local-settings.js';
+import { spentLeaving, startLedgerAt } from './local/seed-ledger.js';
 
-const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const root = resolve(dist, '..');
+const root = repoRoot();
+const dist = join(root, 'dist');
 
 let settings: LocalSettings;
 try {
@@ -64,9 +68,11 @@ let stopping = false;
 let proxy: ChildProcess | undefined;
 let autoscaler: ChildProcess | undefined;
 let emulator: Emulator | undefined;
+const watch = new ChildWatch((line) => process.stdout.write(`${line}\n`));
 const stop = () => {
   if (stopping) return;
   stopping = true;
+  watch.stop();
   process.stdout.write('stopping…\n');
   if (autoscaler && running(autoscaler)) autoscaler.kill('SIGTERM');
   if (proxy && running(proxy)) proxy.kill('SIGTERM');
@@ -86,6 +92,15 @@ process.stdout.write(
     : 'starting the AWS emulator (MiniStack; installed into .venv on first run)…\n',
 );
 emulator = await useEmulator(root);
+if (emulator.process) {
+  watch.watch({
+    name: 'the AWS emulator (MiniStack)',
+    child: emulator.process,
+    consequence:
+      'the proxy keeps routing to the servers it knows, but autoscaling, the records API, membership changes ' +
+      '(servers joining or leaving the Ring table) and the load metrics stop; press Ctrl-C and run npm start again',
+  });
+}
 const aws = emulatorEnv(emulator.endpoint);
 const tables: TableNames = {
   ring: `ringmaster-${envName}-ring`,
@@ -134,7 +149,8 @@ await createLocalServices(ecs, cluster, [
 ]);
 const namespace = config.monitoring.metricsNamespace;
 
-proxy = spawn(process.execPath, [join(dist, 'proxy.js')], {
+// The development entry point: the proxy with its servers as local processes that follow the ECS service.
+proxy = spawn(process.execPath, [join(dist, 'dev-proxy.js')], {
   env: {
     ...process.env,
     ...aws,
@@ -163,10 +179,17 @@ proxy = spawn(process.execPath, [join(dist, 'proxy.js')], {
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 proxy.stderr?.pipe(process.stderr);
+watch.watch({
+  name: 'the proxy',
+  child: proxy,
+  consequence: 'routing, the admin API and the servers it ran stop with it; stopping the run (its log has why)',
+});
 
 const printer = new DecisionPrinter((line) => process.stdout.write(`${line}\n`));
 createInterface({ input: proxy.stdout as NodeJS.ReadableStream }).on('line', (line) => {
   logs.write(`${line}\n`);
+  const died = stopping ? undefined : serverDiedLine(line, SERVER_DIED);
+  if (died) process.stdout.write(`${died}\n`);
   const ready = parseProxyReady(line);
   if (!ready || stopping) return;
   const { budgetUsd, budgetPeriod } = config.autoscaler;
@@ -219,6 +242,13 @@ function startAutoscaler(): void {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   autoscaler.stderr?.pipe(process.stderr);
+  watch.watch({
+    name: 'the autoscaler loop',
+    child: autoscaler,
+    consequence:
+      'no more scaling decisions or budget ticks; the servers stay at their count and routing goes on; ' +
+      'press Ctrl-C and run npm start again',
+  });
   createInterface({ input: autoscaler.stdout as NodeJS.ReadableStream }).on('line', (line) => {
     logs.write(`${line}\n`);
     printer.read(line);

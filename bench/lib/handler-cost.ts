@@ -1,5 +1,3 @@
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { cloudWatchClient } from '#core/aws/cloudwatch-client.js';
@@ -9,9 +7,10 @@ import { ecsClient } from '#core/aws/ecs-client.js';
 import { AUTOSCALER_STATE_KEYS } from '#core/aws/tables.js';
 import type { MetricDatum } from '#core/ports/metrics-sink.js';
 import { DIMENSIONS, PROXY_METRICS, SERVICES } from '#core/telemetry/metric-names.js';
-import { emulatorClient, emulatorEnv, useEmulator } from '#scripts/lib/emulator.js';
-import { createLocalServices } from '#scripts/lib/local-ecs.js';
-import { readLocalSettings } from '#scripts/lib/local-settings.js';
+import { emulatorClient, emulatorEnv, useEmulator } from '#devkit/emulator.js';
+import { createLocalServices } from '#devkit/local-ecs.js';
+import { repoRoot } from '#devkit/repo-root.js';
+import { readLocalSettings } from '#scripts/local/local-settings.js';
 
 const MINUTE_MS = 60_000;
 /** Two days of minutes: the history the forecast reads, so GetMetricData returns what it would on AWS. */
@@ -67,7 +66,7 @@ function countCalls(client: unknown, counts: Map<string, number>, ms: Map<string
  * CloudWatch. Reports the duration per tick and the AWS calls it makes.
  */
 export async function measureHandlerCost(ticks: number): Promise<HandlerCost> {
-  const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+  const root = repoRoot();
   const emulator = await useEmulator(root);
   try {
     Object.assign(process.env, emulatorEnv(emulator.endpoint));

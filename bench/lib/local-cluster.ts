@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { request } from 'undici';
 import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
-import { emulatorClient, emulatorEnv } from '#scripts/lib/emulator.js';
-import { type Started, stopProcess } from '#scripts/lib/spawn.js';
+import { emulatorClient, emulatorEnv } from '#devkit/emulator.js';
+import { type Started, stopProcess } from '#devkit/spawn.js';
 import { ROOT, startProxy } from './processes.js';
 
 /** Admin calls (/add waits for the new server to register) are bounded; a hung one fails the run. */

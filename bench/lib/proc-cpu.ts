@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { PROC_TICKS_PER_SECOND, processCpuTicks } from '#core/runtime/proc-stat.js';
+import { PROC_TICKS_PER_SECOND, processCpuTicks } from '#devkit/proc-stat.js';
 
 /**
  * CPU a process tree has used so far, from /proc (Linux): user and system

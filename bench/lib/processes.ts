@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { type ProxyReady, parseProxyReady, parseServerReady, type ServerReady } from '#core/runtime/ready-line.js';
-import { type Started, spawnUntil } from '#scripts/lib/spawn.js';
+import { repoRoot } from '#devkit/repo-root.js';
+import { type Started, spawnUntil } from '#devkit/spawn.js';
 
-/** The benchmark bundles run from dist/bench/, two levels below the repository root. */
-export const ROOT = resolve(import.meta.dirname, '../..');
+/** The repository root, whether the benchmark runs bundled (dist/bench/) or from source. */
+export const ROOT = repoRoot();
 
 const baseEnv = (extra: Record<string, string>) => ({ PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...extra });
 
@@ -22,14 +22,17 @@ export async function startServer(
   return { proc, address: (parseServerReady(proc.readyLine) as ServerReady).address };
 }
 
-/** A Ringmaster proxy bundle on free loopback ports, with a fresh admin token. */
+/**
+ * A Ringmaster proxy bundle on free loopback ports, with a fresh admin token: the production one,
+ * or the development one (scripts/local/dev-proxy.ts) when `env` asks for local server processes.
+ */
 export async function startProxy(
   env: Record<string, string>,
 ): Promise<{ proc: Started; url: string; adminUrl: string; token: string }> {
   const token = randomBytes(24).toString('hex');
   const proc = await spawnUntil(
     process.execPath,
-    ['dist/proxy.js'],
+    [env.SCALER === 'local' || env.SCALER === 'local-ecs' ? 'dist/dev-proxy.js' : 'dist/proxy.js'],
     {
       cwd: ROOT,
       env: baseEnv({

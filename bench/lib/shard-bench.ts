@@ -12,8 +12,8 @@ import { Pool } from 'undici';
 import { ClusterStore } from '#core/aws/cluster-store.js';
 import { RecordsStore } from '#core/aws/records-store.js';
 import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
-import { emulatorClient, emulatorEnv } from '#scripts/lib/emulator.js';
-import { type Started, stopProcess } from '#scripts/lib/spawn.js';
+import { emulatorClient, emulatorEnv } from '#devkit/emulator.js';
+import { type Started, stopProcess } from '#devkit/spawn.js';
 import { startProxy, startServer } from './processes.js';
 import { seededRandom } from './random.js';
 

@@ -30,11 +30,11 @@ import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProxyReady, parseServerReady } from '#core/runtime/ready-line.js';
+import { createLocalServices } from '#devkit/local-ecs.js';
+import { freePort } from '#devkit/net.js';
+import { type Started, spawnUntil, stopProcess } from '#devkit/spawn.js';
 import { type Dockerfile, parseDockerfile } from '#infra/dockerfile.js';
 import { EMULATOR_PLACEHOLDER_IMAGE } from '#infra/emulator.js';
-import { createLocalServices } from '#scripts/lib/local-ecs.js';
-import { freePort } from '#scripts/lib/net.js';
-import { type Started, spawnUntil, stopProcess } from '#scripts/lib/spawn.js';
 import { awsEnv, clientConfig } from '../helpers/aws.js';
 import { ROOT, waitFor } from '../helpers/processes.js';
 import { type Synthesized, synthesize } from '../infra/synth.js';

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CloudFormationClient, ListStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, GetDashboardCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
@@ -19,14 +19,15 @@ import { AutoscalerStateStore, StateConflictError } from '#core/aws/autoscaler-s
 import { EcsService } from '#core/aws/ecs-service.js';
 import { AUTOSCALER_STATE_KEYS, TABLE_KEYS } from '#core/aws/tables.js';
 import { AUTOSCALER_METRICS, DIMENSIONS, PROXY_METRICS, SERVICES } from '#core/telemetry/metric-names.js';
+import { deployToEmulator, destroyOnEmulator, type StackOutputs } from '#devkit/cdk.js';
+import { emulatorEnv } from '#devkit/emulator.js';
+import { repoRoot } from '#devkit/repo-root.js';
 import { parseState } from '#functions/autoscaler/policy.js';
-import { deployToEmulator, destroyOnEmulator, type StackOutputs } from '#scripts/lib/cdk.js';
-import { emulatorEnv } from '#scripts/lib/emulator.js';
 import { metricPoints } from '../helpers/cloudwatch.js';
 import { startTestProxy, startTestServer, waitFor } from '../helpers/processes.js';
 import { shippedConfig } from '../infra/synth.js';
 
-const root = resolve(import.meta.dirname, '../..');
+const root = repoRoot();
 const endpoint = inject('awsEndpoint');
 const env = emulatorEnv(endpoint);
 const clientConfig = {

@@ -7,9 +7,9 @@ import { CloudWatchSink } from '#core/aws/cloudwatch-sink.js';
 import { EcsService } from '#core/aws/ecs-service.js';
 import type { MetricDatum } from '#core/ports/metrics-sink.js';
 import { DIMENSIONS, PROXY_METRICS, SERVICES } from '#core/telemetry/metric-names.js';
-import { FOLLOWER_COMPARED } from '#proxy/scaler/ecs-follower.js';
-import { createLocalServices } from '#scripts/lib/local-ecs.js';
-import { readLocalSettings } from '#scripts/lib/local-settings.js';
+import { createLocalServices } from '#devkit/local-ecs.js';
+import { FOLLOWER_COMPARED } from '#scripts/local/ecs-follower.js';
+import { readLocalSettings } from '#scripts/local/local-settings.js';
 import { awsEnv, clientConfig, createTestTables, type TestTables } from '../helpers/aws.js';
 import { metricPoints } from '../helpers/cloudwatch.js';
 import { ROOT, spawnUntil, startTestProxy, type TestProxy, waitFor } from '../helpers/processes.js';
@@ -229,7 +229,10 @@ describe('npm start runs the autoscaler', () => {
       );
       expect(local.run.lines.join('\n')).toMatch(/servers: servers 3 -> 2: .*\[budget-limited\]/);
       await waitFor(async () => (await local.admin('GET', '/rep')).body.message.N === 2, 30_000, 'two servers');
-      const status = (await local.admin('GET', '/status')).body.message.autoscaler;
+      // The proxy reads the autoscaler's state every 5 s, so /status may not show the tick yet: wait for it.
+      const autoscalerStatus = async () => (await local.admin('GET', '/status')).body.message.autoscaler;
+      await waitFor(async () => (await autoscalerStatus()) !== undefined, 20_000, '/status to show the tick');
+      const status = await autoscalerStatus();
       expect(status.decisions).toContainEqual(expect.objectContaining({ service: 'servers', budgetLimited: true }));
       expect(status.budget.spendUsd).toBeLessThanOrEqual(150);
     } finally {

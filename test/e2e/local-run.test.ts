@@ -1,14 +1,26 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { parseProxyReady, parseServerReady, type ServerReady } from '#core/runtime/ready-line.js';
+import { spawnUntil as spawnProcess } from '#devkit/spawn.js';
 import { parseDockerfile } from '#infra/dockerfile.js';
-import { spawnUntil as spawnProcess } from '#scripts/lib/spawn.js';
 import { awsEnv } from '../helpers/aws.js';
-import { ROOT, SERVER_BUNDLE, spawnUntil, stopProcess } from '../helpers/processes.js';
+import { ROOT, SERVER_BUNDLE, spawnUntil, stopProcess, waitFor } from '../helpers/processes.js';
+
+/** The child processes of `pid` whose command line contains `match`, from /proc (Linux). */
+function childPids(pid: number, match: string): number[] {
+  const found: number[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean)) {
+      const cmdline = readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.includes(match)) found.push(Number(child));
+    }
+  }
+  return found;
+}
 
 /** The CMD of a tier's Dockerfile, and the staged build context (dist/images/<tier>/) it runs from. */
 function dockerCmd(tier: 'proxy' | 'server') {
@@ -93,6 +105,50 @@ describe('npm start (the local run)', () => {
     if (!process.env.AWS_ENDPOINT_URL)
       await expect(request(`${awsUrl}/_ministack/health`)).rejects.toThrow(/ECONNREFUSED/);
   });
+});
+
+describe('npm start says when a part of it dies', () => {
+  it('names the dead emulator and what stops, names a dead server, and routing goes on', async () => {
+    // Its own MiniStack (no AWS_ENDPOINT_URL passed on), so the test may kill it.
+    const run = await spawnUntil(
+      ['dist/scripts/start.js'],
+      { RINGMASTER_PORT: '0', RINGMASTER_ADMIN_PORT: '0', RINGMASTER_SERVERS: '2' },
+      (l) => l.includes('Press Ctrl-C'),
+    );
+    try {
+      const proxyUrl = /proxy: {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(run.lines.join('\n'))?.[1];
+      const runPid = run.child.pid as number;
+      const [emulatorPid] = childPids(runPid, 'ministack');
+      const [proxyPid] = childPids(runPid, 'dev-proxy.js');
+      expect(emulatorPid && proxyPid).toBeTruthy();
+      const [serverPid] = childPids(proxyPid as number, 'server.js');
+      expect(serverPid).toBeTruthy();
+
+      process.kill(serverPid as number, 'SIGKILL');
+      const serverLine = () => run.lines.find((l) => /^npm start: server s\d was killed by SIGKILL/.test(l));
+      await waitFor(() => serverLine() !== undefined, 10_000, 'the line for the dead server');
+      expect(serverLine()).toMatch(
+        /the proxy starts it again in 1 s; until then its requests go to the other servers$/,
+      );
+
+      process.kill(emulatorPid as number, 'SIGKILL');
+      const emulatorLine = () => run.lines.find((l) => l.startsWith('npm start: the AWS emulator'));
+      await waitFor(() => emulatorLine() !== undefined, 10_000, 'the line for the dead emulator');
+      expect(emulatorLine()).toBe(
+        `npm start: the AWS emulator (MiniStack) (pid ${emulatorPid}) was killed by SIGKILL: the proxy keeps routing ` +
+          'to the servers it knows, but autoscaling, the records API, membership changes (servers joining or leaving ' +
+          'the Ring table) and the load metrics stop; press Ctrl-C and run npm start again',
+      );
+      // One line per death, nothing for the parts still running; and routing rightly goes on.
+      expect(run.lines.filter((l) => l.startsWith('npm start:'))).toHaveLength(2);
+      const home = await request(`${proxyUrl}/home`);
+      expect(home.statusCode).toBe(200);
+      await home.body.dump();
+    } finally {
+      run.child.kill('SIGINT');
+      await new Promise((r) => run.child.once('exit', r));
+    }
+  }, 60_000);
 });
 
 describe('a server on ECS', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Started } from '#scripts/lib/spawn.js';
+import type { Started } from '#devkit/spawn.js';
 import { awsEnv } from '../helpers/aws.js';
 import { spawnUntil, waitFor } from '../helpers/processes.js';
 

@@ -3,7 +3,7 @@ import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
-import { emulatorClient, emulatorEnv } from '#scripts/lib/emulator.js';
+import { emulatorClient, emulatorEnv } from '#devkit/emulator.js';
 
 /** Environment for processes (and this one) to reach the test emulator. */
 export function awsEnv(endpoint = inject('awsEndpoint')): Record<string, string> {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { type Emulator, useEmulator } from '#scripts/lib/emulator.js';
+import { type Emulator, useEmulator } from '#devkit/emulator.js';
+import { repoRoot } from '#devkit/repo-root.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,7 +18,7 @@ let emulator: Emulator | undefined;
  * MiniStack installed into .venv and started on a free loopback port.
  */
 export async function setup(project: TestProject): Promise<void> {
-  const root = resolve(import.meta.dirname, '../..');
+  const root = repoRoot();
   execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit', cwd: root });
   emulator = await useEmulator(root);
   project.provide('awsEndpoint', emulator.endpoint);

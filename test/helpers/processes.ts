@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { type ProxyReady, parseProxyReady, parseServerReady, type ServerReady } from '#core/runtime/ready-line.js';
-import { type Started, spawnUntil as spawnProcess, stopProcess } from '#scripts/lib/spawn.js';
+import { repoRoot } from '#devkit/repo-root.js';
+import { type Started, spawnUntil as spawnProcess, stopProcess } from '#devkit/spawn.js';
 
 export { stopProcess };
 
-export const ROOT = resolve(import.meta.dirname, '../..');
+export const ROOT = repoRoot();
 export const PROXY_BUNDLE = join(ROOT, 'dist/proxy.js');
+/** The proxy with local server processes (scripts/local/dev-proxy.ts): what SCALER=local and local-ecs need. */
+export const DEV_PROXY_BUNDLE = join(ROOT, 'dist/dev-proxy.js');
 export const SERVER_BUNDLE = join(ROOT, 'dist/server.js');
 
 /** Spawns `node <args>` from the repository root with only PATH and `env`. */
@@ -29,12 +32,17 @@ export interface TestProxy extends Started {
   stop(): Promise<number | null>;
 }
 
+/**
+ * The proxy on free loopback ports with a fresh token: the production bundle, or the development
+ * one when `env` asks for local server processes (SCALER=local or local-ecs).
+ */
 export async function startTestProxy(env: Record<string, string> = {}): Promise<TestProxy> {
+  const local = env.SCALER === 'local' || env.SCALER === 'local-ecs';
   const token = randomBytes(24).toString('hex');
   const tokenFile = join(mkdtempSync(join(tmpdir(), 'ringmaster-test-')), 'token');
   writeFileSync(tokenFile, token, { mode: 0o600 });
   const proc = await spawnUntil(
-    [PROXY_BUNDLE],
+    [local ? DEV_PROXY_BUNDLE : PROXY_BUNDLE],
     {
       PROXY_HOST: '127.0.0.1',
       PROXY_PORT: '0',
@@ -42,7 +50,7 @@ export async function startTestProxy(env: Record<string, string> = {}): Promise<
       ADMIN_PORT: '0',
       ADMIN_TOKEN_FILE: tokenFile,
       LOG_LEVEL: 'warn',
-      LOCAL_SERVER_ENTRY: SERVER_BUNDLE,
+      ...(local ? { LOCAL_SERVER_ENTRY: SERVER_BUNDLE } : {}),
       // Run any end-to-end file against the other data plane: RINGMASTER_TEST_DATA_PLANE=net npx vitest run …
       ...(process.env.RINGMASTER_TEST_DATA_PLANE ? { DATA_PLANE: process.env.RINGMASTER_TEST_DATA_PLANE } : {}),
       // …and against the other upstream client: RINGMASTER_TEST_UPSTREAM_CLIENT=undici npx vitest run …

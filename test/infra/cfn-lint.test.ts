@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureCfnLint } from '#scripts/lib/emulator.js';
+import { ensureCfnLint } from '#devkit/emulator.js';
 import { root, shippedConfig, synthesize } from './synth.js';
 
 const run = promisify(execFile);

@@ -1,12 +1,13 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { repoRoot } from '#devkit/repo-root.js';
 import { type RingmasterConfig, readAppSettings } from '#infra/config.js';
 import { createStacks, type RingmasterStacks } from '#infra/ringmaster-app.js';
 
-export const root = resolve(import.meta.dirname, '../..');
+export const root = repoRoot();
 const cdkJson = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
 
 /** cdk.json's shipped `ringmaster` settings, as a fresh mutable copy. */

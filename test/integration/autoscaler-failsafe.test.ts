@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { EcsService } from '#core/aws/ecs-service.js';
-import { createLocalServices } from '#scripts/lib/local-ecs.js';
+import { createLocalServices } from '#devkit/local-ecs.js';
 import { awsEnv, clientConfig } from '../helpers/aws.js';
 
 /**

@@ -12,11 +12,11 @@ import { FleetLoad } from '#core/balancing/backend.js';
 import { createStrategy } from '#core/balancing/strategies.js';
 import { DomainError } from '#core/errors/domain-error.js';
 import { statusOf } from '#core/http/error-status.js';
+import { createLocalServices } from '#devkit/local-ecs.js';
 import { FleetActions } from '#proxy/admin/fleet-actions.js';
 import { Fleet } from '#proxy/fleet/fleet.js';
 import { UndiciUpstream } from '#proxy/forwarding/upstream/upstream.js';
 import { LeaseRegistry } from '#proxy/membership/lease-registry.js';
-import { createLocalServices } from '#scripts/lib/local-ecs.js';
 import { clientConfig, testClients } from '../helpers/aws.js';
 
 const FLEET_OPTIONS = {

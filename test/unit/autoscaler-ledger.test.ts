@@ -13,7 +13,7 @@ import {
   type ServiceObservation,
   withDefaults,
 } from '#functions/autoscaler/policy.js';
-import { spentLeaving } from '#scripts/lib/seed-ledger.js';
+import { spentLeaving } from '#scripts/local/seed-ledger.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

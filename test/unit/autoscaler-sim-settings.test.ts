@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultSimConfig, deployedSimSettings } from '#bench/lib/autoscaler-sim/config.js';
 import { parseDeploymentConfig } from '#core/config/deployment.js';
+import { repoRoot } from '#devkit/repo-root.js';
 import { SLO_RATE_OVER_TARGET, settingsFromDeployment } from '#functions/autoscaler/settings-from-deployment.js';
 
-const root = resolve(import.meta.dirname, '../..');
+const root = repoRoot();
 const shipped = () =>
   structuredClone(
     (

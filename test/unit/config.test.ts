@@ -74,7 +74,9 @@ describe('proxy configuration', () => {
     expect(() => loadProxyConfig({ ADMIN_TOKEN: TOKEN, STATIC_SERVERS: 'a=ftp://x' })).toThrow(
       /STATIC_SERVERS: entry 0/,
     );
-    expect(() => loadProxyConfig({ ADMIN_TOKEN: TOKEN, SCALER: 'local' })).toThrow(/LOCAL_SERVER_ENTRY: required/);
+    expect(() => loadProxyConfig({ ADMIN_TOKEN: TOKEN, SCALER: 'ecs' })).toThrow(
+      /ECS_CLUSTER, ECS_SERVER_SERVICE: required/,
+    );
   });
 });
 

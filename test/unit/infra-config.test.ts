@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { minimumBudgetUsd } from '#core/config/deployment.js';
 import { AWS_LIST_PRICES } from '#core/pricing/deployment-cost.js';
 import { DEFAULT_FARGATE_RATES, taskHourlyUsd } from '#core/pricing/fargate.js';
 import { DEFAULT_METRICS_NAMESPACE } from '#core/telemetry/metric-names.js';
+import { repoRoot } from '#devkit/repo-root.js';
 import { parseRingmasterConfig } from '#infra/config.js';
 
-const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
+const cdkJson = JSON.parse(readFileSync(join(repoRoot(), 'cdk.json'), 'utf8'));
 const valid = cdkJson.context.ringmaster;
 
 describe('cdk.json context', () => {

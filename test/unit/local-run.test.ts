@@ -1,10 +1,15 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { minimumBudgetUsd } from '#core/config/deployment.js';
 import { loadProxyConfig } from '#proxy/config.js';
-import { LocalTaskCpuPublisher, ownCpuSeconds, processCpuSeconds } from '#proxy/scaler/local-task-cpu.js';
-import { DecisionPrinter } from '#scripts/lib/decision-lines.js';
-import { readLocalSettings } from '#scripts/lib/local-settings.js';
+import { ChildWatch, serverDiedLine } from '#scripts/local/child-watch.js';
+import { DecisionPrinter } from '#scripts/local/decision-lines.js';
+import { loadDevConfig } from '#scripts/local/dev-config.js';
+import { SERVER_DIED } from '#scripts/local/local-process-scaler.js';
+import { readLocalSettings } from '#scripts/local/local-settings.js';
+import { LocalTaskCpuPublisher, ownCpuSeconds, processCpuSeconds } from '#scripts/local/local-task-cpu.js';
 import { ROOT } from '../helpers/processes.js';
 
 const sink = { publish: async () => {} };
@@ -76,18 +81,28 @@ describe('local task CPU, published as AWS/ECS CPUUtilization', () => {
   });
 });
 
-describe('SCALER=local-ecs configuration', () => {
-  it('needs the cluster, the service and the server bundle, naming each', () => {
-    const token = { ADMIN_TOKEN: 'x'.repeat(40) };
-    expect(() => loadProxyConfig({ ...token, SCALER: 'local-ecs', LOCAL_SERVER_ENTRY: 'x.js' })).toThrow(
+describe("the development entry point's settings (scripts/local/dev-config.ts)", () => {
+  it('needs the server bundle, and for local-ecs the cluster and the service, naming each', () => {
+    expect(() => loadDevConfig({ SCALER: 'local' })).toThrow(/LOCAL_SERVER_ENTRY: required/);
+    expect(() => loadDevConfig({ SCALER: 'local-ecs', LOCAL_SERVER_ENTRY: 'x.js' })).toThrow(
       'ECS_CLUSTER, ECS_SERVER_SERVICE: required when SCALER=local-ecs',
     );
-    expect(() => loadProxyConfig({ ...token, SCALER: 'local-ecs', ECS_CLUSTER: 'c', ECS_SERVER_SERVICE: 's' })).toThrow(
-      'LOCAL_SERVER_ENTRY: required when SCALER=local-ecs',
-    );
-    const ok = { ...token, SCALER: 'local-ecs', ECS_CLUSTER: 'c', ECS_SERVER_SERVICE: 's', LOCAL_SERVER_ENTRY: 'x.js' };
-    expect(loadProxyConfig(ok).LOCAL_SERVER_CPU_UNITS).toBe(256);
-    expect(() => loadProxyConfig({ ...ok, LOCAL_SERVER_CPU_UNITS: '64' })).toThrow(/LOCAL_SERVER_CPU_UNITS/);
+    const ok = { SCALER: 'local-ecs', ECS_CLUSTER: 'c', ECS_SERVER_SERVICE: 's', LOCAL_SERVER_ENTRY: 'x.js' };
+    expect(loadDevConfig(ok).LOCAL_SERVER_CPU_UNITS).toBe(256);
+    expect(() => loadDevConfig({ ...ok, LOCAL_SERVER_CPU_UNITS: '64' })).toThrow(/LOCAL_SERVER_CPU_UNITS/);
+    expect(() => loadDevConfig({ ...ok, SCALER: 'ecs' })).toThrow(/SCALER: expected local or local-ecs/);
+  });
+
+  it('have left the production proxy: it refuses the local scalers and knows none of the LOCAL_* settings', () => {
+    const token = { ADMIN_TOKEN: 'x'.repeat(40) };
+    for (const scaler of ['local', 'local-ecs']) {
+      expect(() => loadProxyConfig({ ...token, SCALER: scaler })).toThrow(
+        new RegExp(`SCALER=${scaler} starts server processes, which only the development entry point does`),
+      );
+    }
+    const config = loadProxyConfig({ ...token, LOCAL_SERVER_ENTRY: 'x.js', INITIAL_SERVERS: '3' });
+    expect(Object.keys(config).filter((key) => key.startsWith('LOCAL_') || key === 'INITIAL_SERVERS')).toEqual([]);
+    expect(config.SCALER).toBe('none');
   });
 });
 
@@ -158,5 +173,44 @@ describe("the terminal's line per autoscaler tick", () => {
         '          servers: servers 3 -> 5: requests [budget-limited]',
       '14:23:04  autoscaler error: tick read failed; nothing changed (ECSException: boom)',
     ]);
+  });
+});
+
+describe("npm start's watch over its parts (scripts/local/child-watch.ts)", () => {
+  const exitWith = (code: number) => spawn(process.execPath, ['-e', `process.exit(${code})`], { stdio: 'ignore' });
+
+  it('prints one line naming a part that dies and what stops, and nothing once the run is stopping', async () => {
+    const printed: string[] = [];
+    const watch = new ChildWatch((line) => printed.push(line));
+    const dying = exitWith(3);
+    watch.watch({ name: 'the autoscaler loop', child: dying, consequence: 'no more scaling decisions' });
+    await once(dying, 'exit');
+    expect(printed).toEqual([
+      `npm start: the autoscaler loop (pid ${dying.pid}) exited with code 3: no more scaling decisions`,
+    ]);
+
+    watch.stop();
+    const stopped = exitWith(0);
+    watch.watch({ name: 'the proxy', child: stopped, consequence: 'x' });
+    await once(stopped, 'exit');
+    expect(printed).toHaveLength(1);
+  });
+
+  it("turns the proxy's log line for a dead server into one line, and ignores every other line", () => {
+    const log = JSON.stringify({
+      level: 40,
+      msg: SERVER_DIED,
+      server: 's2',
+      code: null,
+      signal: 'SIGKILL',
+      respawnInMs: 2000,
+    });
+    expect(serverDiedLine(log, SERVER_DIED)).toBe(
+      'npm start: server s2 was killed by SIGKILL: the proxy starts it again in 2 s; until then its requests go to the other servers',
+    );
+    expect(
+      serverDiedLine(JSON.stringify({ msg: 'server process started', server: 's2' }), SERVER_DIED),
+    ).toBeUndefined();
+    expect(serverDiedLine(`${SERVER_DIED} but not JSON`, SERVER_DIED)).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDeploymentConfig } from '#core/config/deployment.js';
 import { fixedOverheadHourlyUsd, HOURS_PER_MONTH, hourlyCost } from '#core/pricing/deployment-cost.js';
@@ -11,10 +12,9 @@ import {
   writeUnits,
 } from '#core/pricing/dynamodb.js';
 import { taskHourlyUsd } from '#core/pricing/fargate.js';
+import { repoRoot } from '#devkit/repo-root.js';
 
-const config = parseDeploymentConfig(
-  JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context.ringmaster,
-);
+const config = parseDeploymentConfig(JSON.parse(readFileSync(join(repoRoot(), 'cdk.json'), 'utf8')).context.ringmaster);
 const pricing = { proxy: config.proxy, server: config.servers, fargate: config.pricing, natGateways: 0 };
 
 describe('DynamoDB pricing', () => {

@@ -7,7 +7,7 @@ import { loadProxyConfig } from '#proxy/config.js';
 import { initRequest, planInit } from '#proxy/records/init-request.js';
 import { checkLoopbackRequest, isLoopbackHost } from '#proxy/records/loopback-guard.js';
 import { planAddShards, planRemoveServers } from '#proxy/records/reshape-plan.js';
-import { readLocalSettings, SEED_EXTRA_SERVERS } from '#scripts/lib/local-settings.js';
+import { readLocalSettings, SEED_EXTRA_SERVERS } from '#scripts/local/local-settings.js';
 import { ROOT } from '../helpers/processes.js';
 
 const TOKEN = 'x'.repeat(40);

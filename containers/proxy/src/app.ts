@@ -55,13 +55,14 @@ export interface RunningProxy {
   shutdown(): Promise<void>;
 }
 
-/** Optional collaborators, for a local scaler or tests. */
+/** What an entry point injects: the scaler (ECS in the container, local processes in scripts/local/dev-proxy.ts). */
 export interface ProxyExtras {
   readonly createScaler?: (adminPort: number) => Scaler | undefined;
   /**
-   * Called once the initial servers are up (a local-ecs scaler then follows
-   * its service through the admin actions). What it returns is called first
-   * at shutdown, so nothing starts servers while the proxy stops.
+   * Called once the proxy listens, with the admin actions (the development
+   * entry point starts its servers and follows an emulated ECS service
+   * through them). What it returns is called first at shutdown, so nothing
+   * starts servers while the proxy stops.
    */
   readonly onActions?: (actions: FleetActions) => () => Promise<void>;
 }
@@ -151,11 +152,12 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
 
   const membership = createMembership(config, log);
   await membership.source.start((members) => fleet.applyMembership(members));
-  const info: ProxyInfo = {
+  // The scaler is made once the admin port is known (below); reports name it by its kind.
+  let scaler: Scaler | undefined;
+  const info: Omit<ProxyInfo, 'scaler'> = {
     strategy: strategy.name,
     hashKey: config.HASH_KEY,
     membership: config.MEMBERSHIP,
-    scaler: config.SCALER,
   };
   const records = config.SHARD_TABLE ? startRecords(config, fleet, membership.source, log) : undefined;
   const autoscaler = config.AUTOSCALER_STATE_TABLE
@@ -172,7 +174,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
       metrics,
       retryBudget,
       membership: membership.source,
-      info,
+      info: { ...info, scaler: scaler?.kind ?? 'none' },
       cluster: records?.cache,
       ...(autoscaler ? { autoscaler: () => autoscaler.status() } : {}),
     });
@@ -221,7 +223,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
   // routes, so no request can arrive before them.
   const adminServer = createAdminListener();
   const adminPort = await listen(adminServer, config.ADMIN_PORT, config.ADMIN_HOST);
-  const scaler = extras.createScaler?.(adminPort);
+  scaler = extras.createScaler?.(adminPort);
   const actions = new FleetActions(
     fleet,
     membership.control,
@@ -246,9 +248,6 @@ export async function startProxy(config: ProxyConfig, log: Logger, extras: Proxy
     'proxy listening',
   );
 
-  if (scaler && config.INITIAL_SERVERS > 0) {
-    await actions.add({ n: config.INITIAL_SERVERS });
-  }
   const stopFollowing = extras.onActions?.(actions);
 
   let stopping: Promise<void> | undefined;

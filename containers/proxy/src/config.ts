@@ -27,14 +27,25 @@ const schema = z.object({
   PROXY_PORT: portVar(8080),
   ADMIN_HOST: z.string().default('0.0.0.0'),
   ADMIN_PORT: portVar(8081),
-  /** Local development only: allows an admin API without a token. */
+  /*
+   * Local runs and tests only; the CDK app sets none of these. They stay in the proxy because the
+   * tests and `npm start` run the production bundle's own code paths with them:
+   * - RINGMASTER_LOCAL_DEV: an admin API without a token;
+   * - SEED_COMPAT: the student balancers' routes on the data port (loopback only);
+   * - MEMBERSHIP=registry (servers register through the admin API) or static, with STATIC_SERVERS.
+   * What starts server processes (SCALER=local, local-ecs and every LOCAL_* setting) is not here:
+   * it belongs to the development entry point, scripts/local/dev-proxy.ts (scripts/local/dev-config.ts).
+   */
+  /** Allows an admin API without a token. */
   RINGMASTER_LOCAL_DEV: flagVar(),
   /**
-   * Compatibility mode for the student balancers' scripts (local runs only): the admin routes
-   * /rep, /add, /rm and /init also answer on the data port, without a token. Allowed only when
-   * PROXY_HOST is a loopback address, with the records API on; `npm start` sets it, the CDK app never does.
+   * Compatibility mode for the student balancers' scripts: the admin routes /rep, /add, /rm and
+   * /init also answer on the data port, without a token. Allowed only when PROXY_HOST is a loopback
+   * address, with the records API on; `npm start` sets it, the CDK app never does.
    */
   SEED_COMPAT: flagVar(),
+  /** MEMBERSHIP=static: `id=http://host:port,id2=http://host:port` */
+  STATIC_SERVERS: z.string().default(''),
   LOG_LEVEL: logLevelVar(),
 
   STRATEGY: z.enum(STRATEGY_NAMES).default(DEFAULT_STRATEGY),
@@ -99,8 +110,6 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: intVar(25 * SECOND, 0, 60 * MINUTE),
 
   MEMBERSHIP: z.enum(['registry', 'static', 'dynamodb']).default('registry'),
-  /** static membership: `id=http://host:port,id2=http://host:port` */
-  STATIC_SERVERS: z.string().default(''),
   LEASE_MS: intVar(10 * SECOND, 500, 10 * MINUTE),
   /** dynamodb membership: the Ring table, read every RING_REFRESH_MS. */
   RING_TABLE: tableNameVar(),
@@ -135,22 +144,21 @@ const schema = z.object({
     .default('local'),
 
   /**
-   * What /add and /rm act through: nothing, local processes, the servers' ECS
-   * service, or local processes standing in for an emulated ECS service's
-   * tasks (`local-ecs`, what `npm start` runs; scaler/ecs-mirrored-scaler.ts).
+   * What /add and /rm act through: nothing, or the servers' ECS service (what the CDK app sets).
+   * Local server processes (SCALER=local, local-ecs) are the development entry point's.
    */
-  SCALER: z.enum(['none', 'local', 'ecs', 'local-ecs']).default('none'),
-  /** ecs and local-ecs scalers: the cluster and the servers' service (names or ARNs). */
+  SCALER: z
+    .enum(['none', 'ecs'], {
+      error: (issue) =>
+        issue.input === 'local' || issue.input === 'local-ecs'
+          ? `SCALER=${String(issue.input)} starts server processes, which only the development entry point does: run dist/dev-proxy.js (scripts/local/dev-proxy.ts), not the production proxy`
+          : 'expected none or ecs',
+    })
+    .default('none'),
+  /** ecs scaler: the cluster and the servers' service (names or ARNs). */
   ECS_CLUSTER: z.string().default(''),
   ECS_SERVER_SERVICE: z.string().default(''),
-  /** local-ecs scaler: the proxy's own service, whose CPU it also publishes (optional). */
-  ECS_PROXY_SERVICE: z.string().default(''),
-  /** local-ecs scaler: each process counts as a task of this many CPU units (1024 = 1 vCPU) in AWS/ECS CPUUtilization. */
-  LOCAL_SERVER_CPU_UNITS: intVar(256, 128, 16_384),
-  LOCAL_PROXY_CPU_UNITS: intVar(512, 128, 16_384),
-  /** local and local-ecs scalers: the server bundle to run with node. */
-  LOCAL_SERVER_ENTRY: z.string().default(''),
-  INITIAL_SERVERS: intVar(0, 0, 1000),
+  /** How long /add waits for each new server to register. */
   REGISTER_WAIT_MS: intVar(10 * SECOND, 100, 10 * MINUTE),
 });
 
@@ -185,17 +193,8 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
     );
   }
   if (parsed.SEED_COMPAT) checkSeedCompat(parsed);
-  const usesEcs = parsed.SCALER === 'ecs' || parsed.SCALER === 'local-ecs';
-  if (usesEcs && (!parsed.ECS_CLUSTER || !parsed.ECS_SERVER_SERVICE)) {
-    throw new ConfigError(`ECS_CLUSTER, ECS_SERVER_SERVICE: required when SCALER=${parsed.SCALER}`, [
-      'ECS_CLUSTER: required',
-    ]);
-  }
-  const runsProcesses = parsed.SCALER === 'local' || parsed.SCALER === 'local-ecs';
-  if (runsProcesses && !parsed.LOCAL_SERVER_ENTRY) {
-    throw new ConfigError(`LOCAL_SERVER_ENTRY: required when SCALER=${parsed.SCALER}`, [
-      'LOCAL_SERVER_ENTRY: required',
-    ]);
+  if (parsed.SCALER === 'ecs' && (!parsed.ECS_CLUSTER || !parsed.ECS_SERVER_SERVICE)) {
+    throw new ConfigError('ECS_CLUSTER, ECS_SERVER_SERVICE: required when SCALER=ecs', ['ECS_CLUSTER: required']);
   }
   let keySource: ReturnType<typeof parseKeySource>;
   try {

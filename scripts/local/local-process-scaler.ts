@@ -10,6 +10,9 @@ const RESPAWN_BASE_MS = 1000;
 const RESPAWN_MAX_MS = 30_000;
 const STABLE_UPTIME_MS = 60_000;
 
+/** The warning logged when a server process dies unasked ({server, code, signal, respawnInMs}); npm start reports it. */
+export const SERVER_DIED = 'server process died; respawning';
+
 export interface LocalServerSpec {
   /** Path of the server bundle (dist/server.js). */
   readonly entry: string;
@@ -118,7 +121,7 @@ export class LocalProcessScaler implements Scaler {
     const stable = Date.now() - managed.startedAt > STABLE_UPTIME_MS;
     const restarts = stable ? 0 : managed.restarts + 1;
     const delay = Math.min(RESPAWN_BASE_MS * 2 ** Math.max(0, restarts - 1), RESPAWN_MAX_MS);
-    this.log.warn({ server: id, code, signal, respawnInMs: delay }, 'server process died; respawning');
+    this.log.warn({ server: id, code, signal, respawnInMs: delay }, SERVER_DIED);
     managed.respawnTimer = setTimeout(() => {
       if (this.managed.get(id) === managed) this.managed.set(id, this.spawn(id, restarts));
     }, delay);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { MetricDatum, MetricsSink } from '#core/ports/metrics-sink.js';
-import { PROC_TICKS_PER_SECOND, processCpuTicks } from '#core/runtime/proc-stat.js';
+import { PROC_TICKS_PER_SECOND, processCpuTicks } from '#devkit/proc-stat.js';
 
 /** The ECS metric the autoscaler reads for CPU (functions/autoscaler/adapters/cloudwatch-load.ts). */
 export const ECS_NAMESPACE = 'AWS/ECS';

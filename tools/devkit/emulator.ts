@@ -8,7 +8,7 @@
  * When AWS_ENDPOINT_URL is set (a running LocalStack or MiniStack), that is
  * used instead and nothing is installed or started.
  */
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +24,8 @@ export interface Emulator {
   readonly endpoint: string;
   /** True when this process started it (and so must stop it). */
   readonly owned: boolean;
+  /** The MiniStack process, when this process started it (npm start watches it). */
+  readonly process?: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -103,7 +105,7 @@ export async function startMiniStack(root: string, port?: number): Promise<Emula
   });
   const endpoint = `http://127.0.0.1:${chosen}`;
   await waitHealthy(endpoint, () => proc.child.exitCode !== null);
-  return { endpoint, owned: true, stop: async () => void (await stopProcess(proc.child)) };
+  return { endpoint, owned: true, process: proc.child, stop: async () => void (await stopProcess(proc.child)) };
 }
 
 /** The configured emulator (AWS_ENDPOINT_URL) or a fresh MiniStack. */
