@@ -5,9 +5,9 @@
  * time.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runLoad } from './load.js';
+import { runLoad } from '#devkit/load.js';
+import { seededRandom } from '#devkit/random.js';
 import { type LocalCluster, startLocalCluster } from './local-cluster.js';
-import { seededRandom } from './random.js';
 import { serverPid } from './server-pid.js';
 
 /** The assignments' request count per measurement. */

@@ -13,9 +13,9 @@ import { ClusterStore } from '#core/aws/cluster-store.js';
 import { RecordsStore } from '#core/aws/records-store.js';
 import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
 import { emulatorClient, emulatorEnv } from '#devkit/emulator.js';
+import { seededRandom } from '#devkit/random.js';
 import { type Started, stopProcess } from '#devkit/spawn.js';
 import { startProxy, startServer } from './processes.js';
-import { seededRandom } from './random.js';
 
 const SHARD_SIZE = 4096;
 /**

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LoadResult, runLoad } from '#bench/lib/load.js';
-import { seededRandom } from '#bench/lib/random.js';
 import { DEFAULT_BOUND_FACTOR } from '#core/balancing/hashing-strategy.js';
+import { type LoadResult, runLoad } from '#devkit/load.js';
+import { seededRandom } from '#devkit/random.js';
 import { startTestProxy, type TestProxy } from '../helpers/processes.js';
 
 const REQUESTS = 10_000;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runLoad } from '#bench/lib/load.js';
+import { runLoad } from '#devkit/load.js';
 import { startTestProxy, startTestServer, type TestProxy, type TestServer, waitFor } from '../helpers/processes.js';
 
 describe('a server killed under load', () => {

@@ -7,9 +7,9 @@
 
 import { taskHourlyUsd } from '#core/pricing/fargate.js';
 import type { ServiceName } from '#core/telemetry/metric-names.js';
+import { seededRandom } from '#devkit/random.js';
 import { minimumSpendForPeriod, type ServiceSettings } from '#functions/autoscaler/policy.js';
 import { SLO_RATE_OVER_TARGET } from '#functions/autoscaler/settings-from-deployment.js';
-import { seededRandom } from '../random.js';
 import { defaultSimConfig, type SimConfig, TARGET_UTILIZATION } from './config.js';
 import { replay } from './model.js';
 import { ringmasterWith } from './policies/ringmaster.js';
