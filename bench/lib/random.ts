@@ -1,8 +1,2 @@
-/** Seeded LCG: benchmark inputs are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 0x100000000;
-  };
-}
+/** The benches' and tests' seeded generator lives in core (the autoscaler's simulator uses it too). */
+export { seededRandom } from '#core/util/seeded-random.js';

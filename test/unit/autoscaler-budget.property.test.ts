@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defaultSimConfig } from '#bench/lib/autoscaler-sim/config.js';
-import { replay } from '#bench/lib/autoscaler-sim/model.js';
-import { ringmaster } from '#bench/lib/autoscaler-sim/policies/ringmaster.js';
-import type { Trace } from '#bench/lib/autoscaler-sim/trace.js';
 import { decide, minimumSpendForPeriod, type PersistedState, withDefaults } from '#functions/autoscaler/policy.js';
+import { defaultSimConfig } from '#functions/autoscaler/sim/config.js';
+import { replay } from '#functions/autoscaler/sim/model.js';
+import { ringmaster } from '#functions/autoscaler/sim/policies/ringmaster.js';
+import type { Trace } from '#functions/autoscaler/sim/trace.js';
 
 const MINUTES = 180;
 const config = defaultSimConfig();

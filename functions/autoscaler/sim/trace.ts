@@ -1,5 +1,5 @@
 /** Load traces: requests per second for each minute, built from a seed or read from a `minute,rps` CSV. */
-import { seededRandom } from '../random.js';
+import { seededRandom } from '#core/util/seeded-random.js';
 
 export const MINUTES_PER_DAY = 1_440;
 
