@@ -34,7 +34,14 @@ import { targetTracking } from '#functions/autoscaler/sim/policies/target-tracki
 import { threshold } from '#functions/autoscaler/sim/policies/threshold.js';
 import { randomizedReplays } from '#functions/autoscaler/sim/randomized.js';
 import { type Score, score } from '#functions/autoscaler/sim/score.js';
-import { diurnal, noisySteady, parseTraceCsv, spikes, step5x, type Trace } from '#functions/autoscaler/sim/trace.js';
+import {
+  noisySteady,
+  parseTraceCsv,
+  spikes,
+  step5x,
+  type Trace,
+  weeklyDiurnal,
+} from '#functions/autoscaler/sim/trace.js';
 import { measureHandlerCost } from './lib/handler-cost.js';
 
 const POLICIES = { threshold, hpa, targetTracking, predictive, naiveCap, ringmaster } satisfies Record<
@@ -186,7 +193,7 @@ async function main(): Promise<void> {
       traces[trace.name] = { budgetUsd, policies: runAll(whole, config, { ...withFaults, budgetUsd }) };
     }
   } else {
-    const days = diurnal(SEED);
+    const days = weeklyDiurnal(SEED);
     for (const trace of [days, step5x(), spikes(SEED + 1), noisySteady(SEED + 2)]) {
       traces[trace.name] = { policies: runAll(trace, config) };
     }

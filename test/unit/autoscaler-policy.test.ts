@@ -196,7 +196,10 @@ describe('autoscaler policy: forecast', () => {
   it('scales the pattern by today’s level and ignores it an hour before the peak', () => {
     const nowMs = T0 + 8 * HOUR + 58 * MINUTE;
     const quiet = decide(inputs(observation(30, 150), { nowMs, history: peakHistory(nowMs, 0.5) })).services.servers;
-    expect(quiet.needs.forecast).toBeCloseTo(25, 5);
+    // Nine hours at half the usual load: the level follows most of the way (the daily index takes the
+    // rest of the surprise for the hours it saw), so the 09:00 peak is expected well under yesterday's 50.
+    expect(quiet.needs.forecast).toBeGreaterThan(25);
+    expect(quiet.needs.forecast).toBeLessThan(0.7 * 50);
     const early = decide(inputs(observation(5, 300), { nowMs: nowMs - HOUR, history: peakHistory(nowMs - HOUR) }))
       .services.servers;
     expect(early.desiredCount).toBe(5);

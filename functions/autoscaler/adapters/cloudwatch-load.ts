@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { DIMENSIONS, PROXY_METRICS, SERVICES, type ServiceName } from '#core/telemetry/metric-names.js';
 import type { RequestRateHistory, ServiceMetrics } from '../inputs.js';
+import { MS_PER_DAY } from '../period.js';
 import type { LoadReading, LoadSource } from '../ports.js';
 
 const MINUTE_MS = 60_000;
@@ -15,8 +16,15 @@ const MINUTE_MS = 60_000;
  * so the minute before last is the newest one every proxy has reported.
  */
 export const COMPLETE_AFTER_MS = 2 * MINUTE_MS;
-/** History for the forecast: two days at five-minute resolution (576 points). */
-export const HISTORY_HOURS = 48;
+/**
+ * History for the forecast: two weeks at five-minute resolution (4,032
+ * points), the least a weekly pattern can be learned from (forecast.ts
+ * starts it on the first week and smooths through the second). It fits one
+ * GetMetricData call (up to 100,800 datapoints, paginated all the same), is
+ * priced per metric requested and not per datapoint, and lies well inside
+ * CloudWatch's retention of 5-minute data (63 days; 1-minute data is kept 15).
+ */
+export const HISTORY_DAYS = 14;
 export const HISTORY_BUCKET_MINUTES = 5;
 
 export interface LoadMetricsScope {
@@ -28,7 +36,7 @@ export interface LoadMetricsScope {
 
 /**
  * Reads a tick's load in one GetMetricData call: the proxies' request count,
- * p99 and healthy servers, ECS CPU per service, and two days of request
+ * p99 and healthy servers, ECS CPU per service, and two weeks of request
  * history. Ratios are computed here, because metric math is not available on
  * the emulator (and one call is cheaper than two).
  */
@@ -145,7 +153,7 @@ function valueAt(result: MetricDataResult | undefined, startMs: number): number 
 
 /**
  * The request history a tick at `nowMs` reads: whole buckets from
- * HISTORY_HOURS back to the end of the newest complete minute. A bucket that
+ * HISTORY_DAYS back to the end of the newest complete minute. A bucket that
  * minute ends inside is left out (it is partial), so the newest bucket is
  * complete. The simulator (sim/policies/ringmaster.ts) reads through this too.
  */
@@ -163,7 +171,7 @@ export function historyWindow(nowMs: number): HistoryWindow {
   const minuteStartMs = Math.floor((nowMs - COMPLETE_AFTER_MS) / MINUTE_MS) * MINUTE_MS;
   const bucketMs = HISTORY_BUCKET_MINUTES * MINUTE_MS;
   const endMs = minuteStartMs + MINUTE_MS;
-  const startMs = Math.floor((endMs - HISTORY_HOURS * 3_600_000) / bucketMs) * bucketMs;
+  const startMs = Math.floor((endMs - HISTORY_DAYS * MS_PER_DAY) / bucketMs) * bucketMs;
   return { minuteStartMs, startMs, endMs, bucketMs };
 }
 
