@@ -178,6 +178,29 @@ function sliceDemand(
   return demand;
 }
 
+/**
+ * The slices the rest of the period touches, and the forecast for each: a
+ * day's period leaves most of the week's 672 slices empty, and they change
+ * nothing in the water-filling but its cost.
+ */
+function activeSlices(
+  weights: Float64Array,
+  profile: Float64Array | undefined,
+): { weights: Float64Array; profile: Float64Array | undefined } {
+  let count = 0;
+  for (const w of weights) if (w > 0) count++;
+  const keptWeights = new Float64Array(count);
+  const keptProfile = profile ? new Float64Array(count) : undefined;
+  for (let s = 0, k = 0; s < weights.length; s++) {
+    const w = weights[s] ?? 0;
+    if (!(w > 0)) continue;
+    keptWeights[k] = w;
+    if (keptProfile) keptProfile[k] = profile?.[s] ?? Number.NaN;
+    k++;
+  }
+  return { weights: keptWeights, profile: keptProfile };
+}
+
 interface Ration {
   /** Tasks above the minimum for the coming tick (fractional). */
   readonly now: number;
@@ -265,10 +288,14 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
   const mayBind = fullCost > extra;
   const planSliceMs = PLAN_SLICE_MINUTES * MS_PER_MINUTE;
   // The plan's slices are the UTC week's: weekdays and weekends differ, and a weekly or monthly period spans both.
-  const profile = mayBind ? request.forecast?.weekProfile(planSliceMs) : undefined;
-  const weights = mayBind
-    ? sliceWeights(nowMs + tickMs, nowMs + leftMs, planSliceMs, MS_PER_WEEK, WEEK_ANCHOR_MS)
+  const plan = mayBind
+    ? activeSlices(
+        sliceWeights(nowMs + tickMs, nowMs + leftMs, planSliceMs, MS_PER_WEEK, WEEK_ANCHOR_MS),
+        request.forecast?.weekProfile(planSliceMs),
+      )
     : undefined;
+  const weights = plan?.weights;
+  const profile = plan?.profile;
 
   let hardMoney = extra - surgeReserve;
   let planMoney = extra;

@@ -86,57 +86,80 @@ function usable(value: number | undefined): value is number {
  * that covers at least half its buckets (or buckets that do not divide a day).
  */
 export function fitForecast(history: RequestRateHistory): SeasonalForecast | undefined {
+  if (fitted.has(history)) return fitted.get(history);
+  const model = fitModel(history);
+  fitted.set(history, model);
+  return model;
+}
+
+/**
+ * Fits by history object: the Lambda reads a new one every tick, but the
+ * simulator hands the same object to the ticks between two new buckets
+ * (sim/cloudwatch-history.ts), which then share one fit. Callers must not
+ * change a history after passing it (none does).
+ */
+const fitted = new WeakMap<RequestRateHistory, SeasonalForecast | undefined>();
+
+function fitModel(history: RequestRateHistory): SeasonalForecast | undefined {
   const bucketMs = history.bucketMinutes * 60_000;
   if (!(bucketMs > 0) || MS_PER_DAY % bucketMs !== 0) return undefined;
   const perDay = MS_PER_DAY / bucketMs;
   const perWeek = 7 * perDay;
   const y = history.requestsPerSecond;
   const n = y.length;
-  const wholeDays = Math.floor(n / perDay);
+  // The window is two weeks, but a new deployment has less: the model starts where the data does.
+  let first = 0;
+  while (first < n && !usable(y[first])) first++;
+  const wholeDays = Math.floor((n - first) / perDay);
   if (wholeDays < 1) return undefined;
   const startDaySlot = Math.floor(mod(history.startMs - WEEK_ANCHOR_MS, MS_PER_DAY) / bucketMs);
   const startWeekSlot = Math.floor(mod(history.startMs - WEEK_ANCHOR_MS, MS_PER_WEEK) / bucketMs);
+  const daySlot = (i: number) => (startDaySlot + i) % perDay;
 
-  // Start: the first whole days (a day here is a run of perDay buckets: every time of day once).
+  // Start: the first whole days of data (a day here is a run of perDay buckets: every time of day once).
   const initDays = Math.min(7, wholeDays);
+  const dayStart = (k: number) => first + k * perDay;
   const dayMean: (number | undefined)[] = [];
+  let coveredDays = 0;
   for (let k = 0; k < initDays; k++) {
     let sum = 0;
     let count = 0;
-    for (let i = k * perDay; i < (k + 1) * perDay; i++) {
+    for (let i = dayStart(k); i < dayStart(k + 1); i++) {
       const v = y[i];
       if (usable(v)) {
         sum += v;
         count++;
       }
     }
-    dayMean.push(count >= MIN_DAY_COVERAGE * perDay && sum > 0 ? sum / count : undefined);
+    const covered = count >= MIN_DAY_COVERAGE * perDay;
+    if (covered) coveredDays++;
+    dayMean.push(covered && sum > 0 ? sum / count : undefined);
   }
   if (dayMean.every((m) => m === undefined)) {
-    // Days with data but no requests: the load is zero, and stays so until the reactive signals say otherwise.
-    const anyData = dayMean.length > 0 && Array.from(y).some(usable);
-    return anyData ? constantForecast(0) : undefined;
+    // Whole days of data and not one request: the load is zero until the reactive signals say otherwise.
+    return coveredDays > 0 ? constantForecast(0) : undefined;
   }
   // Daily index: the median across the starting days of each time of day's share of its day's mean.
   const daily = new Float64Array(perDay).fill(1);
+  const shares: number[] = [];
   for (let s = 0; s < perDay; s++) {
-    const shares: number[] = [];
+    shares.length = 0;
     for (let k = 0; k < initDays; k++) {
       const mean = dayMean[k];
-      const v = y[k * perDay + s];
+      const v = y[dayStart(k) + s];
       if (mean !== undefined && usable(v)) shares.push(v / mean);
     }
     const share = median(shares);
-    if (share !== undefined) daily[mod(startDaySlot + s, perDay)] = share;
+    if (share !== undefined) daily[daySlot(first + s)] = share;
   }
   normalise(daily);
   // Each starting day's level: the median of its buckets over their daily index (a burst does not move it).
   const dayLevel: (number | undefined)[] = dayMean.map((mean, k) => {
     if (mean === undefined) return undefined;
     const levels: number[] = [];
-    for (let s = 0; s < perDay; s++) {
-      const v = y[k * perDay + s];
-      const index = daily[mod(startDaySlot + s, perDay)] as number;
+    for (let i = dayStart(k); i < dayStart(k + 1); i++) {
+      const v = y[i];
+      const index = daily[daySlot(i)] as number;
       if (usable(v) && index > 0) levels.push(v / index);
     }
     return median(levels);
@@ -149,26 +172,32 @@ export function fitForecast(history: RequestRateHistory): SeasonalForecast | und
   const weeklyIndex = new Float64Array(weekly ? perWeek : 1).fill(1);
   if (weekly) {
     const seen = new Uint8Array(perWeek);
-    for (let i = 0; i < n; i++) {
+    // Surprise as a factor either way (2x and 0.5x alike): max(x, 1/x), no logarithm needed.
+    const surprise = (x: number) => Math.max(x, 1 / x);
+    for (let i = first, d = daySlot(first), w = (startWeekSlot + first) % perWeek; i < n; i++) {
       const v = y[i];
-      const index = daily[mod(startDaySlot + i, perDay)] as number;
-      if (!usable(v) || !(index > 0)) continue;
-      const w = mod(startWeekSlot + i, perWeek);
-      const candidate = Math.max(v, MIN_LEVEL_RPS) / (level * index);
-      if (seen[w] === 0 || Math.abs(Math.log(candidate)) < Math.abs(Math.log(weeklyIndex[w] as number))) {
-        weeklyIndex[w] = candidate;
-        seen[w] = 1;
+      const index = daily[d] as number;
+      if (usable(v) && index > 0) {
+        const candidate = Math.max(v, MIN_LEVEL_RPS) / (level * index);
+        if (seen[w] === 0 || surprise(candidate) < surprise(weeklyIndex[w] as number)) {
+          weeklyIndex[w] = candidate;
+          seen[w] = 1;
+        }
       }
+      if (++d === perDay) d = 0;
+      if (++w === perWeek) w = 0;
     }
   }
 
   // Smooth through the whole history, oldest first.
   const alpha = 1 - Math.exp(-bucketMs / LEVEL_TIME_CONSTANT_MS);
-  for (let i = 0; i < n; i++) {
+  // Slot counters instead of a modulo per bucket: this loop is the whole cost of a tick's forecast.
+  for (let i = first, d = daySlot(first) - 1, ww = ((startWeekSlot + first) % perWeek) - 1; i < n; i++) {
+    if (++d >= perDay) d = 0;
+    if (++ww >= perWeek) ww = 0;
     const v = y[i];
     if (!usable(v)) continue;
-    const d = mod(startDaySlot + i, perDay);
-    const w = weekly ? mod(startWeekSlot + i, perWeek) : 0;
+    const w = weekly ? ww : 0;
     const dailyNow = daily[d] as number;
     const weeklyNow = weeklyIndex[w] as number;
     const predicted = level * dailyNow * weeklyNow;
@@ -182,15 +211,18 @@ export function fitForecast(history: RequestRateHistory): SeasonalForecast | und
     level = nextLevel;
   }
 
+  // A constant for the closures below: a mutable variable they captured would box every update in the loop above.
+  const fittedLevel = level;
+  const profiles = new Map<number, Float64Array>();
   const at = (ms: number) => {
     const offset = mod(ms - WEEK_ANCHOR_MS, MS_PER_WEEK);
     const d = Math.floor(mod(offset, MS_PER_DAY) / bucketMs);
     const w = weekly ? Math.floor(offset / bucketMs) : 0;
-    return level * (daily[d] as number) * (weeklyIndex[w] as number);
+    return fittedLevel * (daily[d] as number) * (weeklyIndex[w] as number);
   };
   return {
     weekly,
-    level,
+    level: fittedLevel,
     at,
     peak(fromMs, toMs) {
       let peak = at(fromMs);
@@ -201,17 +233,29 @@ export function fitForecast(history: RequestRateHistory): SeasonalForecast | und
       return peak;
     },
     weekProfile(sliceMs) {
+      const cached = profiles.get(sliceMs);
+      if (cached) return cached;
       const slices = Math.ceil(MS_PER_WEEK / sliceMs);
       const sum = new Float64Array(slices);
       const count = new Float64Array(slices);
-      // Every bucket of the week once (or every slice once, if slices are finer than buckets).
-      const step = Math.min(bucketMs, sliceMs);
-      for (let offset = 0; offset < MS_PER_WEEK; offset += step) {
-        const slice = Math.floor(offset / sliceMs);
-        sum[slice] = (sum[slice] ?? 0) + at(WEEK_ANCHOR_MS + offset);
-        count[slice] = (count[slice] ?? 0) + 1;
+      if (sliceMs >= bucketMs) {
+        // Every bucket of the week once, walked on slot counters (no modulo per bucket).
+        for (let j = 0, d = 0; j < perWeek; j++, d = d + 1 === perDay ? 0 : d + 1) {
+          const slice = Math.floor((j * bucketMs) / sliceMs);
+          const value = fittedLevel * (daily[d] as number) * (weeklyIndex[weekly ? j : 0] as number);
+          sum[slice] = (sum[slice] ?? 0) + value;
+          count[slice] = (count[slice] ?? 0) + 1;
+        }
+      } else {
+        // Slices finer than buckets: each slice once, at its start.
+        for (let slice = 0; slice < slices; slice++) {
+          sum[slice] = at(WEEK_ANCHOR_MS + slice * sliceMs);
+          count[slice] = 1;
+        }
       }
-      return sum.map((total, slice) => total / Math.max(1, count[slice] ?? 0));
+      const profile = sum.map((total, slice) => total / Math.max(1, count[slice] ?? 0));
+      profiles.set(sliceMs, profile);
+      return profile;
     },
   };
 }

@@ -108,6 +108,17 @@ describe('forecast: double-seasonal Holt-Winters', () => {
     );
   });
 
+  it('starts where the data does: a new deployment has three days in a two-week window', () => {
+    // Data from Monday to Wednesday of the second week only; Thursday is expected like them.
+    const h = history(MONDAY + 10 * DAY, 14, load);
+    const recent = Float64Array.from(h.requestsPerSecond as Float64Array);
+    recent.fill(Number.NaN, 0, recent.length - (3 * DAY) / BUCKET);
+    const model = fitForecast({ ...h, requestsPerSecond: recent });
+    expect(model?.weekly).toBe(false);
+    expect(model?.at(MONDAY + 10 * DAY + 10 * HOUR)).toBeCloseTo(3_000, 0);
+    expect(model?.at(MONDAY + 10 * DAY + 3 * HOUR)).toBeCloseTo(300, 0);
+  });
+
   it('treats gaps as unknown, not as zero load', () => {
     const h = history(MONDAY + 14 * DAY, 14, load);
     const gappy = Float64Array.from(h.requestsPerSecond as Float64Array);

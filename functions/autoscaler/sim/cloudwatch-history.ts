@@ -39,10 +39,31 @@ export class SimulatedCloudWatchHistory {
       this.sums[i] = (this.sums[i] ?? 0) + (observed.rps[this.folded] ?? 0) * 60;
     }
     const window = historyWindow(observed.nowMs);
+    // Between two new buckets the window and its whole buckets are the same: hand out the same
+    // history, so the policy's forecast fits once per bucket (forecast.ts keeps fits by history).
+    if (this.last && this.lastStartMs === window.startMs && this.lastEndBucket === this.wholeBuckets(window.endMs)) {
+      return this.last;
+    }
     // The adapter keeps the buckets inside the window; pass only those that can be, without copying.
     let from = this.buckets;
     while (from > 0 && (this.starts[from - 1] ?? 0) >= window.startMs) from--;
-    return historyFromSums(this.starts.subarray(from, this.buckets), this.sums.subarray(from, this.buckets), window);
+    this.last = historyFromSums(
+      this.starts.subarray(from, this.buckets),
+      this.sums.subarray(from, this.buckets),
+      window,
+    );
+    this.lastStartMs = window.startMs;
+    this.lastEndBucket = this.wholeBuckets(window.endMs);
+    return this.last;
+  }
+
+  private last: RequestRateHistory | undefined;
+  private lastStartMs = Number.NaN;
+  private lastEndBucket = Number.NaN;
+
+  /** Whole buckets before `endMs`: a new one is the only other thing that changes the history. */
+  private wholeBuckets(endMs: number): number {
+    return Math.floor(endMs / this.bucketMs);
   }
 
   private push(start: number): void {
