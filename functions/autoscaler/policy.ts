@@ -41,11 +41,11 @@ function stabilise(
   settings: AutoscalerSettings,
   nowMs: number,
 ): Stabilised {
-  const { capacity, recommendation, scaleInFloor } = load;
+  const { capacity, recommendation, scaleInFloor, windowCount } = load;
   const complete = hasData(observation);
   const windowStart = nowMs - settings.scaleInWindowMinutes * MS_PER_MINUTE;
   // Missing data must not open the way to a later scale-in: remember at least the current capacity.
-  const remembered = complete ? scaleInFloor : Math.max(scaleInFloor, Math.min(capacity, service.maxCount));
+  const remembered = complete ? windowCount : Math.max(scaleInFloor, Math.min(capacity, service.maxCount));
   const recent = [
     ...(previous?.recentRecommendations ?? []).filter((r) => r.atMs > windowStart && r.atMs < nowMs),
     { atMs: nowMs, count: remembered },
@@ -69,7 +69,7 @@ function stabilise(
       if (hold !== recommendation) clamps.push({ kind: 'scaleInAfterScaleOut', from: recommendation, to: hold });
       wanted = hold;
     } else {
-      const highest = Math.min(hold, Math.max(...recent.map((r) => r.count)));
+      const highest = Math.min(hold, Math.max(scaleInFloor, ...recent.map((r) => r.count)));
       if (highest > recommendation) clamps.push({ kind: 'scaleInWindow', from: recommendation, to: highest });
       wanted = highest;
     }
