@@ -138,6 +138,15 @@ function targetsFor(
       ticks: s.stepReactionTicks,
       maxTicks: 2,
     };
+  const sp = traces.spikes?.policies;
+  if (sp)
+    targets.spikes = {
+      met: sp.ringmaster.dollars <= sp.hpa.dollars && sp.ringmaster.sloViolationMinutes <= sp.hpa.sloViolationMinutes,
+      ringmasterDollars: sp.ringmaster.dollars,
+      hpaDollars: sp.hpa.dollars,
+      ringmasterSloViolationMinutes: sp.ringmaster.sloViolationMinutes,
+      hpaSloViolationMinutes: sp.hpa.sloViolationMinutes,
+    };
   const n = traces.noisySteady?.policies.ringmaster;
   if (n) targets.noisySteady = { met: n.scaleEventsPerHour <= 1, scaleEventsPerHour: n.scaleEventsPerHour, max: 1 };
   const t = traces.tightBudget;
