@@ -24,15 +24,16 @@ describe('autoscaler budget properties', () => {
       fc.property(
         loadArb,
         fc.double({ min: 1, max: 20, noNaN: true }),
-        fc.boolean(),
-        (load, budgetOverMinimum, withHistory) => {
+        // No history, two days (the daily model), or two weeks (the weekly one the Lambda reads).
+        fc.constantFrom(0, 2, 14),
+        (load, budgetOverMinimum, historyDays) => {
           const trace: Trace = {
             name: 'arbitrary',
             rps: Float64Array.from(load),
             scoreFromMinute: 0,
             steps: [],
-            ...(withHistory
-              ? { priorRps: Float64Array.from({ length: 2 * 1_440 }, (_, i) => load[i % MINUTES] ?? 0) }
+            ...(historyDays > 0
+              ? { priorRps: Float64Array.from({ length: historyDays * 1_440 }, (_, i) => load[i % MINUTES] ?? 0) }
               : {}),
           };
           const budgetUsd = minimum * budgetOverMinimum;
