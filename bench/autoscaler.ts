@@ -1,13 +1,13 @@
 /**
  * `npm run bench:autoscaler -- --json`: replays load traces through a model
- * of the server tier (bench/lib/autoscaler-sim) under six policies and
+ * of the server tier (functions/autoscaler/sim) under six policies and
  * scores each; `--trace FILE` replays a `minute,rps` CSV instead of the
  * built-in traces. `--replays N` sets the randomised budget replays (1,000).
  * The model sizes one tier, the servers; the proxy tier stays at its minimum
  * (billed, like the fixed overhead, in every policy's dollars).
  * `faults.<name>.maxSpendOverBudget`: the worst spend ÷ budget over
  * randomized tight-budget replays with each fault injected
- * (bench/lib/autoscaler-sim/faults.ts; `--fault-replays N`, 100). With
+ * (functions/autoscaler/sim/faults.ts; `--fault-replays N`, 100). With
  * `--trace`, `--faults a,b` injects faults into that replay and
  * `--budget-fraction F` gives it a budget of F × what targetTracking spends
  * on it unconstrained (reported as budgetUsd).
@@ -16,7 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { defaultSimConfig, type SimConfig } from './lib/autoscaler-sim/config.js';
+import { defaultSimConfig, type SimConfig } from '#functions/autoscaler/sim/config.js';
 import {
   combineFaults,
   FAULT_NAMES,
@@ -24,17 +24,24 @@ import {
   type FaultResult,
   faultAt,
   faultReplays,
-} from './lib/autoscaler-sim/faults.js';
-import { type PolicyFactory, type ReplayOptions, replay } from './lib/autoscaler-sim/model.js';
-import { hpa } from './lib/autoscaler-sim/policies/hpa.js';
-import { naiveCap } from './lib/autoscaler-sim/policies/naive-cap.js';
-import { predictive } from './lib/autoscaler-sim/policies/predictive.js';
-import { ringmaster } from './lib/autoscaler-sim/policies/ringmaster.js';
-import { targetTracking } from './lib/autoscaler-sim/policies/target-tracking.js';
-import { threshold } from './lib/autoscaler-sim/policies/threshold.js';
-import { randomizedReplays } from './lib/autoscaler-sim/randomized.js';
-import { type Score, score } from './lib/autoscaler-sim/score.js';
-import { diurnal, noisySteady, parseTraceCsv, spikes, step5x, type Trace } from './lib/autoscaler-sim/trace.js';
+} from '#functions/autoscaler/sim/faults.js';
+import { type PolicyFactory, type ReplayOptions, replay } from '#functions/autoscaler/sim/model.js';
+import { hpa } from '#functions/autoscaler/sim/policies/hpa.js';
+import { naiveCap } from '#functions/autoscaler/sim/policies/naive-cap.js';
+import { predictive } from '#functions/autoscaler/sim/policies/predictive.js';
+import { ringmaster } from '#functions/autoscaler/sim/policies/ringmaster.js';
+import { targetTracking } from '#functions/autoscaler/sim/policies/target-tracking.js';
+import { threshold } from '#functions/autoscaler/sim/policies/threshold.js';
+import { randomizedReplays } from '#functions/autoscaler/sim/randomized.js';
+import { type Score, score } from '#functions/autoscaler/sim/score.js';
+import {
+  noisySteady,
+  parseTraceCsv,
+  spikes,
+  step5x,
+  type Trace,
+  weeklyDiurnal,
+} from '#functions/autoscaler/sim/trace.js';
 import { measureHandlerCost } from './lib/handler-cost.js';
 
 const POLICIES = { threshold, hpa, targetTracking, predictive, naiveCap, ringmaster } satisfies Record<
@@ -131,6 +138,15 @@ function targetsFor(
       ticks: s.stepReactionTicks,
       maxTicks: 2,
     };
+  const sp = traces.spikes?.policies;
+  if (sp)
+    targets.spikes = {
+      met: sp.ringmaster.dollars <= sp.hpa.dollars && sp.ringmaster.sloViolationMinutes <= sp.hpa.sloViolationMinutes,
+      ringmasterDollars: sp.ringmaster.dollars,
+      hpaDollars: sp.hpa.dollars,
+      ringmasterSloViolationMinutes: sp.ringmaster.sloViolationMinutes,
+      hpaSloViolationMinutes: sp.hpa.sloViolationMinutes,
+    };
   const n = traces.noisySteady?.policies.ringmaster;
   if (n) targets.noisySteady = { met: n.scaleEventsPerHour <= 1, scaleEventsPerHour: n.scaleEventsPerHour, max: 1 };
   const t = traces.tightBudget;
@@ -186,7 +202,7 @@ async function main(): Promise<void> {
       traces[trace.name] = { budgetUsd, policies: runAll(whole, config, { ...withFaults, budgetUsd }) };
     }
   } else {
-    const days = diurnal(SEED);
+    const days = weeklyDiurnal(SEED);
     for (const trace of [days, step5x(), spikes(SEED + 1), noisySteady(SEED + 2)]) {
       traces[trace.name] = { policies: runAll(trace, config) };
     }

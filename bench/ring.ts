@@ -6,7 +6,7 @@
 import { Backend, FleetLoad, NO_DEMAND } from '#core/balancing/backend.js';
 import { createStrategy, DEFAULT_STRATEGY, type StrategyName } from '#core/balancing/strategies.js';
 import type { Strategy } from '#core/balancing/strategy.js';
-import { seededRandom } from '#devkit/random.js';
+import { seededRandom } from '#core/util/seeded-random.js';
 import { zipfSampler } from './lib/zipf.js';
 
 const json = process.argv.includes('--json');

@@ -5,8 +5,8 @@
  * time.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { seededRandom } from '#core/util/seeded-random.js';
 import { runLoad } from '#devkit/load.js';
-import { seededRandom } from '#devkit/random.js';
 import { type LocalCluster, startLocalCluster } from './local-cluster.js';
 import { serverPid } from './server-pid.js';
 

@@ -10,11 +10,16 @@ import { DIMENSIONS, PROXY_METRICS, SERVICES } from '#core/telemetry/metric-name
 import { emulatorClient, emulatorEnv, useEmulator } from '#devkit/emulator.js';
 import { createLocalServices } from '#devkit/local-ecs.js';
 import { repoRoot } from '#devkit/repo-root.js';
+import { HISTORY_BUCKET_MINUTES, HISTORY_DAYS } from '#functions/autoscaler/adapters/cloudwatch-load.js';
 import { readLocalSettings } from '#scripts/local/local-settings.js';
 
 const MINUTE_MS = 60_000;
-/** Two days of minutes: the history the forecast reads, so GetMetricData returns what it would on AWS. */
-const HISTORY_MINUTES = 48 * 60;
+/** The history the forecast reads (two weeks), so GetMetricData returns what it would on AWS. */
+const HISTORY_MINUTES = HISTORY_DAYS * 24 * 60;
+/** The newest minutes get every per-minute metric; older ones only the request count the history reads. */
+const PER_MINUTE_MINUTES = 60;
+/** Older load is published as one datapoint per history bucket (its sum), as a 5-minute Sum reads it. */
+const OLDER_STEP_MINUTES = HISTORY_BUCKET_MINUTES;
 
 export interface HandlerCost {
   readonly ticks: number;
@@ -62,7 +67,7 @@ function countCalls(client: unknown, counts: Map<string, number>, ms: Map<string
 /**
  * The autoscaler handler's own cost: the real handler module (its cold start
  * and first invocation excluded) run `ticks` times in a row against the emulator, with a servers
- * and a proxy service, a state table, and two days of request history in
+ * and a proxy service, a state table, and two weeks of request history in
  * CloudWatch. Reports the duration per tick and the AWS calls it makes.
  */
 export async function measureHandlerCost(ticks: number): Promise<HandlerCost> {
@@ -130,13 +135,30 @@ export async function measureHandlerCost(ticks: number): Promise<HandlerCost> {
   }
 }
 
-/** Two days of per-minute load (a daily sine around 1,500 requests/s) plus CPU, as the proxies and ECS publish. */
+/**
+ * Two weeks of load (a daily sine around 1,500 requests/s): the last hour minute by minute with p99, healthy
+ * servers and CPU, as the proxies and ECS publish; before it, one request sum per history bucket, which is all
+ * the 5-minute history query reads (and keeps the emulator's setup to some 4,000 datapoints).
+ */
 async function publishHistory(namespace: string, envName: string, cluster: string): Promise<void> {
   const nowMinute = Math.floor(Date.now() / MINUTE_MS);
   const proxy: MetricDatum[] = [];
   const ecs: MetricDatum[] = [];
   const dims = { [DIMENSIONS.environment]: envName, [DIMENSIONS.service]: SERVICES.proxy };
-  for (let m = HISTORY_MINUTES; m >= 1; m--) {
+  const firstPerMinute = nowMinute - PER_MINUTE_MINUTES;
+  for (let minute = firstPerMinute - HISTORY_MINUTES; minute < firstPerMinute; minute++) {
+    if (minute % OLDER_STEP_MINUTES !== 0) continue;
+    const rps = 1500 + 1000 * Math.sin((2 * Math.PI * minute) / (24 * 60));
+    const value = Math.round(rps * 60 * Math.min(OLDER_STEP_MINUTES, firstPerMinute - minute));
+    proxy.push({
+      name: PROXY_METRICS.requests,
+      unit: 'Count',
+      timestamp: new Date(minute * MINUTE_MS + 30_000),
+      dimensions: dims,
+      value,
+    });
+  }
+  for (let m = PER_MINUTE_MINUTES; m >= 1; m--) {
     const timestamp = new Date((nowMinute - m) * MINUTE_MS + 30_000);
     const rps = 1500 + 1000 * Math.sin((2 * Math.PI * (nowMinute - m)) / (24 * 60));
     proxy.push(

@@ -12,8 +12,8 @@ import { Pool } from 'undici';
 import { ClusterStore } from '#core/aws/cluster-store.js';
 import { RecordsStore } from '#core/aws/records-store.js';
 import { createTables, type TableNames, tableEnv } from '#core/aws/tables.js';
+import { seededRandom } from '#core/util/seeded-random.js';
 import { emulatorClient, emulatorEnv } from '#devkit/emulator.js';
-import { seededRandom } from '#devkit/random.js';
 import { type Started, stopProcess } from '#devkit/spawn.js';
 import { startProxy, startServer } from './processes.js';
 

@@ -9,15 +9,14 @@
  * reserved for the counts allowed runs out.
  *
  * The ration: when the forecast says the money will not last, it is spread
- * over the rest of the period by water-filling, so every slice of time is cut
+ * over the rest of the period (planned on the forecast's week) by water-filling, so every slice of time is cut
  * to the same level instead of spending freely until the money is gone and
  * then dropping to the minimum. The proxy's demand is funded before the
  * servers grow: servers behind a saturated front door serve nobody.
  */
 import { taskHourlyUsd } from '#core/pricing/fargate.js';
 import type { ServiceName } from '#core/telemetry/metric-names.js';
-import { dailyProfile, levelRatio } from './forecast.js';
-import type { RequestRateHistory } from './inputs.js';
+import { MS_PER_WEEK, type SeasonalForecast, WEEK_ANCHOR_MS } from './forecast.js';
 import { longestPeriodMs, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, type PeriodBounds } from './period.js';
 import { type AutoscalerSettings, SERVICE_ORDER, type ServiceSettings } from './settings.js';
 import { filledAt, waterLevel } from './water-fill.js';
@@ -87,24 +86,34 @@ export function minimumSpendForPeriod(settings: AutoscalerSettings): number {
   return perMs * periodMs;
 }
 
-/** Milliseconds of [fromMs, toMs) that fall in each `sliceMs` slice of the UTC day. */
-export function sliceWeights(fromMs: number, toMs: number, sliceMs: number): Float64Array {
-  const slices = Math.ceil(MS_PER_DAY / sliceMs);
+/**
+ * Milliseconds of [fromMs, toMs) that fall in each `sliceMs` slice of a
+ * cycle: the UTC day by default, or the week from `anchorMs` (a Monday) for
+ * a weekly plan.
+ */
+export function sliceWeights(
+  fromMs: number,
+  toMs: number,
+  sliceMs: number,
+  cycleMs = MS_PER_DAY,
+  anchorMs = 0,
+): Float64Array {
+  const slices = Math.ceil(cycleMs / sliceMs);
   const weights = new Float64Array(slices);
   if (!(toMs > fromMs)) return weights;
-  const fullDays = Math.floor((toMs - fromMs) / MS_PER_DAY);
-  if (fullDays > 0)
-    for (let s = 0; s < slices; s++) weights[s] = fullDays * Math.min(sliceMs, MS_PER_DAY - s * sliceMs);
-  // The rest is under a day: walk it slice by slice on a time-of-day counter.
-  let left = toMs - fromMs - fullDays * MS_PER_DAY;
-  let timeOfDay = ((fromMs % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY;
+  const fullCycles = Math.floor((toMs - fromMs) / cycleMs);
+  if (fullCycles > 0)
+    for (let s = 0; s < slices; s++) weights[s] = fullCycles * Math.min(sliceMs, cycleMs - s * sliceMs);
+  // The rest is under a cycle: walk it slice by slice on a time-of-cycle counter.
+  let left = toMs - fromMs - fullCycles * cycleMs;
+  let timeOfCycle = (((fromMs - anchorMs) % cycleMs) + cycleMs) % cycleMs;
   while (left > 0) {
-    const slice = Math.floor(timeOfDay / sliceMs);
-    const span = Math.min(left, Math.min((slice + 1) * sliceMs, MS_PER_DAY) - timeOfDay);
+    const slice = Math.floor(timeOfCycle / sliceMs);
+    const span = Math.min(left, Math.min((slice + 1) * sliceMs, cycleMs) - timeOfCycle);
     weights[slice] = (weights[slice] ?? 0) + span;
     left -= span;
-    timeOfDay += span;
-    if (timeOfDay >= MS_PER_DAY) timeOfDay -= MS_PER_DAY;
+    timeOfCycle += span;
+    if (timeOfCycle >= cycleMs) timeOfCycle -= cycleMs;
   }
   return weights;
 }
@@ -118,7 +127,16 @@ export interface BudgetRequest {
   readonly wanted: Readonly<Record<ServiceName, number>>;
   /** Per service, the desired count now (for the ration's hysteresis); without it there is none. */
   readonly current?: Readonly<Record<ServiceName, number>>;
-  readonly history?: RequestRateHistory | undefined;
+  /**
+   * Per service, the load's highest need in tasks at the target, unrounded
+   * (LoadRecommendation.needed). The coming tick's SLO-line share is sized on
+   * it, not on `wanted`: `wanted` is rounded up and held by the tolerance, so
+   * it moves a task at a time with the count, and a ration cut to a share of
+   * it moved with it (5, 6, 5, 6 a minute apart on a noisy night).
+   */
+  readonly needed?: Readonly<Record<ServiceName, number | undefined>>;
+  /** The load forecast (forecast.ts); without one the plan assumes the current demand holds. */
+  readonly forecast?: SeasonalForecast | undefined;
 }
 
 export interface ServiceBudget {
@@ -141,36 +159,46 @@ export interface BudgetOutcome {
   readonly extraUsd: number;
 }
 
-/** Tasks above the minimum each plan slice of the day needs at `requestsPerTask`. */
+/** Tasks above the minimum each plan slice of the week needs at `requestsPerTask`. */
 function sliceDemand(
   service: ServiceSettings,
   profile: Float64Array | undefined,
-  ratio: number,
+  slices: number,
   wantedNow: number,
   requestsPerTask: number,
 ): Float64Array {
-  const slices = Math.ceil(MS_PER_DAY / (PLAN_SLICE_MINUTES * MS_PER_MINUTE));
   const demand = new Float64Array(slices);
-  let known = 0;
-  let knownSum = 0;
-  if (profile) {
-    for (const value of profile) {
-      if (Number.isFinite(value)) {
-        known++;
-        knownSum += value;
-      }
-    }
-  }
-  const fallbackRps = known > 0 ? knownSum / known : undefined;
   const scale = service.targetRequestsPerTaskPerSecond / requestsPerTask;
   for (let s = 0; s < slices; s++) {
     const rps = profile?.[s];
-    const rate = rps !== undefined && Number.isFinite(rps) ? rps : fallbackRps;
-    // Without a profile, plan as if the current demand held: the most that can be said.
-    const tasks = rate === undefined ? wantedNow * scale : (rate * ratio) / requestsPerTask;
+    // Without a forecast, plan as if the current demand held: the most that can be said.
+    const tasks = rps === undefined || !Number.isFinite(rps) ? wantedNow * scale : rps / requestsPerTask;
     demand[s] = Math.min(service.maxCount, Math.max(service.minCount, tasks)) - service.minCount;
   }
   return demand;
+}
+
+/**
+ * The slices the rest of the period touches, and the forecast for each: a
+ * day's period leaves most of the week's 672 slices empty, and they change
+ * nothing in the water-filling but its cost.
+ */
+function activeSlices(
+  weights: Float64Array,
+  profile: Float64Array | undefined,
+): { weights: Float64Array; profile: Float64Array | undefined } {
+  let count = 0;
+  for (const w of weights) if (w > 0) count++;
+  const keptWeights = new Float64Array(count);
+  const keptProfile = profile ? new Float64Array(count) : undefined;
+  for (let s = 0, k = 0; s < weights.length; s++) {
+    const w = weights[s] ?? 0;
+    if (!(w > 0)) continue;
+    keptWeights[k] = w;
+    if (keptProfile) keptProfile[k] = profile?.[s] ?? Number.NaN;
+    k++;
+  }
+  return { weights: keptWeights, profile: keptProfile };
 }
 
 interface Ration {
@@ -259,10 +287,15 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
   }
   const mayBind = fullCost > extra;
   const planSliceMs = PLAN_SLICE_MINUTES * MS_PER_MINUTE;
-  const ratio = mayBind && request.history ? levelRatio(request.history, nowMs) : undefined;
-  const profile =
-    ratio !== undefined && request.history ? dailyProfile(request.history, nowMs, planSliceMs) : undefined;
-  const weights = mayBind ? sliceWeights(nowMs + tickMs, nowMs + leftMs, planSliceMs) : undefined;
+  // The plan's slices are the UTC week's: weekdays and weekends differ, and a weekly or monthly period spans both.
+  const plan = mayBind
+    ? activeSlices(
+        sliceWeights(nowMs + tickMs, nowMs + leftMs, planSliceMs, MS_PER_WEEK, WEEK_ANCHOR_MS),
+        request.forecast?.weekProfile(planSliceMs),
+      )
+    : undefined;
+  const weights = plan?.weights;
+  const profile = plan?.profile;
 
   let hardMoney = extra - surgeReserve;
   let planMoney = extra;
@@ -285,9 +318,10 @@ export function budgetCaps(request: BudgetRequest): BudgetOutcome {
       };
       const allWeights = withNow(weights, Math.min(tickMs, leftMs));
       const wantedExtra = wanted[name] - service.minCount;
-      const full = withNow(sliceDemand(service, profile, ratio ?? 1, wanted[name], target), wantedExtra);
-      const leanNow = Math.max(0, (wanted[name] * target) / sloRate - service.minCount);
-      const lean = withNow(sliceDemand(service, profile, ratio ?? 1, wanted[name], sloRate), leanNow);
+      const full = withNow(sliceDemand(service, profile, weights.length, wanted[name], target), wantedExtra);
+      const need = Math.min(wanted[name], request.needed?.[name] ?? wanted[name]);
+      const leanNow = Math.max(0, (need * target) / sloRate - service.minCount);
+      const lean = withNow(sliceDemand(service, profile, weights.length, wanted[name], sloRate), leanNow);
       const plan = ration(allWeights, lean, full, Math.max(0, planMoney) / price);
       const rationed = service.minCount + plan.now;
       let rationCap = service.minCount + (plan.whole ? Math.ceil(plan.now - 1e-9) : Math.round(plan.now));

@@ -9,7 +9,7 @@ import { ecsClient } from '#core/aws/ecs-client.js';
 import { EcsService } from '#core/aws/ecs-service.js';
 import { parseEnv } from '#core/config/env.js';
 import { type FailsafeResult, lowerToMinimum } from './failsafe.js';
-import type { TickLog } from './tick.js';
+import type { TickLog } from './ports.js';
 
 const count = z.coerce.number({ error: 'expected a whole number' }).int().min(0);
 const env = parseEnv(

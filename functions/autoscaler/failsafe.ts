@@ -10,7 +10,7 @@
  * inside it until the tick is back.
  */
 import type { ServiceName } from '#core/telemetry/metric-names.js';
-import type { ServiceCounts, TickLog } from './tick.js';
+import type { ServiceCounts, TickLog } from './ports.js';
 
 export interface FailsafeTier {
   readonly service: Pick<ServiceCounts, 'describe' | 'setDesiredCount'>;

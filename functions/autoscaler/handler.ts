@@ -23,8 +23,9 @@ import { parseDeploymentConfig } from '#core/config/deployment.js';
 import { CloudWatchLoadReader } from './adapters/cloudwatch-load.js';
 import { EmfMetricsSink } from './adapters/emf-metrics-sink.js';
 import { readAutoscalerEnvironment } from './environment.js';
+import type { TickLog, TickPorts } from './ports.js';
 import { settingsFromDeployment } from './settings-from-deployment.js';
-import { runTick, type TickLog, type TickPorts } from './tick.js';
+import { runTick } from './tick.js';
 
 const env = readAutoscalerEnvironment(process.env);
 const config = parseDeploymentConfig(JSON.parse(env.RINGMASTER_CONFIG));

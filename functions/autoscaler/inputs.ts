@@ -51,7 +51,7 @@ export interface ServiceObservation {
 
 /**
  * Requests per second across the tier, oldest bucket first. The handler
- * reads at least the previous 48 h; gaps are NaN. Any ArrayLike works, so a
+ * reads the previous two weeks (HISTORY_DAYS); gaps are NaN. Any ArrayLike works, so a
  * caller can pass a Float64Array view without copying.
  */
 export interface RequestRateHistory {

@@ -6,7 +6,7 @@
 import type { ServiceName } from '#core/telemetry/metric-names.js';
 import { budgetCaps, usdPerTaskMs } from './budget.js';
 import type { BudgetStatus, Clamp, ServiceDecision, SignalNeeds, TickDecision } from './decision.js';
-import { forecastPeakRps } from './forecast.js';
+import { fitForecast } from './forecast.js';
 import type { ServiceObservation, TickInputs } from './inputs.js';
 import { accrue } from './ledger.js';
 import { MS_PER_HOUR, MS_PER_MINUTE, periodBounds } from './period.js';
@@ -41,11 +41,11 @@ function stabilise(
   settings: AutoscalerSettings,
   nowMs: number,
 ): Stabilised {
-  const { capacity, recommendation, scaleInFloor } = load;
+  const { capacity, recommendation, scaleInFloor, windowCount } = load;
   const complete = hasData(observation);
   const windowStart = nowMs - settings.scaleInWindowMinutes * MS_PER_MINUTE;
   // Missing data must not open the way to a later scale-in: remember at least the current capacity.
-  const remembered = complete ? scaleInFloor : Math.max(scaleInFloor, Math.min(capacity, service.maxCount));
+  const remembered = complete ? windowCount : Math.max(scaleInFloor, Math.min(capacity, service.maxCount));
   const recent = [
     ...(previous?.recentRecommendations ?? []).filter((r) => r.atMs > windowStart && r.atMs < nowMs),
     { atMs: nowMs, count: remembered },
@@ -69,7 +69,7 @@ function stabilise(
       if (hold !== recommendation) clamps.push({ kind: 'scaleInAfterScaleOut', from: recommendation, to: hold });
       wanted = hold;
     } else {
-      const highest = Math.min(hold, Math.max(...recent.map((r) => r.count)));
+      const highest = Math.min(hold, Math.max(scaleInFloor, ...recent.map((r) => r.count)));
       if (highest > recommendation) clamps.push({ kind: 'scaleInWindow', from: recommendation, to: highest });
       wanted = highest;
     }
@@ -100,10 +100,10 @@ export function decide(inputs: TickInputs): TickDecision {
   const { nowMs, settings, state, history } = inputs;
   const period = periodBounds(settings.budgetPeriod, nowMs);
   const ledger = accrue(state, inputs.services, nowMs, period, settings, inputs.servicesSinceMs);
+  // One fit per tick serves the load rules and the budget's plan.
+  const forecast = history ? fitForecast(history) : undefined;
   // Tasks asked for now serve from taskStartMinutes on, until the next tick's tasks could take over.
-  const forecastRps = history
-    ? forecastPeakRps(history, nowMs, nowMs, nowMs + (settings.taskStartMinutes + settings.tickMinutes) * MS_PER_MINUTE)
-    : undefined;
+  const forecastRps = forecast?.peak(nowMs, nowMs + (settings.taskStartMinutes + settings.tickMinutes) * MS_PER_MINUTE);
 
   const loads = {} as Record<ServiceName, LoadRecommendation>;
   const stable = {} as Record<ServiceName, Stabilised>;
@@ -117,7 +117,8 @@ export function decide(inputs: TickInputs): TickDecision {
   }
 
   const current = { proxy: inputs.services.proxy.desiredCount, servers: inputs.services.servers.desiredCount };
-  const budget = budgetCaps({ settings, nowMs, period, spendUsd: ledger.spendUsd, wanted, current, history });
+  const needed = { proxy: loads.proxy.needed, servers: loads.servers.needed };
+  const budget = budgetCaps({ settings, nowMs, period, spendUsd: ledger.spendUsd, wanted, current, needed, forecast });
   const services = {} as Record<ServiceName, ServiceDecision>;
   const nextServices = {} as Record<ServiceName, ServiceState>;
   const leftMs = Math.max(0, period.endMs - nowMs);

@@ -30,6 +30,12 @@ export interface LoadRecommendation {
    * window remembers this.
    */
   readonly scaleInFloor: number;
+  /**
+   * What the scale-in window remembers of this tick: the need rounded up,
+   * without the headroom (the current tick's floor adds that). Remembering
+   * the headroom too held every spike's count 10% high for the whole window.
+   */
+  readonly windowCount: number;
   readonly clamps: readonly Clamp[];
 }
 
@@ -94,5 +100,9 @@ export function recommend(
       ? count
       : Math.min(capacity, Math.ceil(needed * (1 + settings.tolerance) - EPSILON));
   const scaleInFloor = Math.min(service.maxCount, Math.max(service.minCount, floor));
-  return { capacity, needs, needed, recommendation: count, scaleInFloor, clamps };
+  const windowCount =
+    needed === undefined || count >= capacity
+      ? scaleInFloor
+      : Math.min(scaleInFloor, Math.max(service.minCount, Math.ceil(needed - EPSILON)));
+  return { capacity, needs, needed, recommendation: count, scaleInFloor, windowCount, clamps };
 }

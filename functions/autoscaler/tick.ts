@@ -1,40 +1,13 @@
-import {
-  type AutoscalerStateStore,
-  type DecisionRecord,
-  StateConflictError,
-} from '#core/aws/autoscaler-state-store.js';
+import { type DecisionRecord, StateConflictError, type StoredState } from '#core/aws/autoscaler-state-store.js';
 import type { MetricDatum, MetricsSink } from '#core/ports/metrics-sink.js';
 import type { Capacity } from '#core/ports/scaler.js';
 import { AUTOSCALER_METRICS, DIMENSIONS, type ServiceName } from '#core/telemetry/metric-names.js';
-import type { LoadReading, LoadSource } from './adapters/cloudwatch-load.js';
 import { usdPerTaskMs } from './budget.js';
 import type { ServiceMetrics, TaskSpan } from './inputs.js';
 import { MS_PER_HOUR } from './period.js';
 import { decide, type PersistedState, parseState, type TickDecision } from './policy.js';
+import type { LoadReading, ServiceCounts, TickLog, TickPorts } from './ports.js';
 import { type AutoscalerSettings, SERVICE_ORDER } from './settings.js';
-
-/** What one tick needs from the outside world; each has one AWS implementation. */
-export interface TickPorts {
-  readonly load: LoadSource;
-  readonly services: Readonly<Record<ServiceName, ServiceCounts>>;
-  readonly state: AutoscalerStateStore;
-  readonly metrics: MetricsSink;
-}
-
-/** An ECS service as the tick sees it (core/aws/ecs-service.ts implements it). */
-export interface ServiceCounts {
-  describe(): Promise<Capacity>;
-  setDesiredCount(count: number): Promise<void>;
-  /** The service's tasks with their start and stop times, for the ledger (EcsService.taskLives). */
-  taskLives?(nowMs: number): Promise<readonly TaskSpan[]>;
-}
-
-/** The slice of a logger the tick uses (Powertools' Logger and pino both fit). */
-export interface TickLog {
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
-}
 
 export type TickOutcome =
   | {
@@ -74,7 +47,7 @@ export async function runTick(
   log: TickLog,
   nowMs: number,
 ): Promise<TickOutcome> {
-  let stored: Awaited<ReturnType<AutoscalerStateStore['load']>>;
+  let stored: StoredState;
   let counts: Capacity[];
   let load: LoadReading | undefined;
   let lives: (readonly TaskSpan[] | undefined)[];

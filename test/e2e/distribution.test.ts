@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BOUND_FACTOR } from '#core/balancing/hashing-strategy.js';
+import { seededRandom } from '#core/util/seeded-random.js';
 import { type LoadResult, runLoad } from '#devkit/load.js';
-import { seededRandom } from '#devkit/random.js';
 import { startTestProxy, type TestProxy } from '../helpers/processes.js';
 
 const REQUESTS = 10_000;

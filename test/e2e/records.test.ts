@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '#devkit/random.js';
+import { seededRandom } from '#core/util/seeded-random.js';
 import { awsEnv, createTestTables, type TestTables, testClients } from '../helpers/aws.js';
 import { startTestProxy, startTestServer, type TestProxy, type TestServer, waitFor } from '../helpers/processes.js';
 

@@ -12,8 +12,9 @@ import { AUTOSCALER_METRICS, DIMENSIONS, PROXY_METRICS, SERVICES } from '#core/t
 import { createLocalServices } from '#devkit/local-ecs.js';
 import { CloudWatchLoadReader, COMPLETE_AFTER_MS } from '#functions/autoscaler/adapters/cloudwatch-load.js';
 import { minimumSpendForPeriod, parseState, withDefaults } from '#functions/autoscaler/policy.js';
+import type { TickLog, TickPorts } from '#functions/autoscaler/ports.js';
 import type { AutoscalerSettings } from '#functions/autoscaler/settings.js';
-import { runTick, type TickLog, type TickPorts } from '#functions/autoscaler/tick.js';
+import { runTick } from '#functions/autoscaler/tick.js';
 import { awsEnv, clientConfig, testClients } from '../helpers/aws.js';
 import { metricPoints } from '../helpers/cloudwatch.js';
 import { startTestProxy, startTestServer, type TestProxy, type TestServer, waitFor } from '../helpers/processes.js';

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defaultSimConfig } from '#bench/lib/autoscaler-sim/config.js';
-import { replay } from '#bench/lib/autoscaler-sim/model.js';
-import { ringmaster } from '#bench/lib/autoscaler-sim/policies/ringmaster.js';
-import type { Trace } from '#bench/lib/autoscaler-sim/trace.js';
 import { decide, minimumSpendForPeriod, type PersistedState, withDefaults } from '#functions/autoscaler/policy.js';
+import { defaultSimConfig } from '#functions/autoscaler/sim/config.js';
+import { replay } from '#functions/autoscaler/sim/model.js';
+import { ringmaster } from '#functions/autoscaler/sim/policies/ringmaster.js';
+import type { Trace } from '#functions/autoscaler/sim/trace.js';
 
 const MINUTES = 180;
 const config = defaultSimConfig();
@@ -24,15 +24,16 @@ describe('autoscaler budget properties', () => {
       fc.property(
         loadArb,
         fc.double({ min: 1, max: 20, noNaN: true }),
-        fc.boolean(),
-        (load, budgetOverMinimum, withHistory) => {
+        // No history, two days (the daily model), or two weeks (the weekly one the Lambda reads).
+        fc.constantFrom(0, 2, 14),
+        (load, budgetOverMinimum, historyDays) => {
           const trace: Trace = {
             name: 'arbitrary',
             rps: Float64Array.from(load),
             scoreFromMinute: 0,
             steps: [],
-            ...(withHistory
-              ? { priorRps: Float64Array.from({ length: 2 * 1_440 }, (_, i) => load[i % MINUTES] ?? 0) }
+            ...(historyDays > 0
+              ? { priorRps: Float64Array.from({ length: historyDays * 1_440 }, (_, i) => load[i % MINUTES] ?? 0) }
               : {}),
           };
           const budgetUsd = minimum * budgetOverMinimum;

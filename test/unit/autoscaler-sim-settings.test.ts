@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultSimConfig, deployedSimSettings } from '#bench/lib/autoscaler-sim/config.js';
 import { parseDeploymentConfig } from '#core/config/deployment.js';
 import { repoRoot } from '#devkit/repo-root.js';
 import { SLO_RATE_OVER_TARGET, settingsFromDeployment } from '#functions/autoscaler/settings-from-deployment.js';
+import { defaultSimConfig, deployedSimSettings } from '#functions/autoscaler/sim/config.js';
 
 const root = repoRoot();
 const shipped = () =>

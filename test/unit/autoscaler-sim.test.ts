@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { defaultSimConfig } from '#bench/lib/autoscaler-sim/config.js';
-import { replay } from '#bench/lib/autoscaler-sim/model.js';
-import { ringmaster } from '#bench/lib/autoscaler-sim/policies/ringmaster.js';
-import { targetTracking } from '#bench/lib/autoscaler-sim/policies/target-tracking.js';
-import { score } from '#bench/lib/autoscaler-sim/score.js';
-import { diurnal, parseTraceCsv, step5x, type Trace, TraceCsvError } from '#bench/lib/autoscaler-sim/trace.js';
+import { defaultSimConfig } from '#functions/autoscaler/sim/config.js';
+import { replay } from '#functions/autoscaler/sim/model.js';
+import { ringmaster } from '#functions/autoscaler/sim/policies/ringmaster.js';
+import { targetTracking } from '#functions/autoscaler/sim/policies/target-tracking.js';
+import { score } from '#functions/autoscaler/sim/score.js';
+import { diurnal, parseTraceCsv, step5x, type Trace, TraceCsvError } from '#functions/autoscaler/sim/trace.js';
 
 describe('trace CSV', () => {
   it('reads minute,rps with a header, comments and blank lines', () => {

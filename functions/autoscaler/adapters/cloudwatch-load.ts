@@ -7,6 +7,8 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { DIMENSIONS, PROXY_METRICS, SERVICES, type ServiceName } from '#core/telemetry/metric-names.js';
 import type { RequestRateHistory, ServiceMetrics } from '../inputs.js';
+import { MS_PER_DAY } from '../period.js';
+import type { LoadReading, LoadSource } from '../ports.js';
 
 const MINUTE_MS = 60_000;
 /**
@@ -14,21 +16,16 @@ const MINUTE_MS = 60_000;
  * so the minute before last is the newest one every proxy has reported.
  */
 export const COMPLETE_AFTER_MS = 2 * MINUTE_MS;
-/** History for the forecast: two days at five-minute resolution (576 points). */
-export const HISTORY_HOURS = 48;
+/**
+ * History for the forecast: two weeks at five-minute resolution (4,032
+ * points), the least a weekly pattern can be learned from (forecast.ts
+ * starts it on the first week and smooths through the second). It fits one
+ * GetMetricData call (up to 100,800 datapoints, paginated all the same), is
+ * priced per metric requested and not per datapoint, and lies well inside
+ * CloudWatch's retention of 5-minute data (63 days; 1-minute data is kept 15).
+ */
+export const HISTORY_DAYS = 14;
 export const HISTORY_BUCKET_MINUTES = 5;
-
-export interface LoadReading {
-  readonly services: Readonly<Record<ServiceName, ServiceMetrics>>;
-  readonly history: RequestRateHistory;
-  /** The minute the per-service figures describe (epoch ms of its start). */
-  readonly minuteStartMs: number;
-}
-
-/** Where the autoscaler reads load from. */
-export interface LoadSource {
-  read(nowMs: number): Promise<LoadReading>;
-}
 
 export interface LoadMetricsScope {
   readonly namespace: string;
@@ -39,7 +36,7 @@ export interface LoadMetricsScope {
 
 /**
  * Reads a tick's load in one GetMetricData call: the proxies' request count,
- * p99 and healthy servers, ECS CPU per service, and two days of request
+ * p99 and healthy servers, ECS CPU per service, and two weeks of request
  * history. Ratios are computed here, because metric math is not available on
  * the emulator (and one call is cheaper than two).
  */
@@ -50,11 +47,9 @@ export class CloudWatchLoadReader implements LoadSource {
   ) {}
 
   async read(nowMs: number): Promise<LoadReading> {
-    const minuteStartMs = Math.floor((nowMs - COMPLETE_AFTER_MS) / MINUTE_MS) * MINUTE_MS;
-    const historyBucketMs = HISTORY_BUCKET_MINUTES * MINUTE_MS;
-    const endMs = minuteStartMs + MINUTE_MS;
-    const startMs = Math.floor((endMs - HISTORY_HOURS * 3_600_000) / historyBucketMs) * historyBucketMs;
-    const results = await this.query(startMs, endMs);
+    const window = historyWindow(nowMs);
+    const { minuteStartMs } = window;
+    const results = await this.query(window.startMs, window.endMs);
     const at = (id: string) => valueAt(results.get(id), minuteStartMs);
 
     const requestsPerMinute = at('requests');
@@ -70,13 +65,18 @@ export class CloudWatchLoadReader implements LoadSource {
       complete: requestsPerSecond !== undefined && latencyComplete && cpuPercent !== undefined,
     });
     const healthy = at('healthy');
+    const historyResult = results.get('history');
     return {
       minuteStartMs,
       services: {
         [SERVICES.proxy]: service(at('cpuproxy')),
         [SERVICES.servers]: service(at('cpuservers'), healthy === undefined ? undefined : Math.round(healthy)),
       },
-      history: history(results.get('history'), startMs, endMs, historyBucketMs),
+      history: historyFromSums(
+        (historyResult?.Timestamps ?? []).map((t) => t.getTime()),
+        historyResult?.Values ?? [],
+        window,
+      ),
     };
   }
 
@@ -151,19 +151,47 @@ function valueAt(result: MetricDataResult | undefined, startMs: number): number 
   return undefined;
 }
 
-/** Request sums per bucket as requests per second, NaN where a bucket has no datapoint. */
-function history(
-  result: MetricDataResult | undefined,
-  startMs: number,
-  endMs: number,
-  bucketMs: number,
+/**
+ * The request history a tick at `nowMs` reads: whole buckets from
+ * HISTORY_DAYS back to the end of the newest complete minute. A bucket that
+ * minute ends inside is left out (it is partial), so the newest bucket is
+ * complete. The simulator (sim/policies/ringmaster.ts) reads through this too.
+ */
+export interface HistoryWindow {
+  /** The newest complete minute (epoch ms of its start): the per-service figures describe it. */
+  readonly minuteStartMs: number;
+  /** Start of the first bucket, aligned to the bucket. */
+  readonly startMs: number;
+  /** End of the newest complete minute: GetMetricData's EndTime. */
+  readonly endMs: number;
+  readonly bucketMs: number;
+}
+
+export function historyWindow(nowMs: number): HistoryWindow {
+  const minuteStartMs = Math.floor((nowMs - COMPLETE_AFTER_MS) / MINUTE_MS) * MINUTE_MS;
+  const bucketMs = HISTORY_BUCKET_MINUTES * MINUTE_MS;
+  const endMs = minuteStartMs + MINUTE_MS;
+  const startMs = Math.floor((endMs - HISTORY_DAYS * MS_PER_DAY) / bucketMs) * bucketMs;
+  return { minuteStartMs, startMs, endMs, bucketMs };
+}
+
+/**
+ * Request sums per bucket (CloudWatch's Sum datapoints: each bucket's start
+ * and its sum) as requests per second over the window's whole buckets, NaN
+ * where a bucket has no datapoint. Datapoints outside the window, or in its
+ * partial last bucket, are ignored.
+ */
+export function historyFromSums(
+  timestampsMs: ArrayLike<number>,
+  sums: ArrayLike<number>,
+  window: Pick<HistoryWindow, 'startMs' | 'endMs' | 'bucketMs'>,
 ): RequestRateHistory {
+  const { startMs, endMs, bucketMs } = window;
   const buckets = Math.max(0, Math.floor((endMs - startMs) / bucketMs));
   const requestsPerSecond = new Float64Array(buckets).fill(Number.NaN);
-  const timestamps = result?.Timestamps ?? [];
-  for (let i = 0; i < timestamps.length; i++) {
-    const index = Math.round(((timestamps[i]?.getTime() ?? Number.NaN) - startMs) / bucketMs);
-    const v = result?.Values?.[i];
+  for (let i = 0; i < timestampsMs.length; i++) {
+    const index = Math.round(((timestampsMs[i] ?? Number.NaN) - startMs) / bucketMs);
+    const v = sums[i];
     if (index >= 0 && index < buckets && v !== undefined) requestsPerSecond[index] = v / (bucketMs / 1000);
   }
   return { bucketMinutes: bucketMs / MINUTE_MS, startMs, requestsPerSecond };

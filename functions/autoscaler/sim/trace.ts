@@ -1,5 +1,5 @@
 /** Load traces: requests per second for each minute, built from a seed or read from a `minute,rps` CSV. */
-import { seededRandom } from '#devkit/random.js';
+import { seededRandom } from '#core/util/seeded-random.js';
 
 export const MINUTES_PER_DAY = 1_440;
 
@@ -32,7 +32,26 @@ const DIURNAL_SHAPE: readonly (readonly [hour: number, level: number])[] = [
   [22, 0.3],
   [24, 0.2],
 ];
+/**
+ * A weekend day (trace days 5 and 6 of each week: minute 0 is a Monday): no
+ * office ramp, a slow rise to an afternoon plateau at 40% of a weekday's
+ * peak. A forecast from yesterday alone gets Saturday morning (and Monday's
+ * ramp) wrong; one with a weekly pattern does not.
+ */
+const WEEKEND_SHAPE: readonly (readonly [hour: number, level: number])[] = [
+  [0, 0.2],
+  [3, 0.12],
+  [8, 0.12],
+  [10, 0.3],
+  [13, 0.4],
+  [16, 0.38],
+  [19, 0.35],
+  [22, 0.26],
+  [24, 0.2],
+];
 export const DIURNAL_PEAK_RPS = 3_000;
+/** Weeks of history before the scored week in the bench's diurnal trace: the forecast's weekly pattern needs two. */
+export const DIURNAL_HISTORY_WEEKS = 2;
 /** Per-minute noise on the diurnal days, and how much a day's overall level may differ. */
 const DIURNAL_NOISE = 0.05;
 const DIURNAL_DAY_LEVEL_SPREAD = 0.05;
@@ -49,16 +68,35 @@ function shapeAt(hour: number, shape: readonly (readonly [number, number])[]): n
 /** Symmetric uniform noise of ± `amplitude`. */
 const jitter = (random: () => number, amplitude: number) => 1 + amplitude * (2 * random() - 1);
 
+/** Office days and quieter weekends from a Monday, every minute scored after the first `days - 1` days. */
 export function diurnal(seed: number, days = 3, peakRps = DIURNAL_PEAK_RPS): Trace {
   const random = seededRandom(seed);
   const rps = new Float64Array(days * MINUTES_PER_DAY);
   for (let day = 0; day < days; day++) {
     const level = jitter(random, DIURNAL_DAY_LEVEL_SPREAD);
+    const shape = day % 7 >= 5 ? WEEKEND_SHAPE : DIURNAL_SHAPE;
     for (let m = 0; m < MINUTES_PER_DAY; m++) {
-      rps[day * MINUTES_PER_DAY + m] = peakRps * level * shapeAt(m / 60, DIURNAL_SHAPE) * jitter(random, DIURNAL_NOISE);
+      rps[day * MINUTES_PER_DAY + m] = peakRps * level * shapeAt(m / 60, shape) * jitter(random, DIURNAL_NOISE);
     }
   }
   return { name: 'diurnal', rps, scoreFromMinute: (days - 1) * MINUTES_PER_DAY, steps: [] };
+}
+
+/**
+ * The bench's diurnal trace: a week of office days and a weekend, replayed
+ * and scored whole, after DIURNAL_HISTORY_WEEKS weeks the policies see as
+ * history only (the load the Lambda would read from CloudWatch).
+ */
+export function weeklyDiurnal(seed: number, peakRps = DIURNAL_PEAK_RPS): Trace {
+  const historyMinutes = DIURNAL_HISTORY_WEEKS * 7 * MINUTES_PER_DAY;
+  const all = diurnal(seed, (DIURNAL_HISTORY_WEEKS + 1) * 7, peakRps).rps;
+  return {
+    name: 'diurnal',
+    rps: all.slice(historyMinutes),
+    priorRps: all.slice(0, historyMinutes),
+    scoreFromMinute: 0,
+    steps: [],
+  };
 }
 
 export function step5x(baseRps = 400, minutesEach = 60): Trace {

@@ -1,4 +1,4 @@
-/** Seeded LCG: test and benchmark inputs are the same on every run. */
+/** Seeded LCG: benchmark and simulator inputs are the same on every run. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0 || 1;
   return () => {

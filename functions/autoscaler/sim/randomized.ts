@@ -7,12 +7,12 @@
 
 import { taskHourlyUsd } from '#core/pricing/fargate.js';
 import type { ServiceName } from '#core/telemetry/metric-names.js';
-import { seededRandom } from '#devkit/random.js';
-import { minimumSpendForPeriod, type ServiceSettings } from '#functions/autoscaler/policy.js';
-import { SLO_RATE_OVER_TARGET } from '#functions/autoscaler/settings-from-deployment.js';
+import { seededRandom } from '#core/util/seeded-random.js';
+import { minimumSpendForPeriod, type ServiceSettings } from '../policy.js';
+import { SLO_RATE_OVER_TARGET } from '../settings-from-deployment.js';
 import { defaultSimConfig, type SimConfig, TARGET_UTILIZATION } from './config.js';
 import { replay } from './model.js';
-import { ringmasterWith } from './policies/ringmaster.js';
+import { ringmaster } from './policies/ringmaster.js';
 import { diurnal, MINUTES_PER_DAY, type Trace } from './trace.js';
 
 const TASK_SIZES = [
@@ -69,8 +69,8 @@ function randomService(random: () => number, capacityRps: number, minCount: numb
   };
 }
 
-/** Five-minute history (CloudWatch's other period) keeps 1,000 replays quick and covers the handler's other choice. */
-export const policy = ringmasterWith({ historyBucketMinutes: 5 });
+/** Ringmaster's policy, as every fault replay runs it. */
+export const policy = ringmaster;
 
 /** One randomized tight-budget case: a day's trace, a random fleet and a budget between the minimum and enough. */
 export interface RandomCase {

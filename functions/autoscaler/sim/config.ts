@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseDeploymentConfig } from '#core/config/deployment.js';
-import type { AutoscalerSettings } from '#functions/autoscaler/policy.js';
-import { settingsFromDeployment } from '#functions/autoscaler/settings-from-deployment.js';
+import type { AutoscalerSettings } from '../policy.js';
+import { settingsFromDeployment } from '../settings-from-deployment.js';
 
 /** Requests per second one server task serves at 100% utilisation. */
 export const TASK_CAPACITY_RPS = 100;

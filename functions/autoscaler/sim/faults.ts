@@ -8,9 +8,9 @@
  * (as deployed: failsafeAfterMinutes plus its action's delay) lowers them.
  */
 
-import { seededRandom } from '#devkit/random.js';
-import { minimumSpendForPeriod, spendableUsd } from '#functions/autoscaler/budget.js';
-import { longestPeriodMs, periodBounds } from '#functions/autoscaler/period.js';
+import { seededRandom } from '#core/util/seeded-random.js';
+import { minimumSpendForPeriod, spendableUsd } from '../budget.js';
+import { longestPeriodMs, periodBounds } from '../period.js';
 import { type Faults, type ReplayOptions, replay } from './model.js';
 import { policy, randomCase } from './randomized.js';
 

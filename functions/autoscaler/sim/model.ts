@@ -8,7 +8,7 @@
  * the policy's own ledger.
  */
 import { taskSecondsUsd } from '#core/pricing/fargate.js';
-import { FAILSAFE_ACTION_MINUTES } from '#functions/autoscaler/budget.js';
+import { FAILSAFE_ACTION_MINUTES } from '../budget.js';
 import { p99At, type SimConfig } from './config.js';
 import type { Trace } from './trace.js';
 
@@ -68,7 +68,7 @@ export interface SimPolicy {
   loseState?(): void;
 }
 
-/** Faults a replay can inject (bench/lib/autoscaler-sim/faults.ts builds them). */
+/** Faults a replay can inject (functions/autoscaler/sim/faults.ts builds them). */
 export interface Faults {
   /** Ticks do not run in [fromMinute, fromMinute + minutes); the failsafe acts as deployed. */
   readonly missedTicks?: { readonly fromMinute: number; readonly minutes: number };
