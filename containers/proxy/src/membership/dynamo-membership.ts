@@ -301,8 +301,8 @@ export class DynamoMembership implements MembershipSource, MembershipControl {
     clearTimeout(this.sweepTimer);
     this.sweepTimer = setTimeout(
       () => {
-        // A poll under way may already sweep; if not, the next one will.
-        if (!this.reading) void this.poller.pollNow();
+        // A poll under way may already sweep; if not, the next one will. While reads fail, the back-off decides.
+        if (!this.reading && !this.poller.failing) void this.poller.pollNow();
       },
       // One millisecond late rather than early: the poll sweeps only once `nextSweepAt` has passed.
       Math.max(0, next - this.now()) + 1,
