@@ -1,8 +1,9 @@
 /**
  * DynamoDB on-demand prices and the units the control plane spends. Since
  * the membership version (docs/control-plane.md): every proxy reads one
- * small item a second, one proxy (the sweeper) scans the Ring a second,
- * every proxy re-reads everything every 10 minutes, and every server writes its
+ * small item a second, one proxy (the sweeper) scans the Ring every 10 s,
+ * every proxy re-reads the shard tables every 10 minutes and the Ring every
+ * hour, and every server writes its
  * lease every 5 s. Before it, every proxy scanned Ring, ShardT and MapT
  * once a second, and loaded ShardT/MapT a second time for the shard manager.
  */
@@ -58,10 +59,18 @@ export interface ControlPlaneLoad {
   readonly replicas: number;
   /** RING_REFRESH_MS: how often each proxy polls. @default 1000 */
   readonly refreshMs?: number;
-  /** The proxies' full re-read (DEFAULT_FULL_READ_MS). @default 600000 */
+  /** The proxies' full re-read of ShardT and MapT (DEFAULT_FULL_READ_MS). @default 600000 */
   readonly fullReadMs?: number;
+  /** The proxies' last-resort full read of the Ring (DEFAULT_RING_FULL_READ_MS). @default 3600000 */
+  readonly ringFullReadMs?: number;
   /** Servers' heartbeat interval on the Ring (RING_HEARTBEAT_INTERVAL_MS). @default 5000 */
   readonly heartbeatMs?: number;
+  /**
+   * How often the sweeper scans the Ring: when the earliest lease expiry it saw comes, about the lease
+   * minus the heartbeat (15 s − 5 s), and at least every DEFAULT_MAX_SWEEP_INTERVAL_MS (10 s).
+   * @default 10000
+   */
+  readonly sweepIntervalMs?: number;
 }
 
 /** The heartbeat interval the servers used before it was chosen for cost, for `before` figures. */
@@ -86,21 +95,23 @@ function heartbeatWrites(load: ControlPlaneLoad, heartbeatMs: number): number {
  * Read and write units per second the control plane spends with the
  * membership version: each proxy one strongly consistent GetItem of the
  * version item per poll (one unit, whatever the fleet), the sweeper one
- * eventually consistent Ring scan per poll (half units), and every proxy a
- * full read every `fullReadMs`. Change
+ * eventually consistent Ring scan per sweep (half units), and every proxy a
+ * full read of the shard tables every `fullReadMs` and of the Ring every
+ * `ringFullReadMs`. Change
  * batches add a full read per proxy each; at tens a minute they are small
  * beside the rest and not counted.
  */
 export function controlPlaneUnitsPerSecond(load: ControlPlaneLoad): { reads: number; writes: number } {
   const pollsPerSecond = 1000 / (load.refreshMs ?? 1000);
   const full = fullReadUnits(load);
-  const fullReadsPerSecond = 1000 / (load.fullReadMs ?? 600_000);
+  const clusterReadsPerSecond = 1000 / (load.fullReadMs ?? 600_000);
+  const ringReadsPerSecond = 1000 / (load.ringFullReadMs ?? 3_600_000);
   return {
     reads:
       load.proxies * pollsPerSecond * scanReadUnits(ITEM_BYTES.version) +
-      // The sweep: one eventually consistent Ring scan per poll, for the whole fleet.
-      pollsPerSecond * (full.ring / 2) +
-      load.proxies * fullReadsPerSecond * (full.ring + full.cluster),
+      // The sweep: one eventually consistent Ring scan per sweep interval, for the whole fleet.
+      (1000 / (load.sweepIntervalMs ?? 10_000)) * (full.ring / 2) +
+      load.proxies * (ringReadsPerSecond * full.ring + clusterReadsPerSecond * full.cluster),
     writes: heartbeatWrites(load, load.heartbeatMs ?? 5000),
   };
 }

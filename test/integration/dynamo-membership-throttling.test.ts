@@ -9,36 +9,40 @@ import { awsEnv, createTestTables, type TestTables } from '../helpers/aws.js';
 
 /**
  * The emulator never throttles, so SDK middleware on a real client throws the
- * SDK's own ProvisionedThroughputExceededException for Scan while `throttled`
- * is set, before the request leaves. Everything else is production code
+ * SDK's own ProvisionedThroughputExceededException for every read (the
+ * version item's GetItem and the Ring's Scan) while `throttled` is set,
+ * before the request leaves. (Throttling only Scan stopped being an outage
+ * once a poll became a GetItem and the sweeper scanned only when a lease
+ * could lapse.) Everything else is production code
  * against the emulator: the RingStore, the document client, the membership
  * loop and its back-off.
  */
 function throttlingRingStore(tableName: string) {
   const env = awsEnv();
-  const state = { throttled: false, scans: 0, scanTimes: [] as number[] };
+  const state = { throttled: false, polls: 0, pollTimes: [] as number[] };
   const client = new DynamoDBClient({
     endpoint: env.AWS_ENDPOINT_URL,
     region: env.AWS_REGION,
     credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' },
-    // One attempt per read, so each membership poll is one Scan and the back-off is the poller's own.
+    // One attempt per read, so the back-off is the poller's own.
     maxAttempts: 1,
   });
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      if (context.commandName === 'ScanCommand') {
-        state.scans++;
-        state.scanTimes.push(Date.now());
-        if (state.throttled) {
-          throw new ProvisionedThroughputExceededException({
-            message: 'Rate of requests exceeds the allowed throughput',
-            $metadata: { httpStatusCode: 400 },
-          });
-        }
+      // Every poll starts with the version item's GetItem (a sweep's Scan goes out beside it).
+      if (context.commandName === 'GetItemCommand') {
+        state.polls++;
+        state.pollTimes.push(Date.now());
+      }
+      if (state.throttled && (context.commandName === 'ScanCommand' || context.commandName === 'GetItemCommand')) {
+        throw new ProvisionedThroughputExceededException({
+          message: 'Rate of requests exceeds the allowed throughput',
+          $metadata: { httpStatusCode: 400 },
+        });
       }
       return next(args);
     },
-    { step: 'initialize', name: 'throttleScansOnDemand' },
+    { step: 'initialize', name: 'throttleReadsOnDemand' },
   );
   const ring = new RingStore(DynamoDBDocumentClient.from(client), tableName);
   return { ring, state };
@@ -78,10 +82,10 @@ describe('DynamoMembership under throttling (real RingStore on the emulator)', (
     expect(seen).toHaveLength(1);
     const stats = membership.stats();
     expect(stats.errors).toBeGreaterThan(0);
-    // Back-off: gaps between failed scans grow (1 s, 2 s, 4 s, then the 5 s cap), so far fewer scans than seconds.
-    const gaps = state.scanTimes.slice(1).map((t, i) => t - (state.scanTimes[i] as number));
+    // Back-off: gaps between failed polls grow (1 s, 2 s, 4 s, then the 5 s cap), so far fewer polls than seconds.
+    const gaps = state.pollTimes.slice(1).map((t, i) => t - (state.pollTimes[i] as number));
     expect(gaps.slice(0, 4)).toEqual([1000, 2000, 4000, 5000]);
-    expect(state.scans).toBeLessThan(25);
+    expect(state.polls).toBeLessThan(25);
 
     state.throttled = false;
     // Meanwhile a and b renewed their leases in the table, and c joined.

@@ -1,8 +1,9 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RingStore } from '#core/aws/ring-store.js';
 import type { Member } from '#core/ports/membership.js';
-import { DynamoMembership } from '#proxy/membership/dynamo-membership.js';
+import { DynamoMembership, type MembershipTiming } from '#proxy/membership/dynamo-membership.js';
 import { createTestTables, type TestTables, testClients } from '../helpers/aws.js';
 
 /**
@@ -37,10 +38,13 @@ describe('membership version (RingStore and DynamoMembership on the emulator)', 
     await tables.drop();
   });
 
-  async function startReaders(n: number, refreshMs = REFRESH_MS): Promise<Reader[]> {
+  async function startReaders(n: number, refreshMs = REFRESH_MS, timing: MembershipTiming = {}): Promise<Reader[]> {
     const started: Reader[] = [];
     for (let i = 0; i < n; i++) {
-      const reader: Reader = { membership: new DynamoMembership(ring, refreshMs, silent), announcements: [] };
+      const reader: Reader = {
+        membership: new DynamoMembership(ring, refreshMs, silent, Date.now, timing),
+        announcements: [],
+      };
       await reader.membership.start((m) => reader.announcements.push(m));
       started.push(reader);
     }
@@ -63,7 +67,7 @@ describe('membership version (RingStore and DynamoMembership on the emulator)', 
     expect((await ring.versions.read()).ring).toBe(before + 3);
   });
 
-  it('a steady fleet costs each proxy a GetItem per poll and no scan, except the one sweeper', async () => {
+  it('a steady fleet costs each proxy a GetItem per poll and no scan, and the sweeper a scan per lease', async () => {
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         ring.heartbeat(`steady-${i}`, `http://127.0.0.1:${1000 + i}`, 1, LONG_LEASE_MS),
@@ -84,6 +88,9 @@ describe('membership version (RingStore and DynamoMembership on the emulator)', 
       // About 2000 / REFRESH_MS polls each; the emulator under load may manage fewer.
       expect(after.versionReads - b.versionReads).toBeGreaterThanOrEqual(3);
       if (!r.membership.isSweeper()) expect(after.scans - b.scans).toBe(0);
+      // The sweeper scans when the earliest lease it knows of can lapse (120 s away here) or every
+      // DEFAULT_MAX_SWEEP_INTERVAL_MS (10 s), not at each of its polls.
+      else expect(after.scans - b.scans).toBeLessThanOrEqual(1);
     }
     await Promise.all(Array.from({ length: 20 }, (_, i) => ring.deregister(`steady-${i}`)));
   });
@@ -129,5 +136,29 @@ describe('membership version (RingStore and DynamoMembership on the emulator)', 
     expect(Date.now() - lapsesAt).toBeLessThan(3000);
     expect(group.every((r) => ids(r.announcements.at(-1)).includes('stays'))).toBe(true);
     await ring.deregister('stays');
+  });
+
+  it('a change whose writer lost its bump reaches every proxy through the sweeper, not the hourly read', async () => {
+    const SWEEP_INTERVAL_MS = 1000;
+    await ring.heartbeat('known', 'http://127.0.0.1:3003', 1, LONG_LEASE_MS);
+    const group = await startReaders(3, REFRESH_MS, { maxSweepIntervalMs: SWEEP_INTERVAL_MS });
+    await vi.waitFor(() => expect(group.every((r) => ids(r.announcements.at(-1)).includes('known'))).toBe(true), {
+      timeout: 5000,
+      interval: 50,
+    });
+    // A registration written with no bump after it, as by a server that crashed between the two.
+    await testClients().doc.send(
+      new PutCommand({
+        TableName: tables.names.ring,
+        Item: { id: 'unbumped', address: 'http://127.0.0.1:3004', weight: 1, leaseExpiresAtMs: Date.now() + 60_000 },
+      }),
+    );
+    await vi.waitFor(() => expect(group.every((r) => ids(r.announcements.at(-1)).includes('unbumped'))).toBe(true), {
+      timeout: 10_000,
+      interval: 50,
+    });
+    expect(group.reduce((n, r) => n + r.membership.reads().unannouncedChanges, 0)).toBeGreaterThanOrEqual(1);
+    await ring.deregister('known');
+    await ring.deregister('unbumped');
   });
 });

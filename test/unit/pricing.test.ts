@@ -33,9 +33,10 @@ describe('DynamoDB pricing', () => {
   it('with the membership version, reads grow with proxies, plus one sweep and a slow full read', () => {
     const fleet = (proxies: number, servers: number) => ({ proxies, servers, shards: servers, replicas: 3 });
     const at = (proxies: number, servers: number) => controlPlaneUnitsPerSecond(fleet(proxies, servers)).reads;
-    // 100 proxies × 1 unit a second, the sweeper's eventually consistent 49 / 2-unit scan, and 100 full
-    // reads (Ring 49, #config 1, ShardT 25, MapT 44 units) every 10 minutes.
-    expect(at(100, 1000)).toBeCloseTo(100 + 49 / 2 + (100 * (49 + 1 + 25 + 44)) / 600, 6);
+    // 100 proxies × 1 unit a second, the sweeper's eventually consistent 49 / 2-unit scan every 10 s,
+    // 100 full reads of the shard tables (#config 1, ShardT 25, MapT 44 units) every 10 minutes and
+    // of the Ring (49 units) every hour.
+    expect(at(100, 1000)).toBeCloseTo(100 + 49 / 2 / 10 + (100 * (1 + 25 + 44)) / 600 + (100 * 49) / 3600, 6);
     // Not flat: the sweep (one per fleet) and the 10-minute full reads still grow with the servers.
     expect(at(100, 1000) / at(100, 10)).toBeLessThan(1.5);
     expect(dynamoHourlyUsd({ reads: at(100, 1000), writes: 0 }) * HOURS_PER_MONTH).toBeLessThan(

@@ -57,6 +57,11 @@ export class BackoffPoller {
     clearTimeout(this.timer);
   }
 
+  /** True while reads are failing (the poller is backing off). */
+  get failing(): boolean {
+    return this.consecutiveErrors > 0;
+  }
+
   /** Age of the last good read, or -1 before the first. */
   successAgeMs(): number {
     return this.lastSuccessAt ? this.now() - this.lastSuccessAt : -1;
