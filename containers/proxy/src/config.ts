@@ -16,7 +16,7 @@ import {
 import { readSecret } from '#core/config/secret.js';
 import { parseKeySource } from '#core/routing/key-source.js';
 import { DEFAULT_METRICS_NAMESPACE } from '#core/telemetry/metric-names.js';
-import { isLoopbackHost } from './records/loopback-guard.js';
+import { isLoopbackHost } from '#core/util/loopback-host.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -65,9 +65,9 @@ const schema = z.object({
   /**
    * The client-facing HTTP/1.1 implementation: `net` (the proxy's own connection handling on
    * Node's bundled llhttp, faster) or `http` (Node's http server, the reference and fallback).
-   * Unset: `net`, or `http` when the records API is on (SHARD_TABLE), which only node:http serves.
+   * Both serve the records API's routes when it is on.
    */
-  DATA_PLANE: z.enum(['net', 'http']).optional(),
+  DATA_PLANE: z.enum(['net', 'http']).default('net'),
   /**
    * The client that forwards requests to the servers: `llhttp` (the proxy's own keep-alive pool on
    * Node's bundled llhttp, faster) or `undici` (the reference and fallback). Health checks and the
@@ -155,9 +155,7 @@ const schema = z.object({
 });
 
 export type ProxyEnv = z.infer<typeof schema>;
-export type ProxyConfig = Omit<ProxyEnv, 'SLOW_START_MS' | 'DATA_PLANE'> & {
-  /** The data plane in force: configured, or chosen from whether the records API is on. */
-  readonly DATA_PLANE: 'net' | 'http';
+export type ProxyConfig = Omit<ProxyEnv, 'SLOW_START_MS'> & {
   /** The slow-start ramp in force: configured, or the strategy's default. */
   readonly SLOW_START_MS: number;
   readonly adminToken: string | undefined;
@@ -178,12 +176,6 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
     throw new ConfigError('RING_TABLE: required when MEMBERSHIP=dynamodb', ['RING_TABLE: required']);
   }
   checkRecordTables(parsed);
-  if (parsed.DATA_PLANE === 'net' && parsed.SHARD_TABLE) {
-    throw new ConfigError(
-      'DATA_PLANE=net does not serve the records API; set DATA_PLANE=http when SHARD_TABLE is set',
-      ['DATA_PLANE: net cannot serve the records API'],
-    );
-  }
   if (parsed.SEED_COMPAT) checkSeedCompat(parsed);
   const usesEcs = parsed.SCALER === 'ecs' || parsed.SCALER === 'local-ecs';
   if (usesEcs && (!parsed.ECS_CLUSTER || !parsed.ECS_SERVER_SERVICE)) {
@@ -206,7 +198,6 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
   return {
     ...parsed,
     SLOW_START_MS: parsed.SLOW_START_MS ?? defaultSlowStartMs(parsed.STRATEGY),
-    DATA_PLANE: parsed.DATA_PLANE ?? (parsed.SHARD_TABLE ? 'http' : 'net'),
     adminToken,
     keySource,
     staticServers: parseStaticServers(parsed.STATIC_SERVERS),

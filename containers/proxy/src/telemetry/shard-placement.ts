@@ -1,6 +1,3 @@
-import { compareIds } from '#core/util/by-id.js';
-import type { ClusterRouting } from '../records/cluster-cache.js';
-
 /** Which servers hold one shard, as the proxy's copy of ShardT and MapT says. */
 export interface ShardPlacement {
   readonly id: string;
@@ -11,21 +8,4 @@ export interface ShardPlacement {
   readonly primary: string | null;
   /** Every server holding the shard, the primary included, in id order. */
   readonly servers: readonly string[];
-}
-
-/** The placement in Stud_id order; empty until /init has run. */
-export function shardPlacement(routing: ClusterRouting | undefined): ShardPlacement[] {
-  if (!routing) return [];
-  return [...routing.view.shards]
-    .sort((a, b) => a.Stud_id_low - b.Stud_id_low)
-    .map((shard) => ({
-      id: shard.Shard_id,
-      low: shard.Stud_id_low,
-      size: shard.Shard_size,
-      primary: routing.primaryOf(shard.Shard_id) ?? null,
-      servers: routing
-        .replicasOf(shard.Shard_id)
-        .map((p) => p.Server_id)
-        .sort(compareIds),
-    }));
 }

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import type { ClusterStore, ClusterView, Reshape } from '#core/aws/cluster-store.js';
 import { DomainError } from '#core/errors/domain-error.js';
-import type { FleetActions } from '../admin/fleet-actions.js';
-import { GENERATED_NAME, type ShardAddRequest, type ShardRemoveRequest } from '../admin/schemas.js';
-import type { Fleet } from '../fleet/fleet.js';
+import type { FleetActions } from '../../admin/fleet-actions.js';
+import { GENERATED_NAME } from '../../admin/schemas.js';
+import type { Fleet } from '../../fleet/fleet.js';
 import type { ClusterCache } from './cluster-cache.js';
 import { type AddedServer, planAddShards, planRemoveServers } from './reshape-plan.js';
+import type { ShardAddRequest, ShardRemoveRequest } from './scale-requests.js';
 
 /** A reshape whose condition failed (the shard manager or another proxy changed placement) is re-planned this often. */
 const RESHAPE_ATTEMPTS = 3;
