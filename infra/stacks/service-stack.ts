@@ -44,7 +44,11 @@ export class ServiceStack extends Stack {
       taskSubnets: network.taskSubnets,
       assignPublicIp: network.assignPublicIp,
     };
-    const dataTables = { ring: tables.ring, shards: tables.shards, map: tables.map, records: tables.records };
+    // The records API is mounted only where cdk.json asks for it (ringmaster.recordsApi): otherwise the
+    // proxies and servers get neither its tables nor grants on them, and the proxies run the `net` plane alone.
+    const dataTables = config.recordsApi
+      ? { ring: tables.ring, records: { shards: tables.shards, map: tables.map, records: tables.records } }
+      : { ring: tables.ring };
 
     this.proxy = new ProxyService(this, 'Proxy', {
       ...placement,
