@@ -32,7 +32,7 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
 }
 
 /**
- * The one JSON shape every edge answers errors with: the student balancers'
+ * The one JSON shape every edge answers errors with: the seed's balancers'
  * `{"message": …, "status": "failure"}` plus the machine-readable code, the
  * field when one is at fault, and the request id when the proxy assigned one.
  */

@@ -30,7 +30,7 @@ const schema = z.object({
   /** Local development only: allows an admin API without a token. */
   RINGMASTER_LOCAL_DEV: flagVar(),
   /**
-   * Compatibility mode for the student balancers' scripts (local runs only): the admin routes
+   * Compatibility mode for the seed's balancers' scripts (local runs only): the admin routes
    * /rep, /add, /rm and /init also answer on the data port, without a token. Allowed only when
    * PROXY_HOST is a loopback address, with the records API on; `npm start` sets it, the CDK app never does.
    */

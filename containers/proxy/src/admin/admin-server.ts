@@ -22,7 +22,7 @@ const ADMIN_REQUEST_TIMEOUT_MS = 10_000;
 export interface AdminDeps {
   readonly token: string | undefined;
   readonly actions: FleetActions;
-  /** The second assignment's /add and /rm with shards; undefined without the records API. */
+  /** The seed's shard-placing /add and /rm with shards; undefined without the records API. */
   readonly shards: ShardScaleRoutes | undefined;
   readonly registry: LeaseRegistry | undefined;
   readonly snapshot: () => ProxySnapshot;
@@ -41,7 +41,7 @@ export function createAdminListener(): Server {
 /**
  * The admin API. Every data route needs the bearer token; /healthz and the
  * balance page's static files (/, /ui, /ui/*), which hold no data, do not.
- * Routes and JSON shapes follow the student balancers it replaces (/rep, /add,
+ * Routes and JSON shapes follow the seed's balancers it replaces (/rep, /add,
  * /rm), plus /status, /metrics, /events (the page's live feed) and the
  * servers' own registration (/members/:id).
  */

@@ -20,7 +20,7 @@ export interface ShardScaleRoutes {
 
 export interface ScaleRouteDeps {
   readonly actions: FleetActions;
-  /** The second assignment's /add and /rm (servers with shards); undefined without the records API. */
+  /** The seed's shard-placing /add and /rm (servers with shards); undefined without the records API. */
   readonly shards: ShardScaleRoutes | undefined;
 }
 
@@ -32,8 +32,8 @@ export interface ScaleCall {
 }
 
 /**
- * /rep, /add and /rm in the student balancers' shapes. /add and /rm take the
- * first assignment's `{"n", "hostnames"}` (servers only) or the second's
+ * /rep, /add and /rm in the seed's balancers' shapes. /add and /rm take the
+ * seed's `{"n", "hostnames"}` (servers only) or its shard-placing
  * `{"n", "new_shards", "servers"}` / `{"n", "servers"}` (servers and the
  * shard layout together); the body's fields say which.
  */

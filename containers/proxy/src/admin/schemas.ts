@@ -6,7 +6,7 @@ export const MAX_SCALE_STEP = 32;
 
 export const hostname = z.string({ error: 'expected a string' }).regex(SERVER_ID_PATTERN, { error: SERVER_ID_RULE });
 
-/** Body of POST /add and DELETE /rm, as the student balancers took it: {"n": 2, "hostnames": ["s4", "s5"]}. */
+/** Body of POST /add and DELETE /rm, as the seed's balancers took it: {"n": 2, "hostnames": ["s4", "s5"]}. */
 export const scaleRequest = z
   .object(
     {
@@ -23,7 +23,7 @@ export const scaleRequest = z
   .superRefine((body, ctx) => {
     const names = body.hostnames;
     if (names === undefined) return;
-    // Fewer names than n is the student balancers' shape: the rest are filled in (generated names
+    // Fewer names than n is the seed's balancers' shape: the rest are filled in (generated names
     // for /add, servers the balancer picks for /rm). More names than n cannot be honoured.
     if (names.length > body.n) {
       ctx.addIssue({
@@ -49,12 +49,12 @@ export const scaleCount = z
   .max(MAX_SCALE_STEP, { error: `must be at most ${MAX_SCALE_STEP}` });
 
 /**
- * A `servers` key of the second assignment's /add: a server name, or `Name[k]`
+ * A `servers` key of the seed's shard-placing /add: a server name, or `Name[k]`
  * asking for a generated one (Name followed by a number not in use, k if free).
  */
 export const GENERATED_NAME = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,50})\[(\d{1,6})\]$/;
 
-/** Which /add or /rm a body is: the second assignment's names `servers` or `new_shards`. */
+/** Which /add or /rm a body is: the shard-placing form names `servers` or `new_shards`. */
 export function isShardScaleBody(body: unknown): boolean {
   return typeof body === 'object' && body !== null && ('servers' in body || 'new_shards' in body);
 }

@@ -1,7 +1,7 @@
 /** Which servers hold one shard, as the proxy's copy of ShardT and MapT says. */
 export interface ShardPlacement {
   readonly id: string;
-  /** Lowest Stud_id in the shard; it holds Stud_id_low .. Stud_id_low + size - 1. */
+  /** Lowest record id in the shard; it holds ids low .. low + size - 1. */
   readonly low: number;
   readonly size: number;
   /** Null while the shard has no primary (between a primary's loss and the shard manager's promotion). */

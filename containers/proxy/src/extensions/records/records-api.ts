@@ -10,8 +10,8 @@ import type { LocalReply, LocalRequest, LocalRoutes } from '#core/ports/local-ro
 import { AlreadyInitializedError } from '#core/records/errors.js';
 import {
   KEY_COLUMN,
+  MAX_RECORD_ID,
   MAX_ROWS_PER_SHARD_WRITE,
-  MAX_STUD_ID,
   type Row,
   type Schema,
   validatePatch,
@@ -34,11 +34,11 @@ export const MAX_WRITE_ROWS = 10_000;
 const PRIMARY_RETRIES = 3;
 const PRIMARY_RETRY_DELAY_MS = 200;
 
-const studId = z
+const recordId = z
   .number({ error: 'expected a whole number' })
   .int({ error: 'expected a whole number' })
   .min(0, { error: 'must be at least 0' })
-  .max(MAX_STUD_ID, { error: `must be at most ${MAX_STUD_ID}` });
+  .max(MAX_RECORD_ID, { error: `must be at most ${MAX_RECORD_ID}` });
 const writeRequest = z
   .object(
     {
@@ -52,7 +52,7 @@ const writeRequest = z
   .strict();
 const readRequest = z
   .object(
-    { Stud_id: z.object({ low: studId, high: studId }, { error: 'expected {"low": …, "high": …}' }).strict() },
+    { Stud_id: z.object({ low: recordId, high: recordId }, { error: 'expected {"low": …, "high": …}' }).strict() },
     { error: 'expected a JSON object' },
   )
   .strict()
@@ -60,8 +60,8 @@ const readRequest = z
     path: ['Stud_id', 'low'],
     message: 'must not exceed Stud_id.high',
   });
-const updateRequest = z.object({ Stud_id: studId, data: z.unknown() }, { error: 'expected a JSON object' }).strict();
-const deleteRequest = z.object({ Stud_id: studId }, { error: 'expected a JSON object' }).strict();
+const updateRequest = z.object({ Stud_id: recordId, data: z.unknown() }, { error: 'expected a JSON object' }).strict();
+const deleteRequest = z.object({ Stud_id: recordId }, { error: 'expected a JSON object' }).strict();
 
 export interface RecordsApiDeps {
   readonly fleet: Fleet;
@@ -174,7 +174,7 @@ export class RecordsApi implements LocalRoutes {
   /**
    * /init reshapes the database, so it needs the admin token (when one is configured and the
    * compatibility mode is off). Servers its `servers` placement names that do not exist yet are
-   * created under those names where servers can be named (local runs), as the students' /init did;
+   * created under those names where servers can be named (local runs), as the seed's /init did;
    * on ECS, where tasks take their own ids, such a name is refused with the live servers' names.
    */
   private async init(req: LocalRequest): Promise<LocalReply> {

@@ -4,7 +4,7 @@ import { GENERATED_NAME, hostname, scaleCount } from '../../admin/schemas.js';
 import { shardDefSchema } from './init-request.js';
 
 /**
- * The second assignment's POST /add: `{"n": 2, "new_shards": [{…}], "servers":
+ * The seed's shard-placing POST /add: `{"n": 2, "new_shards": [{…}], "servers":
  * {"Server4": ["sh3", "sh5"], "Server[5]": ["sh2", "sh5"]}}`: n new servers,
  * each named in `servers` with the shards it takes.
  */
@@ -46,7 +46,7 @@ export const shardAddRequest = z
 export type ShardAddRequest = z.infer<typeof shardAddRequest>;
 
 /**
- * The second assignment's DELETE /rm: `{"n": 2, "servers": ["Server4"]}`:
+ * The seed's shard-placing DELETE /rm: `{"n": 2, "servers": ["Server4"]}`:
  * n servers go, the listed ones and as many more as the balancer picks.
  */
 export const shardRemoveRequest = z

@@ -2,7 +2,7 @@ import { compareIds } from '#core/util/by-id.js';
 import type { ShardPlacement } from '../../telemetry/shard-placement.js';
 import type { ClusterRouting } from './cluster-cache.js';
 
-/** The placement in Stud_id order; empty until /init has run. */
+/** The placement in record id order; empty until /init has run. */
 export function shardPlacement(routing: ClusterRouting | undefined): ShardPlacement[] {
   if (!routing) return [];
   return [...routing.view.shards]

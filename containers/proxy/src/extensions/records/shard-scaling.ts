@@ -10,7 +10,7 @@ import type { ShardAddRequest, ShardRemoveRequest } from './scale-requests.js';
 
 /** A reshape whose condition failed (the shard manager or another proxy changed placement) is re-planned this often. */
 const RESHAPE_ATTEMPTS = 3;
-/** Where the students' system reported the rows it copied to new replicas: here nothing moves. */
+/** Where the seed's system reported the rows it copied to new replicas: here nothing moves. */
 export const NOTHING_COPIED =
   'no rows were copied: every replica reads its shard from DynamoDB, so a new replica serves at once';
 
@@ -29,7 +29,7 @@ export interface ShardRemoveReply {
 }
 
 /**
- * The second assignment's /add and /rm, which change servers and the shard
+ * The seed's shard-placing /add and /rm, which change servers and the shard
  * layout together. The servers change through the admin actions (the same
  * /add and /rm with hostnames), the layout through one conditional DynamoDB
  * transaction, so the layout is never half-changed:
