@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Peer } from 'aws-cdk-lib/aws-ec2';
 import { Cluster, ContainerInsights } from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
@@ -49,6 +50,7 @@ export class ServiceStack extends Stack {
     const dataTables = config.recordsApi
       ? { ring: tables.ring, records: { shards: tables.shards, map: tables.map, records: tables.records } }
       : { ring: tables.ring };
+    if (!config.recordsApi) keepRecordsExports([tables.shards, tables.map, tables.records]);
 
     this.proxy = new ProxyService(this, 'Proxy', {
       ...placement,
@@ -112,5 +114,19 @@ export class ServiceStack extends Stack {
     new CfnOutput(this, 'ServerServiceName', { value: this.servers.tier.service.serviceName });
     new CfnOutput(this, 'AutoscalerFunctionName', { value: this.autoscaler.function.functionName });
     new CfnOutput(this, 'AutoscalerRuleName', { value: this.autoscaler.schedule.ruleName });
+  }
+}
+
+/**
+ * The Data stack exports the records tables' names and ARNs whether or not the records API is
+ * mounted. Otherwise turning `recordsApi` off would make `cdk deploy --all` update the Data stack
+ * first and try to delete exports the deployed Service stack still imports, which CloudFormation
+ * refuses; with the exports kept, toggling the setting changes only the Service stack.
+ */
+function keepRecordsExports(tables: readonly ITable[]): void {
+  for (const table of tables) {
+    const data = Stack.of(table);
+    data.exportValue(table.tableName);
+    data.exportValue(table.tableArn);
   }
 }

@@ -215,6 +215,12 @@ describe('proxy and server services', () => {
     expect(proxy.DATA_PLANE).toBeUndefined();
   });
 
+  it('exports the same values from the Data stack with the records API on or off, so toggling it never deletes an export in use', () => {
+    const exported = (s: Synthesized) => Object.keys(s.data.findOutputs('*', { Export: {} })).sort();
+    expect(exported(natX86)).toEqual(exported(shipped));
+    expect(exported(shipped).filter((id) => /ShardT|MapT|Records/.test(id))).toHaveLength(6);
+  });
+
   it('drains: the load balancer stops sending 30 s before SIGTERM, and tasks get 60 s (proxy) and 30 s (servers) to finish', () => {
     expect(container(shipped, 'ProxyTask').StopTimeout).toBe(60);
     expect(container(shipped, 'ServersTask').StopTimeout).toBe(30);
