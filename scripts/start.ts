@@ -5,7 +5,7 @@
  * - the tables, the autoscaler's state table, and an ECS cluster with the
  *   proxy and servers services (on an emulator these are records);
  * - the proxy on 127.0.0.1:8080 with its admin API on 127.0.0.1:8081, and
- *   (unless RINGMASTER_SEED_COMPAT=0) the student balancers' /init, /rep,
+ *   (unless RINGMASTER_SEED_COMPAT=0) the seed's balancers' /init, /rep,
  *   /add and /rm on the data port as well, without a token (loopback only),
  *   publishing its load to CloudWatch, and server processes that follow the
  *   servers service's count (SCALER=local-ecs, dist/dev-proxy.js) and heartbeat into the Ring
@@ -203,7 +203,7 @@ createInterface({ input: proxy.stdout as NodeJS.ReadableStream }).on('line', (li
       `  admin:  http://127.0.0.1:${ready.adminPort}   try: curl -H 'Authorization: Bearer ${token}' http://127.0.0.1:${ready.adminPort}/rep`,
       `  token:  ${token}   (also in ${tokenFile})`,
       settings.seedCompat
-        ? `  seeds:  compatibility mode on: /init, /rep, /add and /rm also answer on http://127.0.0.1:${ready.proxyPort} without a token, for the student balancers' scripts (loopback only; RINGMASTER_SEED_COMPAT=0 turns it off; see docs/records.md)`
+        ? `  seeds:  compatibility mode on: /init, /rep, /add and /rm also answer on http://127.0.0.1:${ready.proxyPort} without a token, for the seed's balancers' scripts (loopback only; RINGMASTER_SEED_COMPAT=0 turns it off; see docs/records.md)`
         : '  seeds:  compatibility mode off: /rep, /add and /rm are on the admin port only, and /init needs the token (RINGMASTER_SEED_COMPAT=1 turns it on)',
       `  page:   http://127.0.0.1:${ready.adminPort}/   the live balance page (it asks for the token once)`,
       `  aws:    ${emulator?.endpoint}   (tables ${[...Object.values(tables), stateTable].join(', ')}; ECS cluster ${cluster})`,

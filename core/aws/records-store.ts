@@ -31,7 +31,7 @@ export class RecordsStore {
     private readonly tables: { readonly shards: string; readonly map: string; readonly records: string },
   ) {}
 
-  /** Inserts rows (new Stud_ids only) into one shard. */
+  /** Inserts rows (new record ids only) into one shard. */
   async insert(shardId: string, serverId: string, rows: readonly Row[]): Promise<void> {
     if (rows.length === 0) return;
     if (rows.length > MAX_ROWS_PER_SHARD_WRITE) {
@@ -50,7 +50,7 @@ export class RecordsStore {
   }
 
   /** Changes columns of one record; its version goes up by exactly one per committed update. */
-  async update(shardId: string, serverId: string, studId: number, patch: Row): Promise<void> {
+  async update(shardId: string, serverId: string, recordId: number, patch: Row): Promise<void> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':one': 1 };
     const sets = Object.entries(patch).map(([column, value], i) => {
@@ -61,7 +61,7 @@ export class RecordsStore {
     const update: TransactItem = {
       Update: {
         TableName: this.tables.records,
-        Key: { Shard_id: shardId, Stud_id: studId },
+        Key: { Shard_id: shardId, Stud_id: recordId },
         UpdateExpression: `SET ${[...sets, 'version = version + :one'].join(', ')}`,
         ConditionExpression: 'attribute_exists(Stud_id)',
         ExpressionAttributeNames: names,
@@ -69,20 +69,20 @@ export class RecordsStore {
       },
     };
     await this.transact(shardId, serverId, [update], 1, () => {
-      throw new RecordNotFoundError(studId);
+      throw new RecordNotFoundError(recordId);
     });
   }
 
-  async remove(shardId: string, serverId: string, studId: number): Promise<void> {
+  async remove(shardId: string, serverId: string, recordId: number): Promise<void> {
     const remove: TransactItem = {
       Delete: {
         TableName: this.tables.records,
-        Key: { Shard_id: shardId, Stud_id: studId },
+        Key: { Shard_id: shardId, Stud_id: recordId },
         ConditionExpression: 'attribute_exists(Stud_id)',
       },
     };
     await this.transact(shardId, serverId, [remove], 1, () => {
-      throw new RecordNotFoundError(studId);
+      throw new RecordNotFoundError(recordId);
     });
   }
 
@@ -99,7 +99,7 @@ export class RecordsStore {
     return res.Item ? ((res.Item.valid_idx as number | undefined) ?? 0) : undefined;
   }
 
-  /** Rows of one shard with low <= Stud_id <= high, in Stud_id order, strongly consistent. */
+  /** Rows of one shard with low <= Stud_id <= high, in record id order, strongly consistent. */
   async readRange(shardId: string, low: number, high: number): Promise<Row[]> {
     const rows: Row[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;

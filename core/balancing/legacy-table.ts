@@ -2,18 +2,18 @@ import { hash32 } from '../hash/hash32.js';
 import type { HashTable } from './hash-table.js';
 import { EMPTY_KEY_SPACE, type KeySpace } from './key-space.js';
 
-/** The student balancers' fixed configuration: 512 slots, 9 virtual servers per server. */
+/** The seed's balancers' fixed configuration: 512 slots, 9 virtual servers per server. */
 export const LEGACY_SLOTS = 512;
 export const LEGACY_VIRTUAL_SERVERS = 9;
 
 const DIGITS = /^\d{1,15}$/;
 
 /**
- * The consistent hash map of the student balancers this project replaces, kept so
+ * The consistent hash map of the seed's balancers this project replaces, kept so
  * the benchmark can show what changed: 512 slots, 9 virtual servers per
  * server placed at Φ(i, j) = i² + j² + 2j + 25 with quadratic probing on
  * collision, and requests at H(i) = i² + 2i + 17, walking clockwise. The
- * student servers had random 6-digit ids; here a server's number is a
+ * seed servers had random 6-digit ids; here a server's number is a
  * 6-digit number hashed from its id, so every replica derives the same one.
  * Numeric keys are used as i directly (the clients' numeric request ids), other
  * keys are hashed first. Weights are ignored, as they were.
@@ -83,7 +83,7 @@ export class LegacyTable implements HashTable {
   }
 }
 
-/** A 6-digit server number, like the student servers' random ids. */
+/** A 6-digit server number, like the seed's servers' random ids. */
 function serverNumber(id: string): number {
   return 100_000 + (hash32(id) % 900_000);
 }

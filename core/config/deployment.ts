@@ -176,6 +176,11 @@ export const deploymentConfig = z
       .strict(),
     /** Keep the tables on `cdk destroy` and refuse their deletion; off for throwaway test deployments. */
     deletionProtection: z.boolean({ error: 'expected true or false' }),
+    /**
+     * Mount the sharded records API (/init, /write, /read, …) on the deployed proxies: they and the
+     * servers then get the ShardT, MapT and Records tables and their grants. Off by default.
+     */
+    recordsApi: z.boolean({ error: 'expected true or false' }).default(false),
     /** NAT gateways for the VPC; 0 puts tasks in public subnets with public addresses. */
     natGateways: int(0, 2),
     /** An ACM certificate in the deployment's region: HTTPS on 443, and port 80 redirects to it. Absent: plain HTTP on 80. */

@@ -23,7 +23,7 @@ export function serveJson(route: JsonRoute, log: Logger, what: string) {
 }
 
 /** Refuses a method other than `expected`, naming both. */
-export function expectMethod(req: IncomingMessage, expected: string): void {
+export function expectMethod(req: { readonly method?: string | undefined }, expected: string): void {
   if (req.method !== expected) {
     throw new DomainError('METHOD_NOT_ALLOWED', undefined, `method ${req.method} not allowed; use ${expected}`);
   }

@@ -10,7 +10,13 @@ export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 export async function readJsonBody(req: IncomingMessage, limit = MAX_ADMIN_BODY_BYTES): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? -1);
   if (declared > limit) throw new DomainError('BODY_TOO_LARGE', 'body', `larger than ${limit} bytes`);
-  const text = (await readLimited(req, limit)).toString('utf8');
+  return parseJsonBody(await readLimited(req, limit), limit);
+}
+
+/** A whole request body already read, as JSON: refused naming `body` when larger than `limit`, empty or not JSON. */
+export function parseJsonBody(body: Buffer, limit = MAX_ADMIN_BODY_BYTES): unknown {
+  if (body.length > limit) throw new DomainError('BODY_TOO_LARGE', 'body', `larger than ${limit} bytes`);
+  const text = body.toString('utf8');
   if (text.trim() === '') throw new DomainError('INVALID_INPUT', 'body', 'expected a JSON object, got an empty body');
   try {
     return JSON.parse(text);
@@ -26,7 +32,7 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
 }
 
 /**
- * The one JSON shape every edge answers errors with: the student balancers'
+ * The one JSON shape every edge answers errors with: the seed's balancers'
  * `{"message": …, "status": "failure"}` plus the machine-readable code, the
  * field when one is at fault, and the request id when the proxy assigned one.
  */

@@ -1,5 +1,5 @@
 /**
- * Server ids double as hostnames (the student balancers' /add took
+ * Server ids double as hostnames (the seed's balancers' /add took
  * hostnames): DNS-label characters, at most 63, starting with a letter or
  * digit. The proxy's admin API and the server's own configuration both check
  * them against this one rule.

@@ -10,15 +10,15 @@ export class NotPrimaryError extends DomainError {
 
 export class DuplicateIdError extends DomainError {
   override readonly name = 'DuplicateIdError';
-  constructor(readonly studId: number) {
-    super('DUPLICATE_ID', 'Stud_id', `${studId} already exists`);
+  constructor(readonly recordId: number) {
+    super('DUPLICATE_ID', 'Stud_id', `${recordId} already exists`);
   }
 }
 
 export class RecordNotFoundError extends DomainError {
   override readonly name = 'RecordNotFoundError';
-  constructor(readonly studId: number) {
-    super('NOT_FOUND', 'Stud_id', `no record with Stud_id ${studId}`);
+  constructor(readonly recordId: number) {
+    super('NOT_FOUND', 'Stud_id', `no record with Stud_id ${recordId}`);
   }
 }
 

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { DomainError } from '../errors/domain-error.js';
 
-/** The key column every schema has: the student id that the student balancers' database was keyed by. */
+/** The key column every schema has: the record id, under the name the seed's scripts send. */
 export const KEY_COLUMN = 'Stud_id';
 /** Longest String value stored. */
 export const MAX_STRING_LENGTH = 4096;
-/** Largest Stud_id accepted: integers beyond this lose precision as JSON numbers. */
-export const MAX_STUD_ID = Number.MAX_SAFE_INTEGER;
+/** Largest record id accepted: integers beyond this lose precision as JSON numbers. */
+export const MAX_RECORD_ID = Number.MAX_SAFE_INTEGER;
 /** DynamoDB TransactWriteItems takes 100 items; one is the primary check and one the valid_idx update. */
 export const MAX_ROWS_PER_SHARD_WRITE = 98;
 /** Attributes the store keeps beside the columns; a schema may not use these names. */
@@ -64,8 +64,8 @@ export const schemaSchema = z
 function valueProblem(value: unknown, dtype: Dtype, column: string): string | undefined {
   if (dtype === 'Number') {
     if (typeof value !== 'number' || !Number.isFinite(value)) return `expected a number, got ${describe(value)}`;
-    if (column === KEY_COLUMN && (!Number.isInteger(value) || value < 0 || value > MAX_STUD_ID)) {
-      return `expected a whole number from 0 to ${MAX_STUD_ID}`;
+    if (column === KEY_COLUMN && (!Number.isInteger(value) || value < 0 || value > MAX_RECORD_ID)) {
+      return `expected a whole number from 0 to ${MAX_RECORD_ID}`;
     }
     return undefined;
   }
@@ -78,7 +78,7 @@ function valueProblem(value: unknown, dtype: Dtype, column: string): string | un
 /**
  * A valid value as stored. A String column takes a number too, kept as its
  * decimal text: the seed declares marks a String column and writes numbers
- * into it (`"Stud_marks": 27`), which the students' MySQL VARCHAR column
+ * into it (`"Stud_marks": 27`), which the seed's MySQL VARCHAR column
  * accepted and read back as text.
  */
 function stored(value: unknown, dtype: Dtype): number | string {
@@ -121,7 +121,7 @@ export function validateRow(schema: Schema, value: unknown, path: string): Row {
  * Validates the columns of an update: any non-empty subset of the schema.
  * Stud_id may be present but must equal the record being updated.
  */
-export function validatePatch(schema: Schema, value: unknown, path: string, studId: number): Row {
+export function validatePatch(schema: Schema, value: unknown, path: string, recordId: number): Row {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new DomainError('INVALID_INPUT', path, 'expected an object of columns to change');
   }
@@ -131,11 +131,11 @@ export function validatePatch(schema: Schema, value: unknown, path: string, stud
     const i = schema.columns.indexOf(key);
     if (i < 0) throw new DomainError('INVALID_INPUT', `${path}.${key}`, 'unknown column');
     if (key === KEY_COLUMN) {
-      if (v !== studId)
+      if (v !== recordId)
         throw new DomainError(
           'INVALID_INPUT',
           `${path}.${KEY_COLUMN}`,
-          `cannot change ${KEY_COLUMN} (${studId} to ${describe(v)})`,
+          `cannot change ${KEY_COLUMN} (${recordId} to ${describe(v)})`,
         );
       continue;
     }

@@ -1,4 +1,4 @@
-/** One shard: Stud_ids from Stud_id_low (inclusive) to Stud_id_low + Shard_size (exclusive). */
+/** One shard: record ids from Stud_id_low (inclusive) to Stud_id_low + Shard_size (exclusive). */
 export interface ShardDef {
   readonly Shard_id: string;
   readonly Stud_id_low: number;
@@ -6,7 +6,7 @@ export interface ShardDef {
 }
 
 /**
- * The shards in Stud_id order, for finding the shard of an id and the shards
+ * The shards in record id order, for finding the shard of an id and the shards
  * a range overlaps with a binary search.
  */
 export class ShardLayout {
@@ -16,16 +16,16 @@ export class ShardLayout {
     this.shards = [...shards].sort((a, b) => a.Stud_id_low - b.Stud_id_low);
   }
 
-  /** The shard holding `studId`, or undefined when no shard covers it. */
-  shardOf(studId: number): ShardDef | undefined {
+  /** The shard holding `recordId`, or undefined when no shard covers it. */
+  shardOf(recordId: number): ShardDef | undefined {
     const shards = this.shards;
     let lo = 0;
     let hi = shards.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const s = shards[mid] as ShardDef;
-      if (studId < s.Stud_id_low) hi = mid - 1;
-      else if (studId >= s.Stud_id_low + s.Shard_size) lo = mid + 1;
+      if (recordId < s.Stud_id_low) hi = mid - 1;
+      else if (recordId >= s.Stud_id_low + s.Shard_size) lo = mid + 1;
       else return s;
     }
     return undefined;

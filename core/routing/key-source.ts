@@ -1,6 +1,6 @@
 /**
  * Where consistent hashing takes its key from. The default, the
- * `request_id` query parameter, is what the student balancers this replaces
+ * `request_id` query parameter, is what the seed's balancers this replaces
  * (`/home?request_id=123`).
  */
 export type KeySource =

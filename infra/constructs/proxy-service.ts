@@ -16,14 +16,18 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledgeNag } from '../nag.js';
 import { FargateTier, type TierPlacement } from './fargate-tier.js';
+import { type RecordsTables, recordsTableList, recordsTableNames } from './records-tables.js';
 
 /** The proxy's ports (containers/proxy/src/config.ts defaults). */
 export const PROXY_DATA_PORT = 8080;
 export const PROXY_ADMIN_PORT = 8081;
 
 export interface ProxyServiceProps extends TierPlacement {
-  /** Ring, ShardT, MapT and Records: the proxy reads membership and runs the records API and shard manager. */
-  readonly tables: { readonly ring: ITable; readonly shards: ITable; readonly map: ITable; readonly records: ITable };
+  /**
+   * The Ring, which the proxy reads membership from, and, when the records API is mounted, its tables
+   * (the proxy then runs the records API and the shard manager).
+   */
+  readonly tables: { readonly ring: ITable; readonly records?: RecordsTables };
   /** The admin API's bearer token, injected as the ADMIN_TOKEN secret. */
   readonly adminToken: ISecret;
   /** The proxy's settings (STRATEGY, HASH_KEY, METRICS_NAMESPACE, ENV_NAME, ...); table names are added here. */
@@ -79,7 +83,7 @@ export class ProxyService extends Construct {
         `ProxyService: deregistrationDelay must be at most 3600 s, got ${deregistrationDelay.toSeconds()} s`,
       );
     }
-    const { ring, shards, map, records } = props.tables;
+    const { ring, records } = props.tables;
     this.scheme = props.certificateArn === undefined ? 'http' : 'https';
     this.tier = new FargateTier(this, 'Proxy', {
       cluster: props.cluster,
@@ -97,9 +101,7 @@ export class ProxyService extends Construct {
         ADMIN_PORT: String(PROXY_ADMIN_PORT),
         MEMBERSHIP: 'dynamodb',
         RING_TABLE: ring.tableName,
-        SHARD_TABLE: shards.tableName,
-        MAP_TABLE: map.tableName,
-        RECORDS_TABLE: records.tableName,
+        ...recordsTableNames(records),
       },
       secrets: { ADMIN_TOKEN: EcsSecret.fromSecretsManager(props.adminToken) },
       stopTimeout: props.stopTimeout ?? Duration.seconds(60),
@@ -107,7 +109,7 @@ export class ProxyService extends Construct {
       healthCheckGracePeriod: Duration.seconds(30),
     });
     const role = this.tier.taskDefinition.taskRole;
-    for (const table of [ring, shards, map, records]) table.grantReadWriteData(role);
+    for (const table of [ring, ...recordsTableList(records)]) table.grantReadWriteData(role);
     role.addToPrincipalPolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
@@ -120,7 +122,7 @@ export class ProxyService extends Construct {
     acknowledgeNag(
       role,
       'AwsSolutions-IAM5[Resource::*]',
-      'cloudwatch:PutMetricData has no resource type; the statement is scoped by the cloudwatch:namespace condition to the deployment namespace. Table access is on the four table ARNs.',
+      'cloudwatch:PutMetricData has no resource type; the statement is scoped by the cloudwatch:namespace condition to the deployment namespace. Table access is on the named table ARNs.',
     );
 
     const vpc = props.cluster.vpc;

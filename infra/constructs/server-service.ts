@@ -3,6 +3,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IConnectable, Port } from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { FargateTier, type TierPlacement } from './fargate-tier.js';
+import { type RecordsTables, recordsTableList, recordsTableNames } from './records-tables.js';
 
 /** The server's port (containers/server/src/config.ts default). */
 export const SERVER_PORT = 8080;
@@ -23,8 +24,8 @@ export function heartbeatCheckCommand(port: number = SERVER_PORT): string[] {
 }
 
 export interface ServerServiceProps extends TierPlacement {
-  /** Servers heartbeat into Ring and do shard work on ShardT, MapT and Records. */
-  readonly tables: { readonly ring: ITable; readonly shards: ITable; readonly map: ITable; readonly records: ITable };
+  /** Servers heartbeat into Ring and, when the records API is mounted, do shard work on its tables. */
+  readonly tables: { readonly ring: ITable; readonly records?: RecordsTables };
   /** Who may call the servers: the proxy tier. */
   readonly callers: IConnectable;
   /**
@@ -50,7 +51,7 @@ export class ServerService extends Construct {
 
   constructor(scope: Construct, id: string, props: ServerServiceProps) {
     super(scope, id);
-    const { ring, shards, map, records } = props.tables;
+    const { ring, records } = props.tables;
     this.tier = new FargateTier(this, 'Servers', {
       cluster: props.cluster,
       image: props.image,
@@ -65,9 +66,7 @@ export class ServerService extends Construct {
         ...props.environment,
         SERVER_PORT: String(SERVER_PORT),
         RING_TABLE: ring.tableName,
-        SHARD_TABLE: shards.tableName,
-        MAP_TABLE: map.tableName,
-        RECORDS_TABLE: records.tableName,
+        ...recordsTableNames(records),
       },
       stopTimeout: props.stopTimeout ?? Duration.seconds(30),
       // Servers sit behind no load balancer, so nothing else notices a hung one: ECS replaces the
@@ -80,7 +79,8 @@ export class ServerService extends Construct {
         startPeriod: Duration.seconds(20),
       },
     });
-    for (const table of [ring, shards, map, records]) table.grantReadWriteData(this.tier.taskDefinition.taskRole);
+    for (const table of [ring, ...recordsTableList(records)])
+      table.grantReadWriteData(this.tier.taskDefinition.taskRole);
     this.tier.service.connections.allowFrom(props.callers, Port.tcp(SERVER_PORT), 'proxies to servers');
   }
 }

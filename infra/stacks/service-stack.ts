@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Peer } from 'aws-cdk-lib/aws-ec2';
 import { Cluster, ContainerInsights } from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
@@ -44,7 +45,12 @@ export class ServiceStack extends Stack {
       taskSubnets: network.taskSubnets,
       assignPublicIp: network.assignPublicIp,
     };
-    const dataTables = { ring: tables.ring, shards: tables.shards, map: tables.map, records: tables.records };
+    // The records API is mounted only where cdk.json asks for it (ringmaster.recordsApi): otherwise the
+    // proxies and servers get neither its tables nor grants on them, and the proxies run the `net` plane alone.
+    const dataTables = config.recordsApi
+      ? { ring: tables.ring, records: { shards: tables.shards, map: tables.map, records: tables.records } }
+      : { ring: tables.ring };
+    if (!config.recordsApi) keepRecordsExports([tables.shards, tables.map, tables.records]);
 
     this.proxy = new ProxyService(this, 'Proxy', {
       ...placement,
@@ -108,5 +114,19 @@ export class ServiceStack extends Stack {
     new CfnOutput(this, 'ServerServiceName', { value: this.servers.tier.service.serviceName });
     new CfnOutput(this, 'AutoscalerFunctionName', { value: this.autoscaler.function.functionName });
     new CfnOutput(this, 'AutoscalerRuleName', { value: this.autoscaler.schedule.ruleName });
+  }
+}
+
+/**
+ * The Data stack exports the records tables' names and ARNs whether or not the records API is
+ * mounted. Otherwise turning `recordsApi` off would make `cdk deploy --all` update the Data stack
+ * first and try to delete exports the deployed Service stack still imports, which CloudFormation
+ * refuses; with the exports kept, toggling the setting changes only the Service stack.
+ */
+function keepRecordsExports(tables: readonly ITable[]): void {
+  for (const table of tables) {
+    const data = Stack.of(table);
+    data.exportValue(table.tableName);
+    data.exportValue(table.tableArn);
   }
 }

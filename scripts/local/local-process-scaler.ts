@@ -34,7 +34,7 @@ interface Managed {
 
 /**
  * Runs backend servers as local Node processes (the local stand-in for the
- * ECS service) and respawns any that die unexpectedly, as the student
+ * ECS service) and respawns any that die unexpectedly, as the seed
  * balancers did. Servers register themselves once listening. It names its
  * servers, so /add's hostnames are honoured here.
  */

@@ -29,7 +29,7 @@ const localEnv = z.object({
   /** Seconds between autoscaler invocations; cdk.json's autoscaler.scheduleMinutes by default. */
   RINGMASTER_TICK_SECONDS: optionalIntVar(1, 3600),
   /**
-   * The student balancers' compatibility mode (the proxy's SEED_COMPAT): /rep, /add, /rm and /init
+   * The seed's balancers' compatibility mode (the proxy's SEED_COMPAT): /rep, /add, /rm and /init
    * also on the data port, without a token. On by default: `npm start` binds only to 127.0.0.1,
    * and it is what lets the seeds' scripts run unchanged. 0 turns it off.
    */
@@ -52,7 +52,7 @@ export interface LocalSettings {
   readonly servers: number;
   readonly envName: string;
   readonly tickMs: number;
-  /** The compatibility mode for the student balancers' scripts (RINGMASTER_SEED_COMPAT). */
+  /** The compatibility mode for the seed's balancers' scripts (RINGMASTER_SEED_COMPAT). */
   readonly seedCompat: boolean;
   /** The most servers /add may reach (the proxy's MAX_SERVERS). */
   readonly maxServers: number;

@@ -115,7 +115,7 @@ describe('construct props', () => {
     const { stack, tier, table } = fixture();
     const props = {
       ...tier,
-      tables: { ring: table, shards: table, map: table, records: table },
+      tables: { ring: table, records: { shards: table, map: table, records: table } },
       adminToken: new Secret(stack, 'Token'),
       metricsNamespace: 'Ringmaster',
     };

@@ -23,6 +23,7 @@ beforeAll(() => {
   config.proxy.image = 'public.ecr.aws/example/proxy:1.2.3';
   config.servers.image = 'public.ecr.aws/example/server:1.2.3';
   config.certificateArn = CERTIFICATE_ARN;
+  config.recordsApi = true;
   natX86 = synthesize({ config });
 }, 120_000);
 
@@ -182,7 +183,7 @@ describe('proxy and server services', () => {
     });
   });
 
-  it('gives the proxy its settings and the four table names, and the servers the same tables', () => {
+  it('gives the proxy its settings and the Ring table, and the servers the same table', () => {
     const proxy = envOf(container(shipped, 'ProxyTask'));
     expect(proxy).toMatchObject({
       MEMBERSHIP: 'dynamodb',
@@ -194,10 +195,30 @@ describe('proxy and server services', () => {
       ADMIN_PORT: '8081',
     });
     const servers = envOf(container(shipped, 'ServersTask'));
+    expect(proxy.RING_TABLE).toEqual({ 'Fn::ImportValue': expect.stringContaining('Ringmaster-dev-Data:') });
+    expect(servers.RING_TABLE).toEqual(proxy.RING_TABLE);
+    // The records API is off unless cdk.json asks for it: the proxy then runs the `net` plane alone.
+    expect(shipped.config.recordsApi).toBe(false);
+    for (const name of ['SHARD_TABLE', 'MAP_TABLE', 'RECORDS_TABLE', 'DATA_PLANE']) {
+      expect(proxy[name], name).toBeUndefined();
+      expect(servers[name], name).toBeUndefined();
+    }
+  });
+
+  it('with recordsApi: gives the proxy and the servers the records tables as well', () => {
+    const proxy = envOf(container(natX86, 'ProxyTask'));
+    const servers = envOf(container(natX86, 'ServersTask'));
     for (const name of ['RING_TABLE', 'SHARD_TABLE', 'MAP_TABLE', 'RECORDS_TABLE']) {
-      expect(proxy[name], name).toEqual({ 'Fn::ImportValue': expect.stringContaining('Ringmaster-dev-Data:') });
+      expect(proxy[name], name).toEqual({ 'Fn::ImportValue': expect.stringContaining('Ringmaster-natx86-Data:') });
       expect(servers[name], name).toEqual(proxy[name]);
     }
+    expect(proxy.DATA_PLANE).toBeUndefined();
+  });
+
+  it('exports the same values from the Data stack with the records API on or off, so toggling it never deletes an export in use', () => {
+    const exported = (s: Synthesized) => Object.keys(s.data.findOutputs('*', { Export: {} })).sort();
+    expect(exported(natX86)).toEqual(exported(shipped));
+    expect(exported(shipped).filter((id) => /ShardT|MapT|Records/.test(id))).toHaveLength(6);
   });
 
   it('drains: the load balancer stops sending 30 s before SIGTERM, and tasks get 60 s (proxy) and 30 s (servers) to finish', () => {
@@ -334,16 +355,18 @@ describe('proxy and server services', () => {
 });
 
 describe('task permissions', () => {
-  it('lets the proxy read and write exactly the four tables and publish only to its namespace', () => {
+  it('lets the proxy read and write exactly the Ring (and the records tables with recordsApi), and publish only to its namespace', () => {
+    const tablesOf = (s: Synthesized, role: string) => {
+      const dynamo = statements(s, role).filter((x) => actionsOf(x).some((a) => a.startsWith('dynamodb:')));
+      return [...new Set(dynamo.flatMap((x) => [x.Resource].flat()).map((r) => JSON.stringify(r)))].sort();
+    };
+    const named = (...names: string[]) =>
+      names.map((t) => expect.stringMatching(new RegExp(`ExportsOutputFnGetAtt${t}Table`)));
+    expect(tablesOf(shipped, 'ProxyTaskTaskRoleDefaultPolicy')).toEqual(named('Ring'));
+    expect(tablesOf(natX86, 'ProxyTaskTaskRoleDefaultPolicy')).toEqual(named('MapT', 'Records', 'Ring', 'ShardT'));
+    expect(tablesOf(shipped, 'ServersTaskTaskRoleDefaultPolicy')).toEqual(named('Ring'));
+    expect(tablesOf(natX86, 'ServersTaskTaskRoleDefaultPolicy')).toEqual(named('MapT', 'Records', 'Ring', 'ShardT'));
     const st = statements(shipped, 'ProxyTaskTaskRoleDefaultPolicy');
-    const dynamo = st.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
-    const tables = new Set(dynamo.flatMap((s) => [s.Resource].flat()).map((r) => JSON.stringify(r)));
-    expect([...tables].sort()).toEqual(
-      ['MapT', 'Records', 'Ring', 'ShardT'].map((t) =>
-        expect.stringMatching(new RegExp(`ExportsOutputFnGetAtt${t}Table`)),
-      ),
-    );
-    expect(tables.size).toBe(4);
     const put = st.filter((s) => actionsOf(s).includes('cloudwatch:PutMetricData'));
     expect(put).toEqual([
       expect.objectContaining({
@@ -390,12 +413,17 @@ describe('task permissions', () => {
     expect(JSON.stringify(st.map((x) => x.Resource))).toContain('AutoscalerState');
   });
 
-  it('lets the servers use the same four tables and nothing else', () => {
-    const st = statements(shipped, 'ServersTaskTaskRoleDefaultPolicy');
-    for (const s of st) expect(actionsOf(s).every((a) => a.startsWith('dynamodb:'))).toBe(true);
-    const tables = new Set(st.flatMap((s) => [s.Resource].flat()).map((r) => JSON.stringify(r)));
-    expect(tables.size).toBe(4);
-    expect([...tables].join()).not.toContain('AutoscalerState');
+  it('lets the servers use the same tables as the proxy and nothing else', () => {
+    for (const [s, count] of [
+      [shipped, 1],
+      [natX86, 4],
+    ] as const) {
+      const st = statements(s, 'ServersTaskTaskRoleDefaultPolicy');
+      for (const x of st) expect(actionsOf(x).every((a) => a.startsWith('dynamodb:'))).toBe(true);
+      const tables = new Set(st.flatMap((x) => [x.Resource].flat()).map((r) => JSON.stringify(r)));
+      expect(tables.size).toBe(count);
+      expect([...tables].join()).not.toContain('AutoscalerState');
+    }
   });
 });
 

@@ -17,14 +17,12 @@ describe('proxy configuration', () => {
     expect(config.UPSTREAM_IDLE_TIMEOUT_MS).toBeLessThan(5000);
   });
 
-  it('runs the net data plane by default, node:http when the records API is on, and refuses net with records', () => {
+  it('runs the net data plane by default, with the records API on as well, and node:http when asked', () => {
     const tables = { SHARD_TABLE: 'shards', MAP_TABLE: 'map', RECORDS_TABLE: 'records' };
     expect(loadProxyConfig({ ADMIN_TOKEN: TOKEN }).DATA_PLANE).toBe('net');
     expect(loadProxyConfig({ ADMIN_TOKEN: TOKEN, DATA_PLANE: 'http' }).DATA_PLANE).toBe('http');
-    expect(loadProxyConfig({ ADMIN_TOKEN: TOKEN, ...tables }).DATA_PLANE).toBe('http');
-    expect(() => loadProxyConfig({ ADMIN_TOKEN: TOKEN, ...tables, DATA_PLANE: 'net' })).toThrow(
-      'DATA_PLANE=net does not serve the records API; set DATA_PLANE=http when SHARD_TABLE is set',
-    );
+    expect(loadProxyConfig({ ADMIN_TOKEN: TOKEN, ...tables }).DATA_PLANE).toBe('net');
+    expect(loadProxyConfig({ ADMIN_TOKEN: TOKEN, ...tables, DATA_PLANE: 'http' }).DATA_PLANE).toBe('http');
     expect(() => loadProxyConfig({ ADMIN_TOKEN: TOKEN, DATA_PLANE: 'uws' })).toThrow(/DATA_PLANE/);
     expect(loadProxyConfig({ ADMIN_TOKEN: TOKEN }).MAX_HEADER_COUNT).toBe(100);
   });

@@ -110,6 +110,9 @@ describe('cdk.json context: the autoscaler, pricing and monitoring settings', ()
     expect(config.monitoring.metricsNamespace).toBe(DEFAULT_METRICS_NAMESPACE);
     expect(config.deletionProtection).toBe(true);
     expect(config.natGateways).toBe(0);
+    // The records API is mounted on the deployed proxies only when cdk.json asks for it.
+    expect(config.recordsApi).toBe(false);
+    expect(parseRingmasterConfig({ ...structuredClone(valid), recordsApi: true }).recordsApi).toBe(true);
   });
 
   it('names the key and the accepted range for out-of-range numbers and unknown choices', () => {
@@ -119,12 +122,14 @@ describe('cdk.json context: the autoscaler, pricing and monitoring settings', ()
     bad.proxy.architecture = 'mips';
     bad.natGateways = 3;
     bad.deletionProtection = 'yes';
+    bad.recordsApi = 'on';
     const attempt = () => parseRingmasterConfig(bad);
     expect(attempt).toThrow(/ringmaster\.autoscaler\.budgetUsd: expected a number from 1 to 1000000/);
     expect(attempt).toThrow(/ringmaster\.autoscaler\.budgetPeriod: expected one of "day", "week", "month"/);
     expect(attempt).toThrow(/ringmaster\.proxy\.architecture: expected one of "arm64", "x86_64"/);
     expect(attempt).toThrow(/ringmaster\.natGateways: expected a whole number from 0 to 2/);
     expect(attempt).toThrow(/ringmaster\.deletionProtection: expected true or false/);
+    expect(attempt).toThrow(/ringmaster\.recordsApi: expected true or false/);
   });
 
   it('checks the proxy counts against each other', () => {

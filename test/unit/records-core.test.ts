@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Schema, validatePatch, validateRow } from '#core/records/schema.js';
 import { ShardLayout } from '#core/records/shard-layout.js';
-import { planInit } from '#proxy/records/init-request.js';
+import { planInit } from '#proxy/extensions/records/init-request.js';
 
 const SCHEMA: Schema = { columns: ['Stud_id', 'Stud_name', 'Stud_marks'], dtypes: ['Number', 'String', 'Number'] };
 const message = (f: () => unknown) => {

@@ -2,11 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { ClusterView, Placement } from '#core/aws/cluster-store.js';
 import { parseOrThrow } from '#core/errors/zod-error.js';
-import { shardAddRequest, shardRemoveRequest } from '#proxy/admin/schemas.js';
 import { loadProxyConfig } from '#proxy/config.js';
-import { initRequest, planInit } from '#proxy/records/init-request.js';
-import { checkLoopbackRequest, isLoopbackHost } from '#proxy/records/loopback-guard.js';
-import { planAddShards, planRemoveServers } from '#proxy/records/reshape-plan.js';
+import { initRequest, planInit } from '#proxy/extensions/records/init-request.js';
+import { checkLoopbackRequest, isLoopbackHost } from '#proxy/extensions/records/loopback-guard.js';
+import { planAddShards, planRemoveServers } from '#proxy/extensions/records/reshape-plan.js';
+import { shardAddRequest, shardRemoveRequest } from '#proxy/extensions/records/scale-requests.js';
 import { readLocalSettings, SEED_EXTRA_SERVERS } from '#scripts/local/local-settings.js';
 import { ROOT } from '../helpers/processes.js';
 

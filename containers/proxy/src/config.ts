@@ -16,7 +16,7 @@ import {
 import { readSecret } from '#core/config/secret.js';
 import { parseKeySource } from '#core/routing/key-source.js';
 import { DEFAULT_METRICS_NAMESPACE } from '#core/telemetry/metric-names.js';
-import { isLoopbackHost } from './records/loopback-guard.js';
+import { isLoopbackHost } from '#core/util/loopback-host.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -31,7 +31,7 @@ const schema = z.object({
    * Local runs and tests only; the CDK app sets none of these. They stay in the proxy because the
    * tests and `npm start` run the production bundle's own code paths with them:
    * - RINGMASTER_LOCAL_DEV: an admin API without a token;
-   * - SEED_COMPAT: the student balancers' routes on the data port (loopback only);
+   * - SEED_COMPAT: the seed's balancers' routes on the data port (loopback only);
    * - MEMBERSHIP=registry (servers register through the admin API) or static, with STATIC_SERVERS.
    * What starts server processes (SCALER=local, local-ecs and every LOCAL_* setting) is not here:
    * it belongs to the development entry point, scripts/local/dev-proxy.ts (scripts/local/dev-config.ts).
@@ -39,9 +39,9 @@ const schema = z.object({
   /** Allows an admin API without a token. */
   RINGMASTER_LOCAL_DEV: flagVar(),
   /**
-   * Compatibility mode for the student balancers' scripts: the admin routes /rep, /add, /rm and
-   * /init also answer on the data port, without a token. Allowed only when PROXY_HOST is a loopback
-   * address, with the records API on; `npm start` sets it, the CDK app never does.
+   * Compatibility mode for the seed's balancers' scripts (local runs only): the admin routes
+   * /rep, /add, /rm and /init also answer on the data port, without a token. Allowed only when
+   * PROXY_HOST is a loopback address, with the records API on; `npm start` sets it, the CDK app never does.
    */
   SEED_COMPAT: flagVar(),
   /** MEMBERSHIP=static: `id=http://host:port,id2=http://host:port` */
@@ -76,9 +76,9 @@ const schema = z.object({
   /**
    * The client-facing HTTP/1.1 implementation: `net` (the proxy's own connection handling on
    * Node's bundled llhttp, faster) or `http` (Node's http server, the reference and fallback).
-   * Unset: `net`, or `http` when the records API is on (SHARD_TABLE), which only node:http serves.
+   * Both serve the records API's routes when it is on.
    */
-  DATA_PLANE: z.enum(['net', 'http']).optional(),
+  DATA_PLANE: z.enum(['net', 'http']).default('net'),
   /**
    * The client that forwards requests to the servers: `llhttp` (the proxy's own keep-alive pool on
    * Node's bundled llhttp, faster) or `undici` (the reference and fallback). Health checks and the
@@ -163,9 +163,7 @@ const schema = z.object({
 });
 
 export type ProxyEnv = z.infer<typeof schema>;
-export type ProxyConfig = Omit<ProxyEnv, 'SLOW_START_MS' | 'DATA_PLANE'> & {
-  /** The data plane in force: configured, or chosen from whether the records API is on. */
-  readonly DATA_PLANE: 'net' | 'http';
+export type ProxyConfig = Omit<ProxyEnv, 'SLOW_START_MS'> & {
   /** The slow-start ramp in force: configured, or the strategy's default. */
   readonly SLOW_START_MS: number;
   readonly adminToken: string | undefined;
@@ -186,12 +184,6 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
     throw new ConfigError('RING_TABLE: required when MEMBERSHIP=dynamodb', ['RING_TABLE: required']);
   }
   checkRecordTables(parsed);
-  if (parsed.DATA_PLANE === 'net' && parsed.SHARD_TABLE) {
-    throw new ConfigError(
-      'DATA_PLANE=net does not serve the records API; set DATA_PLANE=http when SHARD_TABLE is set',
-      ['DATA_PLANE: net cannot serve the records API'],
-    );
-  }
   if (parsed.SEED_COMPAT) checkSeedCompat(parsed);
   if (parsed.SCALER === 'ecs' && (!parsed.ECS_CLUSTER || !parsed.ECS_SERVER_SERVICE)) {
     throw new ConfigError('ECS_CLUSTER, ECS_SERVER_SERVICE: required when SCALER=ecs', ['ECS_CLUSTER: required']);
@@ -205,7 +197,6 @@ export function loadProxyConfig(env: Record<string, string | undefined>): ProxyC
   return {
     ...parsed,
     SLOW_START_MS: parsed.SLOW_START_MS ?? defaultSlowStartMs(parsed.STRATEGY),
-    DATA_PLANE: parsed.DATA_PLANE ?? (parsed.SHARD_TABLE ? 'http' : 'net'),
     adminToken,
     keySource,
     staticServers: parseStaticServers(parsed.STATIC_SERVERS),

@@ -14,7 +14,7 @@ export interface ServerState {
 const NOT_FOUND_PATH_MAX = 200;
 
 /**
- * The backend's HTTP surface: /home (the student servers' greeting; also served
+ * The backend's HTTP surface: /home (the seed's servers' greeting; also served
  * as /request, the path the ICS 4104 client scripts call), /heartbeat
  * (health plus load) and /echo (streams a body back, for proxy tests).
  * Replies are precomputed where they can be: this server is the reference
@@ -70,7 +70,7 @@ export function createBackendServer(
 }
 
 /**
- * The assignments' error shape, naming what was asked for: a client script
+ * The seed's error shape, naming what was asked for: a client script
  * calling the wrong path should learn which path, not just "not found".
  * Off the hot path, so it is built per request.
  */

@@ -1,6 +1,6 @@
 import type { RecordsStore } from '#core/aws/records-store.js';
 import { DomainError } from '#core/errors/domain-error.js';
-import { KEY_COLUMN, MAX_STUD_ID, type Row } from '#core/records/schema.js';
+import { KEY_COLUMN, MAX_RECORD_ID, type Row } from '#core/records/schema.js';
 import { lowerBound } from '#core/util/lower-bound.js';
 
 /** Shards larger than this are not cached: their reads go to DynamoDB each time. */
@@ -8,7 +8,7 @@ export const MAX_CACHED_SHARD_ROWS = 100_000;
 
 interface Entry {
   readonly validIdx: number;
-  /** Stud_ids in ascending order, parallel to `rows`, for binary search. */
+  /** record ids in ascending order, parallel to `rows`, for binary search. */
   readonly ids: Float64Array;
   readonly rows: readonly Row[];
 }
@@ -48,7 +48,7 @@ export class ShardReadCache {
     let pending = this.loading.get(key);
     if (!pending) {
       pending = (async () => {
-        const rows = await this.store.readRange(shardId, 0, MAX_STUD_ID);
+        const rows = await this.store.readRange(shardId, 0, MAX_RECORD_ID);
         if (rows.length > this.maxRows) {
           this.entries.delete(shardId);
           return undefined;

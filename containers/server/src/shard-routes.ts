@@ -6,21 +6,21 @@ import { DomainError } from '#core/errors/domain-error.js';
 import { parseOrThrow } from '#core/errors/zod-error.js';
 import { readJsonBody, sendJson } from '#core/http/json.js';
 import { type JsonRoute, serveJson } from '#core/http/json-routes.js';
-import { MAX_ROWS_PER_SHARD_WRITE, MAX_STUD_ID, type Row } from '#core/records/schema.js';
+import { MAX_RECORD_ID, MAX_ROWS_PER_SHARD_WRITE, type Row } from '#core/records/schema.js';
 import type { ShardReadCache } from './shard-read-cache.js';
 
 /** Shard bodies: up to 98 rows of up to 64 columns of 4 KiB strings, with room to spare. */
 const MAX_SHARD_BODY_BYTES = 4 * 1024 * 1024;
 const SHARD_PATH = /^\/shards\/([A-Za-z0-9_-]{1,64})\/(write|read|records\/(\d{1,16}))$/;
 
-const studId = z.number().int().min(0).max(MAX_STUD_ID);
+const recordId = z.number().int().min(0).max(MAX_RECORD_ID);
 const writeBody = z.object({
   rows: z
     .array(z.record(z.string(), z.union([z.number(), z.string()])))
     .min(1)
     .max(MAX_ROWS_PER_SHARD_WRITE),
 });
-const readBody = z.object({ low: studId, high: studId });
+const readBody = z.object({ low: recordId, high: recordId });
 const updateBody = z.object({ data: z.record(z.string(), z.union([z.number(), z.string()])) });
 
 /**

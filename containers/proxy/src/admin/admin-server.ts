@@ -7,14 +7,13 @@ import { expectMethod, serveJson } from '#core/http/json-routes.js';
 import { SERVER_ID_PATTERN, SERVER_ID_RULE } from '#core/membership/server-id.js';
 import { pathOf } from '#core/routing/key-source.js';
 import type { LeaseRegistry } from '../membership/lease-registry.js';
-import type { ShardScaling } from '../records/shard-scaling.js';
 import { renderPrometheus } from '../telemetry/prometheus.js';
 import type { ProxySnapshot } from '../telemetry/snapshot.js';
 import { statusReport } from '../telemetry/status-report.js';
 import { SnapshotEvents } from './event-stream.js';
 import type { FleetActions } from './fleet-actions.js';
 import { servePageAsset } from './page-routes.js';
-import { serveScaleRoute } from './scale-routes.js';
+import { type ShardScaleRoutes, serveScaleRoute } from './scale-routes.js';
 import { heartbeatRequest } from './schemas.js';
 
 /** A slow admin client gets this long to send its request. */
@@ -23,8 +22,8 @@ const ADMIN_REQUEST_TIMEOUT_MS = 10_000;
 export interface AdminDeps {
   readonly token: string | undefined;
   readonly actions: FleetActions;
-  /** The second assignment's /add and /rm with shards; undefined without the records API. */
-  readonly shards: ShardScaling | undefined;
+  /** The seed's shard-placing /add and /rm with shards; undefined without the records API. */
+  readonly shards: ShardScaleRoutes | undefined;
   readonly registry: LeaseRegistry | undefined;
   readonly snapshot: () => ProxySnapshot;
   readonly log: Logger;
@@ -42,7 +41,7 @@ export function createAdminListener(): Server {
 /**
  * The admin API. Every data route needs the bearer token; /healthz and the
  * balance page's static files (/, /ui, /ui/*), which hold no data, do not.
- * Routes and JSON shapes follow the student balancers it replaces (/rep, /add,
+ * Routes and JSON shapes follow the seed's balancers it replaces (/rep, /add,
  * /rm), plus /status, /metrics, /events (the page's live feed) and the
  * servers' own registration (/members/:id).
  */

@@ -70,7 +70,7 @@ export class FleetActions {
 
   /**
    * `prepare` runs once the servers are chosen and checked and before any is drained (the
-   * second assignment's /rm re-places their shards there); if it throws, nothing is removed.
+   * shard-placing /rm re-places their shards there); if it throws, nothing is removed.
    */
   remove(request: ScaleRequest, prepare?: (ids: readonly string[]) => Promise<void>): Promise<ReplicaSet> {
     return this.tracked(() => this.removeServers(request, prepare));
@@ -116,7 +116,7 @@ export class FleetActions {
         throw new DomainError('INVALID_INPUT', `hostnames[${i}]`, `server "${id}" already exists`);
       }
     });
-    // Names not given are generated (s1, s2, … skipping ids in use), as the student balancers did.
+    // Names not given are generated (s1, s2, … skipping ids in use), as the seed's balancers did.
     const ids = scaler.namesServers ? [...named, ...this.freshIds(request.n - named.length, named)] : [];
     for (const id of ids) this.busy.add(id);
     try {

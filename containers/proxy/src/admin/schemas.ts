@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { SERVER_ID_PATTERN, SERVER_ID_RULE } from '#core/membership/server-id.js';
-import { shardDefSchema } from '../records/init-request.js';
 
 /** Largest change one /add or /rm may ask for; bigger steps are refused rather than queued. */
 export const MAX_SCALE_STEP = 32;
 
-const hostname = z.string({ error: 'expected a string' }).regex(SERVER_ID_PATTERN, { error: SERVER_ID_RULE });
+export const hostname = z.string({ error: 'expected a string' }).regex(SERVER_ID_PATTERN, { error: SERVER_ID_RULE });
 
-/** Body of POST /add and DELETE /rm, as the student balancers took it: {"n": 2, "hostnames": ["s4", "s5"]}. */
+/** Body of POST /add and DELETE /rm, as the seed's balancers took it: {"n": 2, "hostnames": ["s4", "s5"]}. */
 export const scaleRequest = z
   .object(
     {
@@ -24,7 +23,7 @@ export const scaleRequest = z
   .superRefine((body, ctx) => {
     const names = body.hostnames;
     if (names === undefined) return;
-    // Fewer names than n is the student balancers' shape: the rest are filled in (generated names
+    // Fewer names than n is the seed's balancers' shape: the rest are filled in (generated names
     // for /add, servers the balancer picks for /rm). More names than n cannot be honoured.
     if (names.length > body.n) {
       ctx.addIssue({
@@ -43,87 +42,19 @@ export const scaleRequest = z
   });
 export type ScaleRequest = z.infer<typeof scaleRequest>;
 
-const scaleCount = z
+export const scaleCount = z
   .number({ error: 'expected a whole number' })
   .int({ error: 'expected a whole number' })
   .min(1, { error: 'must be at least 1' })
   .max(MAX_SCALE_STEP, { error: `must be at most ${MAX_SCALE_STEP}` });
 
 /**
- * A `servers` key of the second assignment's /add: a server name, or `Name[k]`
+ * A `servers` key of the seed's shard-placing /add: a server name, or `Name[k]`
  * asking for a generated one (Name followed by a number not in use, k if free).
  */
 export const GENERATED_NAME = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,50})\[(\d{1,6})\]$/;
 
-/**
- * The second assignment's POST /add: `{"n": 2, "new_shards": [{…}], "servers":
- * {"Server4": ["sh3", "sh5"], "Server[5]": ["sh2", "sh5"]}}`: n new servers,
- * each named in `servers` with the shards it takes.
- */
-export const shardAddRequest = z
-  .object(
-    {
-      n: scaleCount,
-      new_shards: z.array(shardDefSchema, { error: 'expected an array of shards' }).default([]),
-      servers: z.record(
-        z.string(),
-        z.array(z.string({ error: 'expected a Shard_id' }), { error: 'expected an array of Shard_ids' }),
-        {
-          error: 'expected {"<server name>": ["<Shard_id>", …], …}',
-        },
-      ),
-    },
-    { error: 'expected a JSON object' },
-  )
-  .strict()
-  .superRefine((body, ctx) => {
-    const names = Object.keys(body.servers);
-    if (names.length !== body.n) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['n'],
-        message: `is ${body.n} but servers names ${names.length} server(s); name each new server once`,
-      });
-    }
-    for (const name of names) {
-      if (!SERVER_ID_PATTERN.test(name) && !GENERATED_NAME.test(name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['servers', name],
-          message: `${SERVER_ID_RULE}, or Name[k] for a generated name`,
-        });
-      }
-    }
-  });
-export type ShardAddRequest = z.infer<typeof shardAddRequest>;
-
-/**
- * The second assignment's DELETE /rm: `{"n": 2, "servers": ["Server4"]}`:
- * n servers go, the listed ones and as many more as the balancer picks.
- */
-export const shardRemoveRequest = z
-  .object(
-    { n: scaleCount, servers: z.array(hostname, { error: 'expected an array of server names' }).default([]) },
-    { error: 'expected a JSON object' },
-  )
-  .strict()
-  .superRefine((body, ctx) => {
-    if (body.servers.length > body.n) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['servers'],
-        message: `lists ${body.servers.length} server(s) but n is ${body.n}; list at most n (the rest are picked)`,
-      });
-    }
-    const seen = new Set<string>();
-    body.servers.forEach((name, i) => {
-      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['servers', i], message: `"${name}" is listed twice` });
-      seen.add(name);
-    });
-  });
-export type ShardRemoveRequest = z.infer<typeof shardRemoveRequest>;
-
-/** Which /add or /rm a body is: the second assignment's names `servers` or `new_shards`. */
+/** Which /add or /rm a body is: the shard-placing form names `servers` or `new_shards`. */
 export function isShardScaleBody(body: unknown): boolean {
   return typeof body === 'object' && body !== null && ('servers' in body || 'new_shards' in body);
 }

@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { RecordsApi } from '../records/records-api.js';
+import type { LocalRoutes } from '#core/ports/local-routes.js';
 import { Exchange } from './exchange.js';
 import type { Forwarding } from './forwarding.js';
 import { answerInOrder, HttpClientSide, startInOrder } from './http-client-side.js';
 import { closingReply } from './http1/framing.js';
 import { sweepIntervalMs } from './http1/sweep.js';
+import { LocalExchange } from './local-exchange.js';
 
 export interface ProxyServerLimits {
   readonly headersTimeoutMs: number;
@@ -15,12 +16,17 @@ export interface ProxyServerLimits {
   readonly maxHeaderBytes: number;
 }
 
-/** The client-facing HTTP server. Oversized headers get 431 from Node itself. */
-export function createProxyServer(fwd: Forwarding, limits: ProxyServerLimits, records?: RecordsApi): Server {
-  const onRequest = records
+/**
+ * The client-facing HTTP server. Oversized headers get 431 from Node itself.
+ * Requests `routes` claims are answered by them (in order with the others); the rest are forwarded.
+ */
+export function createProxyServer(fwd: Forwarding, limits: ProxyServerLimits, routes?: LocalRoutes): Server {
+  const onRequest = routes
     ? (req: IncomingMessage, res: ServerResponse) => {
-        if (records.matches(req.url ?? '/')) records.handle(req, res);
-        else startInOrder(req, new Exchange(fwd, new HttpClientSide(req, res)));
+        const client = new HttpClientSide(req, res);
+        if (routes.claims(req.method ?? 'GET', req.url ?? '/'))
+          startInOrder(req, new LocalExchange(routes, client, fwd.traffic, fwd.log));
+        else startInOrder(req, new Exchange(fwd, client));
       }
     : (req: IncomingMessage, res: ServerResponse) => startInOrder(req, new Exchange(fwd, new HttpClientSide(req, res)));
   const server = createServer(

@@ -3,11 +3,10 @@ import type { MemberStatus, MembershipSource, MembershipStats } from '#core/port
 import type { Fleet } from '../fleet/fleet.js';
 import type { UpstreamBackend } from '../fleet/upstream-backend.js';
 import type { RetryBudget } from '../forwarding/retry-budget.js';
-import type { ClusterRouting } from '../records/cluster-cache.js';
 import type { AutoscalerStatus } from './autoscaler-status.js';
 import { type HistogramSnapshot, quantileMs } from './latency-histogram.js';
 import type { ProxyMetrics } from './metrics.js';
-import { type ShardPlacement, shardPlacement } from './shard-placement.js';
+import type { ShardPlacement } from './shard-placement.js';
 
 /** Static facts every rendering repeats. */
 export interface ProxyInfo {
@@ -89,8 +88,8 @@ export interface SnapshotSources {
   readonly retryBudget: RetryBudget;
   readonly membership: MembershipSource;
   readonly info: ProxyInfo;
-  /** The records API's copy of ShardT and MapT, when the records API is on. */
-  readonly cluster?: { readonly current: ClusterRouting | undefined };
+  /** What the extensions add (the records API: its shard placement). */
+  readonly extensions?: readonly (() => Pick<ProxySnapshot, 'shards'>)[];
   /** The autoscaler's last report, when one is wired in. */
   readonly autoscaler?: () => AutoscalerStatus | undefined;
 }
@@ -135,7 +134,7 @@ export function takeSnapshot(sources: SnapshotSources, now = Date.now()): ProxyS
       latency,
     },
     ...(hashSpace ? { hashSpace } : {}),
-    ...(sources.cluster ? { shards: shardPlacement(sources.cluster.current) } : {}),
+    ...Object.assign({}, ...(sources.extensions ?? []).map((part) => part())),
     ...(autoscaler ? { autoscaler } : {}),
   };
 }

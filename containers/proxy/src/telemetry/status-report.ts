@@ -2,7 +2,7 @@ import type { HistogramSnapshot } from './latency-histogram.js';
 import type { ProxySnapshot } from './snapshot.js';
 
 /**
- * GET /status: the snapshot in the student balancers' reply envelope
+ * GET /status: the snapshot in the seed's balancers' reply envelope
  * (`{"status": "successful", "message": …}`), histograms left out (they are
  * for /metrics and CloudWatch).
  */

@@ -1,5 +1,5 @@
 /**
- * `threshold`: the assignment's rule, which models the student autoscaler
+ * `threshold`: the seed's rule, which models the seed autoscaler
  * Ringmaster replaces: every tick, one task more when utilisation (CPU, a
  * minute late) is over 80%, one fewer when it is under 30%.
  */

@@ -39,7 +39,7 @@ function followWidth(el, getPlot) {
   }).observe(el);
 }
 
-/** Bars: requests served per server, like the assignments' figures. */
+/** Bars: requests served per server, like the seed's figures. */
 export class RequestsChart {
   #el;
   #plot;

@@ -171,7 +171,7 @@ export function renderShards(el, shards) {
             'tr',
             {},
             h('th', { scope: 'col' }, 'Shard'),
-            h('th', { scope: 'col' }, 'Stud_id'),
+            h('th', { scope: 'col' }, 'Record ids'),
             h('th', { scope: 'col' }, 'Servers'),
           ),
         ),

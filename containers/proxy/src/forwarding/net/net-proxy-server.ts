@@ -1,8 +1,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import type { LocalRoutes } from '#core/ports/local-routes.js';
 import { Exchange } from '../exchange.js';
 import type { Forwarding } from '../forwarding.js';
 import { type LlhttpBinding, loadLlhttp } from '../http1/llhttp.js';
 import { SweepTimer, sweepIntervalMs } from '../http1/sweep.js';
+import { LocalExchange } from '../local-exchange.js';
 import type { ProxyListener } from '../proxy-listener.js';
 import type { ProxyServerLimits } from '../proxy-server.js';
 import { ClientConnection, type ConnectionHost } from './client-connection.js';
@@ -26,6 +28,8 @@ export class NetProxyServer implements ProxyListener, ConnectionHost {
   constructor(
     private readonly fwd: Forwarding,
     private readonly limits: ProxyServerLimits,
+    /** Requests something in the proxy answers itself (an extension's routes); everything else is forwarded. */
+    private readonly routes?: LocalRoutes,
   ) {
     this.llhttp = loadLlhttp();
     this.maxHeaderBytes = limits.maxHeaderBytes;
@@ -43,7 +47,10 @@ export class NetProxyServer implements ProxyListener, ConnectionHost {
   }
 
   handle(request: NetClientRequest): void {
-    new Exchange(this.fwd, request).start();
+    const routes = this.routes;
+    if (routes?.claims(request.method, request.url))
+      new LocalExchange(routes, request, this.fwd.traffic, this.fwd.log).start();
+    else new Exchange(this.fwd, request).start();
   }
 
   forget(connection: ClientConnection): void {

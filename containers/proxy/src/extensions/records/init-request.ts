@@ -5,11 +5,11 @@ import { SERVER_ID_PATTERN, SERVER_ID_RULE } from '#core/membership/server-id.js
 import { schemaSchema } from '#core/records/schema.js';
 import { type ShardDef, ShardLayout } from '#core/records/shard-layout.js';
 
-/** Replicas per shard when /init does not say (the student database used 3). */
+/** Replicas per shard when /init does not say (the seed's sharded database used 3). */
 export const DEFAULT_REPLICAS = 3;
 const SHARD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** One shard as the student database described it. */
+/** One shard as the seed's sharded database described it. */
 export const shardDefSchema = z
   .object(
     {
@@ -29,7 +29,7 @@ export const shardDefSchema = z
   )
   .strict();
 
-/** POST /init, in the student database's JSON shape, plus an optional `replicas`. */
+/** POST /init, in the seed's sharded database's JSON shape, plus an optional `replicas`. */
 export const initRequest = z
   .object(
     {
@@ -74,12 +74,12 @@ export function planInit(
     );
   }
   const live = new Set(liveServers);
-  let assignment: Map<string, string[]>;
+  let shardServers: Map<string, string[]>;
   if (body.servers) {
     const names = Object.keys(body.servers);
     if (names.length !== body.N)
       throw new DomainError('INVALID_INPUT', 'servers', `names ${names.length} server(s) but N is ${body.N}`);
-    assignment = new Map();
+    shardServers = new Map();
     for (const [server, shardIds] of Object.entries(body.servers)) {
       if (!SERVER_ID_PATTERN.test(server)) throw new DomainError('INVALID_INPUT', `servers.${server}`, SERVER_ID_RULE);
       if (!live.has(server)) {
@@ -93,10 +93,11 @@ export function planInit(
         if (!ids.has(shardId))
           throw new DomainError('INVALID_INPUT', `servers.${server}[${i}]`, `unknown Shard_id "${shardId}"`);
       });
-      for (const shardId of new Set(shardIds)) assignment.set(shardId, [...(assignment.get(shardId) ?? []), server]);
+      for (const shardId of new Set(shardIds))
+        shardServers.set(shardId, [...(shardServers.get(shardId) ?? []), server]);
     }
     for (const s of body.shards) {
-      if (!assignment.has(s.Shard_id))
+      if (!shardServers.has(s.Shard_id))
         throw new DomainError('INVALID_INPUT', 'servers', `no server holds shard ${s.Shard_id}`);
     }
   } else {
@@ -111,10 +112,10 @@ export function planInit(
         `${replicas} replicas need at least ${replicas} servers, N is ${body.N}`,
       );
     const chosen = [...liveServers].sort().slice(0, body.N);
-    assignment = new Map();
+    shardServers = new Map();
     // Round-robin over the chosen servers: shard k starts at server k·replicas, so load stays even.
     body.shards.forEach((s, k) => {
-      assignment.set(
+      shardServers.set(
         s.Shard_id,
         Array.from({ length: replicas }, (_, r) => chosen[(k * replicas + r) % chosen.length] as string),
       );
@@ -123,7 +124,7 @@ export function planInit(
   const primaries = new Map<string, number>();
   const placement: Placement[] = [];
   for (const s of body.shards) {
-    const servers = assignment.get(s.Shard_id) as string[];
+    const servers = shardServers.get(s.Shard_id) as string[];
     const primary = [...servers].sort(
       (a, b) => (primaries.get(a) ?? 0) - (primaries.get(b) ?? 0) || (a < b ? -1 : 1),
     )[0] as string;
@@ -139,7 +140,7 @@ export function planInit(
       `shards × (replicas + 1) + 1 = ${items} exceeds ${MAX_TRANSACTION_ITEMS}, what one atomic /init can write`,
     );
   }
-  const replicas = Math.max(...body.shards.map((s) => (assignment.get(s.Shard_id) as string[]).length));
+  const replicas = Math.max(...body.shards.map((s) => (shardServers.get(s.Shard_id) as string[]).length));
   return {
     config: { N: body.N, schema: body.schema, replicas: body.replicas ?? replicas },
     shards: body.shards,

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { ClusterStore, ClusterView, Placement } from '#core/aws/cluster-store.js';
 import { ShardLayout } from '#core/records/shard-layout.js';
-import { BackoffPoller } from '../membership/backoff-poller.js';
-import { DEFAULT_FULL_READ_MS } from '../membership/dynamo-membership.js';
+import { BackoffPoller } from '../../membership/backoff-poller.js';
+import { DEFAULT_FULL_READ_MS } from '../../membership/dynamo-membership.js';
 import { ShardReadRing } from './shard-read-ring.js';
 
 /** Routing facts derived from one ClusterView. */

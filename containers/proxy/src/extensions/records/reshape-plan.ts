@@ -33,7 +33,7 @@ export interface AddedServer {
 }
 
 /**
- * The second assignment's /add as one Reshape: new shards (checked against
+ * The seed's shard-placing /add as one Reshape: new shards (checked against
  * the existing ones and each other), and a replica of each listed shard on
  * each new server. A new shard's primary is its least-burdened server;
  * existing shards keep theirs.
@@ -93,7 +93,7 @@ export function planAddShards(
 }
 
 /**
- * The second assignment's /rm as one Reshape: the removed servers' MapT rows
+ * The seed's shard-placing /rm as one Reshape: the removed servers' MapT rows
  * go; each shard they held gets as many replacement replicas as it lost, on
  * the least-loaded remaining servers; a shard whose primary went gets a new
  * one (a surviving replica when there is one). Refused when a shard would be

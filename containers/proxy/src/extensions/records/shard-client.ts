@@ -1,7 +1,7 @@
 import { DomainError } from '#core/errors/domain-error.js';
 import { readLimited } from '#core/http/read-body.js';
-import type { Fleet } from '../fleet/fleet.js';
-import { errorCode, wasNeverSent } from '../forwarding/errors.js';
+import type { Fleet } from '../../fleet/fleet.js';
+import { errorCode, wasNeverSent } from '../../forwarding/errors.js';
 
 /** A shard call that takes longer than this has failed. */
 const SHARD_CALL_TIMEOUT_MS = 10_000;

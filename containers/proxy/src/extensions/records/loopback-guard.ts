@@ -1,16 +1,7 @@
-import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
 import { DomainError } from '#core/errors/domain-error.js';
+import { isLoopbackHost } from '#core/util/loopback-host.js';
 
-/** True for a name or address only this machine can reach: localhost, 127.0.0.0/8, ::1. */
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  const name = bare.toLowerCase();
-  if (name === 'localhost' || name.endsWith('.localhost')) return true;
-  if (isIP(name) === 4) return name.startsWith('127.');
-  if (isIP(name) === 6) return name === '::1' || name === '0:0:0:0:0:0:0:1' || name.startsWith('::ffff:127.');
-  return false;
-}
+export { isLoopbackHost };
 
 /** The host part of a Host header (`name:port`, `[v6]:port`), or undefined when it has none. */
 function hostnameOf(hostHeader: string): string | undefined {
@@ -20,6 +11,12 @@ function hostnameOf(hostHeader: string): string | undefined {
   }
   const name = hostHeader.split(':')[0];
   return name === '' ? undefined : name;
+}
+
+/** What the guard reads of a request: node:http's IncomingMessage and a local route's request both have it. */
+export interface GuardedRequest {
+  readonly method?: string | undefined;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /**
@@ -37,8 +34,12 @@ function hostnameOf(hostHeader: string): string | undefined {
  *   `application/json` shuts them out. The seeds' scripts (curl -H, Python
  *   requests' json=, http.client with Content-type) all send it.
  */
-export function checkLoopbackRequest(req: IncomingMessage): void {
-  const hostHeader = req.headers.host ?? '';
+export function checkLoopbackRequest(req: GuardedRequest): void {
+  const header = (name: string) => {
+    const value = req.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const hostHeader = header('host') ?? '';
   const host = hostnameOf(hostHeader);
   if (host === undefined || !isLoopbackHost(host)) {
     throw new DomainError(
@@ -47,16 +48,16 @@ export function checkLoopbackRequest(req: IncomingMessage): void {
       `"${hostHeader}" is not a loopback name; the compatibility mode answers only requests to 127.0.0.1, ::1 or localhost`,
     );
   }
-  const origin = req.headers.origin;
+  const origin = header('origin');
   if (origin !== undefined && origin !== `http://${hostHeader}`) {
     throw new DomainError('FORBIDDEN', 'origin', `cross-site request from "${origin}" refused`);
   }
-  const site = req.headers['sec-fetch-site'];
+  const site = header('sec-fetch-site');
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
     throw new DomainError('FORBIDDEN', 'sec-fetch-site', `"${site}" request refused`);
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    const type = (header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
     if (type !== 'application/json') {
       throw new DomainError(
         'INVALID_INPUT',

@@ -1,15 +1,16 @@
 import type { Logger } from 'pino';
 import type { ClusterStore, ClusterView, Reshape } from '#core/aws/cluster-store.js';
 import { DomainError } from '#core/errors/domain-error.js';
-import type { FleetActions } from '../admin/fleet-actions.js';
-import { GENERATED_NAME, type ShardAddRequest, type ShardRemoveRequest } from '../admin/schemas.js';
-import type { Fleet } from '../fleet/fleet.js';
+import type { FleetActions } from '../../admin/fleet-actions.js';
+import { GENERATED_NAME } from '../../admin/schemas.js';
+import type { Fleet } from '../../fleet/fleet.js';
 import type { ClusterCache } from './cluster-cache.js';
 import { type AddedServer, planAddShards, planRemoveServers } from './reshape-plan.js';
+import type { ShardAddRequest, ShardRemoveRequest } from './scale-requests.js';
 
 /** A reshape whose condition failed (the shard manager or another proxy changed placement) is re-planned this often. */
 const RESHAPE_ATTEMPTS = 3;
-/** Where the students' system reported the rows it copied to new replicas: here nothing moves. */
+/** Where the seed's system reported the rows it copied to new replicas: here nothing moves. */
 export const NOTHING_COPIED =
   'no rows were copied: every replica reads its shard from DynamoDB, so a new replica serves at once';
 
@@ -28,7 +29,7 @@ export interface ShardRemoveReply {
 }
 
 /**
- * The second assignment's /add and /rm, which change servers and the shard
+ * The seed's shard-placing /add and /rm, which change servers and the shard
  * layout together. The servers change through the admin actions (the same
  * /add and /rm with hostnames), the layout through one conditional DynamoDB
  * transaction, so the layout is never half-changed:

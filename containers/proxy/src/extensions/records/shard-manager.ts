@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ClusterStore, Placement } from '#core/aws/cluster-store.js';
 import type { MembershipSource } from '#core/ports/membership.js';
 import { compareIds } from '#core/util/by-id.js';
-import type { Fleet } from '../fleet/fleet.js';
+import type { Fleet } from '../../fleet/fleet.js';
 import type { ClusterCache } from './cluster-cache.js';
 
 /** The manager acts only on a membership read this recently: never on a stale view of who is alive. */

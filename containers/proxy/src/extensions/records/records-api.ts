@@ -1,25 +1,25 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ClusterStore } from '#core/aws/cluster-store.js';
 import { asDomainError, DomainError, isErrorCode } from '#core/errors/domain-error.js';
 import { parseOrThrow } from '#core/errors/zod-error.js';
 import { statusOf } from '#core/http/error-status.js';
-import { bearerMatches, readJsonBody, sendJson } from '#core/http/json.js';
-import { expectMethod, serveJson } from '#core/http/json-routes.js';
+import { bearerMatches, errorJson, MAX_ADMIN_BODY_BYTES, parseJsonBody } from '#core/http/json.js';
+import { expectMethod } from '#core/http/json-routes.js';
+import type { LocalReply, LocalRequest, LocalRoutes } from '#core/ports/local-routes.js';
 import { AlreadyInitializedError } from '#core/records/errors.js';
 import {
   KEY_COLUMN,
+  MAX_RECORD_ID,
   MAX_ROWS_PER_SHARD_WRITE,
-  MAX_STUD_ID,
   type Row,
   type Schema,
   validatePatch,
   validateRow,
 } from '#core/records/schema.js';
 import { pathOf } from '#core/routing/key-source.js';
-import { SCALE_ROUTES, type ScaleRouteDeps, serveScaleRoute } from '../admin/scale-routes.js';
-import type { Fleet } from '../fleet/fleet.js';
+import { answerScaleRoute, SCALE_ROUTES, type ScaleRouteDeps } from '../../admin/scale-routes.js';
+import type { Fleet } from '../../fleet/fleet.js';
 import type { ClusterCache, ClusterRouting } from './cluster-cache.js';
 import { type InitRequest, initRequest, planInit } from './init-request.js';
 import { checkLoopbackRequest } from './loopback-guard.js';
@@ -34,11 +34,11 @@ export const MAX_WRITE_ROWS = 10_000;
 const PRIMARY_RETRIES = 3;
 const PRIMARY_RETRY_DELAY_MS = 200;
 
-const studId = z
+const recordId = z
   .number({ error: 'expected a whole number' })
   .int({ error: 'expected a whole number' })
   .min(0, { error: 'must be at least 0' })
-  .max(MAX_STUD_ID, { error: `must be at most ${MAX_STUD_ID}` });
+  .max(MAX_RECORD_ID, { error: `must be at most ${MAX_RECORD_ID}` });
 const writeRequest = z
   .object(
     {
@@ -52,7 +52,7 @@ const writeRequest = z
   .strict();
 const readRequest = z
   .object(
-    { Stud_id: z.object({ low: studId, high: studId }, { error: 'expected {"low": …, "high": …}' }).strict() },
+    { Stud_id: z.object({ low: recordId, high: recordId }, { error: 'expected {"low": …, "high": …}' }).strict() },
     { error: 'expected a JSON object' },
   )
   .strict()
@@ -60,8 +60,8 @@ const readRequest = z
     path: ['Stud_id', 'low'],
     message: 'must not exceed Stud_id.high',
   });
-const updateRequest = z.object({ Stud_id: studId, data: z.unknown() }, { error: 'expected a JSON object' }).strict();
-const deleteRequest = z.object({ Stud_id: studId }, { error: 'expected a JSON object' }).strict();
+const updateRequest = z.object({ Stud_id: recordId, data: z.unknown() }, { error: 'expected a JSON object' }).strict();
+const deleteRequest = z.object({ Stud_id: recordId }, { error: 'expected a JSON object' }).strict();
 
 export interface RecordsApiDeps {
   readonly fleet: Fleet;
@@ -83,21 +83,42 @@ export interface RecordsAdmin {
   readonly shards: ShardScaling;
 }
 
+/** A successful answer: 200 and its JSON. */
+function ok(value: unknown, status = 200): LocalReply {
+  return { status, json: JSON.stringify(value) };
+}
+
 /**
- * The sharded student database the student balancers ran, in their JSON shapes.
- * The proxy validates, splits by shard and routes: writes, updates and
- * deletes to each shard's primary, reads to one replica chosen by the
- * shard's own ring. The servers run the DynamoDB transactions.
+ * The sharded records database, in the JSON shapes the seed's balancers
+ * answered with. The proxy validates, splits by shard and routes: writes,
+ * updates and deletes to each shard's primary, reads to one replica chosen
+ * by the shard's own ring. The servers run the DynamoDB transactions. It is
+ * served as local routes, so either data plane carries it.
  */
-export class RecordsApi {
-  /** Answers a records request; errors in the shared shape. */
-  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+export class RecordsApi implements LocalRoutes {
+  readonly maxBodyBytes: number;
   private readonly routes: ReadonlySet<string>;
   private admin: RecordsAdmin | undefined;
 
   constructor(private readonly deps: RecordsApiDeps) {
-    this.handle = serveJson((req, res) => this.route(req, res), deps.log, 'records request');
+    this.maxBodyBytes = deps.maxBodyBytes;
     this.routes = deps.seedCompat ? new Set([...RECORDS_ROUTES, ...SCALE_ROUTES]) : RECORDS_ROUTES;
+  }
+
+  /** Answers a records request; errors in the shared shape. */
+  async serve(request: LocalRequest): Promise<LocalReply> {
+    try {
+      return await this.route(request);
+    } catch (err) {
+      const failure = asDomainError(err);
+      if (statusOf(failure.code) >= 500) this.deps.log.error({ err, url: request.url }, 'records request failed');
+      return { status: statusOf(failure.code), json: errorJson(failure) };
+    }
+  }
+
+  /** Claims its paths whatever the method, so a wrong method gets 405 here instead of reaching a server. */
+  claims(_method: string, url: string): boolean {
+    return this.matches(url);
   }
 
   /** Lends the admin actions: /init's named servers and, in the compatibility mode, /rep, /add and /rm. */
@@ -110,45 +131,58 @@ export class RecordsApi {
     return this.routes.has(url) || (url.includes('?') && this.routes.has(pathOf(url)));
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = pathOf(req.url ?? '/');
+  private async route(req: LocalRequest): Promise<LocalReply> {
+    const path = req.path;
     const expect = (method: string) => expectMethod(req, method);
     if (this.deps.seedCompat && (path === '/init' || SCALE_ROUTES.has(path))) checkLoopbackRequest(req);
-    if (SCALE_ROUTES.has(path)) return serveScaleRoute(this.requireAdmin().scale, path, req, res);
+    if (SCALE_ROUTES.has(path)) {
+      const answer = await answerScaleRoute(this.requireAdmin().scale, path, {
+        method: req.method,
+        body: async () => parseJsonBody(req.body, MAX_ADMIN_BODY_BYTES),
+      });
+      return ok(answer);
+    }
     switch (path) {
       case '/init':
         expect('POST');
-        return this.init(req, res);
+        return this.init(req);
       case '/status':
         expect('GET');
-        return this.status(res);
+        return this.status();
       case '/write':
         expect('POST');
-        return this.write(req, res);
+        return this.write(req);
       case '/read':
         expect('POST');
-        return this.read(req, res);
+        return this.read(req);
       case '/update':
         expect('PUT');
-        return this.update(req, res);
+        return this.update(req);
       case '/del':
         expect('DELETE');
-        return this.remove(req, res);
+        return this.remove(req);
+      default:
+        throw new DomainError('NOT_FOUND', undefined, `no route ${req.method} ${path}`);
     }
+  }
+
+  /** The request's body as JSON, within the routes' limit. */
+  private json(req: LocalRequest): unknown {
+    return parseJsonBody(req.body, this.deps.maxBodyBytes);
   }
 
   /**
    * /init reshapes the database, so it needs the admin token (when one is configured and the
    * compatibility mode is off). Servers its `servers` placement names that do not exist yet are
-   * created under those names where servers can be named (local runs), as the students' /init did;
+   * created under those names where servers can be named (local runs), as the seed's /init did;
    * on ECS, where tasks take their own ids, such a name is refused with the live servers' names.
    */
-  private async init(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async init(req: LocalRequest): Promise<LocalReply> {
     const { adminToken, fleet, store, cache } = this.deps;
     if (!this.deps.seedCompat && adminToken !== undefined && !bearerMatches(req.headers.authorization, adminToken)) {
       throw new DomainError('UNAUTHORIZED', 'authorization', 'a valid bearer token is required for /init');
     }
-    const body = parseOrThrow(initRequest, await readJsonBody(req, this.deps.maxBodyBytes));
+    const body = parseOrThrow(initRequest, this.json(req));
     const live = fleet
       .list()
       .filter((b) => b.status === 'active')
@@ -170,7 +204,7 @@ export class RecordsApi {
     }
     await cache.refreshNow();
     this.deps.log.info({ shards: body.shards.length, created: missing.length }, 'database initialized');
-    sendJson(res, 200, { message: 'Configured Database', status: 'success' });
+    return ok({ message: 'Configured Database', status: 'success' });
   }
 
   /**
@@ -207,12 +241,12 @@ export class RecordsApi {
   }
 
   /** Read fresh, not from the routing cache: valid_idx must count every write acknowledged so far. */
-  private async status(res: ServerResponse): Promise<void> {
+  private async status(): Promise<LocalReply> {
     const routing = await this.deps.cache.refreshNow().then((r) => r ?? this.routing());
     const { view } = routing;
     const servers: Record<string, string[]> = {};
     for (const p of view.map) servers[p.Server_id] = [...(servers[p.Server_id] ?? []), p.Shard_id];
-    sendJson(res, 200, {
+    return ok({
       N: view.config.N,
       schema: view.config.schema,
       replicas: view.config.replicas,
@@ -240,8 +274,8 @@ export class RecordsApi {
    * whole request before anything is written. Each shard's group then commits
    * atomically on its primary; the reply names every shard that did not.
    */
-  private async write(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = parseOrThrow(writeRequest, await readJsonBody(req, this.deps.maxBodyBytes));
+  private async write(req: LocalRequest): Promise<LocalReply> {
+    const body = parseOrThrow(writeRequest, this.json(req));
     const routing = await this.routing();
     const schema = routing.view.config.schema;
     const groups = new Map<string, Row[]>();
@@ -282,21 +316,21 @@ export class RecordsApi {
     );
     const written = outcomes.reduce((n, o) => n + o.written, 0);
     const failed = outcomes.filter((o) => o.error);
-    if (failed.length === 0) {
-      sendJson(res, 200, { message: `${written} Data entries added`, status: 'success' });
-      return;
-    }
+    if (failed.length === 0) return ok({ message: `${written} Data entries added`, status: 'success' });
     const only = failed.length === outcomes.length && failed.length === 1 ? failed[0]?.error : undefined;
-    sendJson(res, only ? statusOf(only.code) : 207, {
-      message: `${written} Data entries added; ${failed.length} shard(s) failed`,
-      status: written > 0 ? 'partial' : 'failure',
-      written: Object.fromEntries(outcomes.filter((o) => !o.error).map((o) => [o.shardId, o.written])),
-      failed: Object.fromEntries(failed.map((o) => [o.shardId, o.error?.message])),
-    });
+    return ok(
+      {
+        message: `${written} Data entries added; ${failed.length} shard(s) failed`,
+        status: written > 0 ? 'partial' : 'failure',
+        written: Object.fromEntries(outcomes.filter((o) => !o.error).map((o) => [o.shardId, o.written])),
+        failed: Object.fromEntries(failed.map((o) => [o.shardId, o.error?.message])),
+      },
+      only ? statusOf(only.code) : 207,
+    );
   }
 
-  private async read(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = parseOrThrow(readRequest, await readJsonBody(req, this.deps.maxBodyBytes));
+  private async read(req: LocalRequest): Promise<LocalReply> {
+    const body = parseOrThrow(readRequest, this.json(req));
     const { low, high } = body.Stud_id;
     const routing = await this.routing();
     const parts = routing.layout.overlapping(low, high);
@@ -311,23 +345,23 @@ export class RecordsApi {
       }),
     );
     const data = results.flat().sort((a, b) => (a[KEY_COLUMN] as number) - (b[KEY_COLUMN] as number));
-    sendJson(res, 200, { shards_queried: parts.map((p) => p.shard.Shard_id), data, status: 'success' });
+    return ok({ shards_queried: parts.map((p) => p.shard.Shard_id), data, status: 'success' });
   }
 
-  private async update(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = parseOrThrow(updateRequest, await readJsonBody(req, this.deps.maxBodyBytes));
+  private async update(req: LocalRequest): Promise<LocalReply> {
+    const body = parseOrThrow(updateRequest, this.json(req));
     const routing = await this.routing();
     const patch = validatePatch(routing.view.config.schema as Schema, body.data, 'data', body.Stud_id);
     const shard = this.shardOf(routing, body.Stud_id);
     await this.onPrimary(shard, 'PUT', `/shards/${shard}/records/${body.Stud_id}`, { data: patch });
-    sendJson(res, 200, { message: `Data entry for Stud_id:${body.Stud_id} updated`, status: 'success' });
+    return ok({ message: `Data entry for Stud_id:${body.Stud_id} updated`, status: 'success' });
   }
 
-  private async remove(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = parseOrThrow(deleteRequest, await readJsonBody(req, this.deps.maxBodyBytes));
+  private async remove(req: LocalRequest): Promise<LocalReply> {
+    const body = parseOrThrow(deleteRequest, this.json(req));
     const shard = this.shardOf(await this.routing(), body.Stud_id);
     await this.onPrimary(shard, 'DELETE', `/shards/${shard}/records/${body.Stud_id}`, undefined);
-    sendJson(res, 200, {
+    return ok({
       message: `Data entry with Stud_id:${body.Stud_id} removed from all replicas`,
       status: 'success',
     });
