@@ -41,6 +41,8 @@ export interface ReferenceReading {
   readonly error: string | undefined;
   /** A request asked to upgrade (or CONNECT): the parser stops there. */
   readonly upgraded: boolean;
+  /** The bytes end inside a head: a request begun and never finished, which a server may time out (408). */
+  readonly partialHead: boolean;
 }
 
 /** Reads `bytes` as a strict server would. */
@@ -80,13 +82,15 @@ export function readRequests(bytes: Buffer, maxHeaderBytes: number): ReferenceRe
     },
   });
   const result = parser.execute(bytes);
+  // At the end of the bytes the parser is between messages, inside a body (below), or inside a head.
+  const partialHead = typeof result === 'number' && !inBody && !upgraded && parser.finish() !== undefined;
   parser.close();
   // A head read whole, its body (or an upgrade's, or CONNECT's, which end HTTP on the connection) not yet.
   // One whose bytes then broke is no request: the answer is the refusal of the bytes (counted with `error`).
   if (inBody && typeof result === 'number') {
     requests.push({ id: fuzzIdOf(headers, url), method, url, headers, body: Buffer.concat(body), complete: false });
   }
-  return { requests, error: typeof result === 'number' ? undefined : result.code, upgraded };
+  return { requests, error: typeof result === 'number' ? undefined : result.code, upgraded, partialHead };
 }
 
 export interface ClientResponse {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readResponses } from '../fuzz/reference.js';
+import { readRequests, readResponses } from '../fuzz/reference.js';
 
 const bytes = (text: string) => Buffer.from(text, 'latin1');
 const TIMEOUT_BODY = '{"code":"ERR_HTTP_REQUEST_TIMEOUT"}';
@@ -35,5 +35,23 @@ describe('the fuzzer reads the client side strictly', () => {
       true,
     );
     expect(reading.error).toBeDefined();
+  });
+});
+
+/** The fuzzer's strict reading of what a client sent: where the bytes end. */
+describe('the fuzzer reads the request side strictly', () => {
+  const MAX_HEADER_BYTES = 16 * 1024;
+
+  it('says when the bytes end inside a head (a request begun, which a server may time out)', () => {
+    const reading = readRequests(bytes('GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\n'), MAX_HEADER_BYTES);
+    expect(reading.requests.map((r) => r.url)).toEqual(['/a']);
+    expect(reading.partialHead).toBe(true);
+  });
+
+  it('says nothing of the kind when the bytes end between messages or inside a body', () => {
+    expect(readRequests(bytes('GET /a HTTP/1.1\r\nHost: t\r\n\r\n'), MAX_HEADER_BYTES).partialHead).toBe(false);
+    const inBody = readRequests(bytes('POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nab'), MAX_HEADER_BYTES);
+    expect(inBody.partialHead).toBe(false);
+    expect(inBody.requests.map((r) => [r.url, r.complete])).toEqual([['/a', false]]);
   });
 });
