@@ -35,6 +35,35 @@ export interface PersistedState {
   readonly services: Readonly<Record<ServiceName, ServiceState>>;
 }
 
+/**
+ * A ledger begun part-way through a period: `spendUsd` already spent and each tier running `counts`, as if a
+ * tick at `nowMs` had just committed. The local run seeds one (RINGMASTER_SPENT_USD), and the simulator's
+ * month rollover starts its replays from one.
+ */
+export function ledgerStartedAt(
+  period: { readonly startMs: number; readonly endMs: number },
+  nowMs: number,
+  spendUsd: number,
+  counts: Readonly<Record<ServiceName, number>>,
+  version: number,
+): PersistedState {
+  const service = (count: number): ServiceState => ({
+    lastDesired: count,
+    lastBillable: count,
+    recentRecommendations: [],
+    lastScaleOutMs: null,
+  });
+  return {
+    format: STATE_FORMAT,
+    version,
+    periodStartMs: period.startMs,
+    periodEndMs: period.endMs,
+    spendUsd,
+    lastTickMs: nowMs,
+    services: { proxy: service(counts.proxy), servers: service(counts.servers) },
+  };
+}
+
 /** Persisted state that is not what this code wrote; names the field. */
 export class StateError extends Error {
   override readonly name = 'StateError';

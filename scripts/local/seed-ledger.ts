@@ -3,7 +3,7 @@ import type { ServiceName } from '#core/telemetry/metric-names.js';
 import { minimumSpendForPeriod, spendableUsd } from '#functions/autoscaler/budget.js';
 import { longestPeriodMs, periodBounds } from '#functions/autoscaler/period.js';
 import type { AutoscalerSettings } from '#functions/autoscaler/settings.js';
-import { type PersistedState, STATE_FORMAT } from '#functions/autoscaler/state.js';
+import { ledgerStartedAt } from '#functions/autoscaler/state.js';
 
 /**
  * Starts the current budget period's ledger at `spentUsd`, as if the period
@@ -27,21 +27,7 @@ export async function startLedgerAt(
   }
   const stored = await store.load();
   const period = periodBounds(settings.budgetPeriod, nowMs);
-  const service = (count: number) => ({
-    lastDesired: count,
-    lastBillable: count,
-    recentRecommendations: [],
-    lastScaleOutMs: null,
-  });
-  const state: PersistedState = {
-    format: STATE_FORMAT,
-    version: stored.version + 1,
-    periodStartMs: period.startMs,
-    periodEndMs: period.endMs,
-    spendUsd: spentUsd,
-    lastTickMs: nowMs,
-    services: { proxy: service(counts.proxy), servers: service(counts.servers) },
-  };
+  const state = ledgerStartedAt(period, nowMs, spentUsd, counts, stored.version + 1);
   await store.commit(stored.version, state, stored.decisions, []);
 }
 

@@ -6,7 +6,8 @@
 import { refuseBeyond } from '#core/aws/budget-gate.js';
 import { usdPerTaskMs } from '../../budget.js';
 import { periodBounds } from '../../period.js';
-import { type AutoscalerSettings, decide, type PersistedState, STATE_FORMAT, type TickDecision } from '../../policy.js';
+import { type AutoscalerSettings, decide, type PersistedState, type TickDecision } from '../../policy.js';
+import { ledgerStartedAt } from '../../state.js';
 import { SimulatedCloudWatchHistory } from '../cloudwatch-history.js';
 import type { SimConfig } from '../config.js';
 import type { PolicyFactory, ReplayOptions } from '../model.js';
@@ -29,25 +30,17 @@ export function ringmasterSettings(
 
 /** The ledger as a period's earlier days left it (monthRollover): `spendUsd` spent, the minimum counts set. */
 function seededState(settings: AutoscalerSettings, nowMs: number, spendUsd: number): PersistedState {
-  const period = periodBounds(settings.budgetPeriod, nowMs);
-  const service = (count: number) => ({
-    lastDesired: count,
-    lastBillable: count,
-    recentRecommendations: [],
-    lastScaleOutMs: null,
-  });
-  return {
-    format: STATE_FORMAT,
-    version: 1,
-    periodStartMs: period.startMs,
-    periodEndMs: period.endMs,
+  const { proxy, servers } = settings.services;
+  return ledgerStartedAt(
+    periodBounds(settings.budgetPeriod, nowMs),
+    nowMs,
     spendUsd,
-    lastTickMs: nowMs,
-    services: {
-      proxy: service(settings.services.proxy.minCount),
-      servers: service(settings.services.servers.minCount),
+    {
+      proxy: proxy.minCount,
+      servers: servers.minCount,
     },
-  };
+    1,
+  );
 }
 
 export const ringmaster: PolicyFactory = (trace, config, options) => {
