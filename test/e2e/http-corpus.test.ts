@@ -271,6 +271,14 @@ describe.each(COMBOS)('HTTP/1.1 corpus, DATA_PLANE=$plane UPSTREAM_CLIENT=$clien
     expect(outcome.closed).toBe(false);
   });
 
+  it('a pipelined request that says Connection: close closes after its own answer, not after the first', async () => {
+    const outcome = await talk([get('/c1') + get('/c2') + get('/c3', 'Connection: close\r\n')]);
+    const responses = parseResponses(outcome.text, ['GET', 'GET', 'GET']);
+    record('pipelined close', summary(responses, outcome.closed));
+    expect(responses.map((r) => JSON.parse(r.body).url)).toEqual(['/c1', '/c2', '/c3']);
+    expect(outcome.closed).toBe(true);
+  });
+
   it('Expect: 100-continue gets 100 Continue, then the final answer once the body is sent', async () => {
     let sentBody = false;
     const outcome = await talk(

@@ -160,6 +160,11 @@ export class ClientConnection extends Http1Connection {
     if (this.queue.length <= 1) this.socket.resume();
   }
 
+  /** Whether the connection ends with `request`'s answer: it is closing, and nothing is queued after it. */
+  closesAfter(request: NetClientRequest): boolean {
+    return this.closing && this.queue[this.queue.length - 1] === request;
+  }
+
   /** The first request in the queue has sent its whole response. */
   responseEnded(request: NetClientRequest): void {
     if (this.queue[0] !== request) return;

@@ -116,7 +116,9 @@ export class NetClientRequest implements ClientSide {
   writeHead(status: number, headers: readonly string[]): void {
     const head = responseHead(status, headers, this.method === 'HEAD', this.http10, this.keepAlive);
     this.framing = head.framing;
-    this.keepAlive = head.keepAlive && !this.connection.closing;
+    // The connection closes after its last queued answer; answers before it (requests pipelined ahead of the
+    // one that said close, or of a refusal) keep it open, or the requests between would never be answered.
+    this.keepAlive = head.keepAlive && !this.connection.closesAfter(this);
     // Held until the first body write or end(), so head and body leave in one writev.
     this.pendingHead = head.text;
     this.headersSent = true;
