@@ -14,6 +14,7 @@ import { NetProxyServer } from '#proxy/forwarding/net/net-proxy-server.js';
 import { createProxyServer } from '#proxy/forwarding/proxy-server.js';
 import { RequestIds } from '#proxy/forwarding/request-ids.js';
 import { RetryBudget } from '#proxy/forwarding/retry-budget.js';
+import { Tunnels } from '#proxy/forwarding/tunnel/tunnels.js';
 import { ProxyMetrics } from '#proxy/telemetry/metrics.js';
 
 /** The routes' body limit, small so a test can pass it. */
@@ -74,6 +75,7 @@ function forwarding(): Forwarding {
     retryBudget: new RetryBudget(load, 0.2, 3, 0),
     requestIds: new RequestIds(),
     traffic: new Traffic(),
+    tunnels: new Tunnels({ max: 10, idleTimeoutMs: 60_000, drainMs: 1000 }, fleet, log),
     log,
   };
 }

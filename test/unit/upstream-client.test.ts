@@ -68,6 +68,9 @@ class Recorder implements UpstreamHandler {
   onUpstreamCall(call: UpstreamCall): void {
     this.call = call;
   }
+  onUpgrade(): void {
+    throw new Error('these tests never ask to upgrade');
+  }
   onHeaders(statusCode: number, rawHeaders: Buffer[] | string[], resume: () => void): boolean {
     if (statusCode < 200) this.interimSeen = true;
     this.status = statusCode;

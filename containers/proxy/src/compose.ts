@@ -24,6 +24,7 @@ import { httpListener, type ProxyListener } from './forwarding/proxy-listener.js
 import { createProxyServer } from './forwarding/proxy-server.js';
 import { RequestIds } from './forwarding/request-ids.js';
 import { RetryBudget } from './forwarding/retry-budget.js';
+import { Tunnels } from './forwarding/tunnel/tunnels.js';
 import { UpstreamClient } from './forwarding/upstream/llhttp-client.js';
 import { UndiciUpstream } from './forwarding/upstream/upstream.js';
 import { createMembership, type Membership } from './membership/create-membership.js';
@@ -65,6 +66,7 @@ export interface ProxyParts {
   readonly extras: ProxyExtras;
   readonly fleet: Fleet;
   readonly traffic: Traffic;
+  readonly tunnels: Tunnels;
   readonly membership: Membership;
   readonly telemetry: Telemetry;
   readonly health: HealthChecker;
@@ -101,6 +103,7 @@ export function composeProxy(config: ProxyConfig, log: Logger, extras: ProxyExtr
     extras,
     fleet,
     traffic: forwarding.traffic,
+    tunnels: forwarding.tunnels,
     membership,
     telemetry,
     health: buildHealth(config, fleet, log),
@@ -176,6 +179,13 @@ function buildFleet(config: ProxyConfig, log: Logger): Fleet {
 
 /** What every exchange shares: settings, the fleet, counters, the retry budget, request ids, traffic. */
 function buildForwarding(config: ProxyConfig, fleet: Fleet, metrics: ProxyMetrics, log: Logger): Forwarding {
+  const tunnels = new Tunnels(
+    { max: config.MAX_TUNNELS, idleTimeoutMs: config.TUNNEL_IDLE_TIMEOUT_MS, drainMs: config.TUNNEL_DRAIN_MS },
+    fleet,
+    log,
+  );
+  // No new tunnel goes to a leaving server (it is no longer picked); its open ones get the drain deadline.
+  fleet.onServerLeaving = (b) => tunnels.drainServer(b);
   return {
     settings: forwardingSettings(
       config.keySource,
@@ -192,6 +202,7 @@ function buildForwarding(config: ProxyConfig, fleet: Fleet, metrics: ProxyMetric
     retryBudget: new RetryBudget(fleet.load, config.RETRY_BUDGET_RATIO, config.RETRY_BUDGET_MIN, config.RETRY_WAIT_MS),
     requestIds: new RequestIds(),
     traffic: new Traffic(),
+    tunnels,
     log,
   };
 }

@@ -67,8 +67,11 @@ const schema = z.object({
   /** Slowloris guard: a client must finish its headers within this. */
   CLIENT_HEADERS_TIMEOUT_MS: intVar(10 * SECOND, 100, 10 * MINUTE),
   CLIENT_REQUEST_TIMEOUT_MS: intVar(5 * MINUTE, 100, 60 * MINUTE),
-  /** Above an ALB/NLB idle timeout (60 s), so the balancer closes first. */
-  CLIENT_KEEPALIVE_TIMEOUT_MS: intVar(65 * SECOND, 100, 10 * MINUTE),
+  /**
+   * Above the load balancer's idle timeout, so the balancer closes first (the CDK app sets it to the
+   * ALB's idle timeout plus 5 s; the ALB allows up to 4,000 s).
+   */
+  CLIENT_KEEPALIVE_TIMEOUT_MS: intVar(65 * SECOND, 100, 4100 * SECOND),
   MAX_HEADER_BYTES: intVar(16 * 1024, 1024, 256 * 1024),
   MAX_BODY_BYTES: intVar(1024 * 1024, 0, 1024 * 1024 * 1024),
   /** More request header fields than this get 431 (Apache's LimitRequestFields default). */
@@ -105,6 +108,13 @@ const schema = z.object({
   RETRY_BUDGET_MIN: intVar(3, 0, 10_000),
   /** A retry over the budget waits this long for a slot before the request fails. */
   RETRY_WAIT_MS: intVar(1000, 0, MINUTE),
+
+  /** A tunnel (WebSocket or other upgrade) with no byte either way for this long is closed. */
+  TUNNEL_IDLE_TIMEOUT_MS: intVar(5 * MINUTE, SECOND, 4000 * SECOND),
+  /** Tunnels open at once on this proxy; past it a new upgrade gets 503 with Retry-After. 0 refuses every upgrade. */
+  MAX_TUNNELS: intVar(10_000, 0, 1_000_000),
+  /** On /rm of a server, or SIGTERM, its open tunnels get this long before the proxy closes them. */
+  TUNNEL_DRAIN_MS: intVar(20 * SECOND, 0, 60 * MINUTE),
 
   DRAIN_TIMEOUT_MS: intVar(30 * SECOND, 0, 60 * MINUTE),
   SHUTDOWN_TIMEOUT_MS: intVar(25 * SECOND, 0, 60 * MINUTE),

@@ -87,8 +87,11 @@ export async function startParts(parts: ProxyParts, log: Logger): Promise<Runnin
  * requests then get until SHUTDOWN_TIMEOUT_MS, and whatever is left is cut.
  */
 async function drain(parts: ProxyParts, stopFollowing: (() => Promise<void>) | undefined): Promise<void> {
-  const { traffic, listener, config, log } = parts;
+  const { traffic, listener, config, log, tunnels } = parts;
   traffic.draining = true;
+  // Open tunnels get their drain deadline from now (no new one opens while draining); the listener's close
+  // below waits for their sockets too.
+  const tunnelsClosed = tunnels.drainAll();
   // First, so nothing starts servers while the proxy stops.
   await stopFollowing?.();
   const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
@@ -99,7 +102,13 @@ async function drain(parts: ProxyParts, stopFollowing: (() => Promise<void>) | u
   const closed = listener.close();
   const timedOut = sleep(Math.max(0, deadline - Date.now())).then(() => 'deadline' as const);
   if (traffic.active > 0 || (await Promise.race([closed, timedOut])) === 'deadline') {
-    log.warn({ active: traffic.active }, 'shutdown deadline passed; closing remaining connections');
+    log.warn(
+      { active: traffic.active, tunnels: tunnels.count },
+      'shutdown deadline passed; closing remaining connections',
+    );
     listener.closeAllConnections();
+    tunnels.closeAll();
   }
+  await Promise.race([tunnelsClosed, sleep(SHUTDOWN_POLL_MS)]);
+  tunnels.stop();
 }

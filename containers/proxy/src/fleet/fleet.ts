@@ -35,6 +35,8 @@ export class Fleet {
   private readonly drainWaiters = new Set<{ backend: UpstreamBackend; resolve: () => void }>();
   panic = false;
   ejectionsTotal = 0;
+  /** Told when a server starts draining or leaves membership (its open tunnels get a deadline). */
+  onServerLeaving: ((b: UpstreamBackend) => void) | undefined;
 
   constructor(
     readonly strategy: Strategy,
@@ -80,7 +82,10 @@ export class Fleet {
       if (b.weight !== m.weight) b.weight = m.weight;
       if (b.status !== m.status) {
         b.status = m.status;
-        if (m.status === 'draining') this.log.info({ server: m.id, inflight: b.inflight }, 'server draining');
+        if (m.status === 'draining') {
+          this.log.info({ server: m.id, inflight: b.inflight }, 'server draining');
+          this.onServerLeaving?.(b);
+        }
       }
     }
     for (const b of this.backends.values()) {
@@ -225,6 +230,7 @@ export class Fleet {
   private retire(b: UpstreamBackend): void {
     this.backends.delete(b.id);
     b.available = false;
+    this.onServerLeaving?.(b);
     clearTimeout(this.ejectionTimers.get(b.id));
     this.ejectionTimers.delete(b.id);
     // Requests already on the wire finish; the pool closes after them.

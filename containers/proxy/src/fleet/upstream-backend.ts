@@ -35,6 +35,8 @@ export class UpstreamBackend extends Backend {
   /** Counters for the state snapshot. */
   requests = 0;
   upstreamErrors = 0;
+  /** Tunnels (WebSocket and other upgrades) open to it from this proxy; each also counts in `inflight`. */
+  openTunnels = 0;
   readonly statusClassCounts = new Float64Array(6);
   /** Time from sending a request to the end of its response. */
   readonly latency = new LatencyHistogram();

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 
 /** Told when the client goes away before its response has ended. */
@@ -41,4 +42,22 @@ export interface ClientSide {
   destroy(err?: Error): void;
   /** Registers the one listener told when the client goes away (no closure per request). */
   watchClose(listener: ClientCloseListener): void;
+  /**
+   * The Upgrade protocols when the data plane lets this request open a
+   * tunnel (tunnel/upgrade-request.ts decides), else null: the request is
+   * then plain HTTP, its Upgrade dropped.
+   */
+  readonly upgrade: string | null;
+  /**
+   * For a tunnel whose server said 101: the client connection leaves HTTP
+   * and becomes the caller's, with the bytes the client sent after its head.
+   * Only once every answer before it on the connection has gone out.
+   */
+  takeSocket(): ClientTunnelEnd;
+}
+
+/** The client's end of a tunnel: its socket, and what it sent after the request head. */
+export interface ClientTunnelEnd {
+  readonly socket: Socket;
+  readonly head: Buffer;
 }

@@ -20,6 +20,26 @@ export class NoHealthyServerError extends ProxyError {
 }
 
 /**
+ * A tunnel the proxy cannot open now: MAX_TUNNELS are open, or the proxy is
+ * shutting down. Answered 503 with Retry-After, so a WebSocket client backs
+ * off and (behind the load balancer) lands on another proxy.
+ */
+export class TunnelUnavailableError extends ProxyError {
+  override readonly name = 'TunnelUnavailableError';
+  /** Seconds the client should wait before trying again. */
+  readonly retryAfterSeconds = 1;
+  constructor(reason: 'full' | 'draining', limit = 0) {
+    super(
+      'UNAVAILABLE',
+      'upgrade',
+      reason === 'full'
+        ? `this proxy has its maximum of ${limit} tunnels open; try again shortly`
+        : 'this proxy is shutting down and opens no new tunnels; try again',
+    );
+  }
+}
+
+/**
  * The client's request is at fault (too large, malformed, too slow): answered
  * with the error's status and a closed connection, never retried, never held
  * against the server.

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { type Demand, NO_DEMAND } from '#core/balancing/backend.js';
 import { errorJson } from '#core/http/json.js';
@@ -15,12 +16,14 @@ import {
   NoHealthyServerError,
   type ProxyError,
   TooManyHeadersError,
+  TunnelUnavailableError,
   toClientError,
   wasNeverSent,
 } from './errors.js';
 import type { Forwarding } from './forwarding.js';
 import { responseHeaders, scanRequestHead } from './request-head.js';
 import type { RetryWaiter } from './retry-budget.js';
+import { switchingProtocolsHead } from './tunnel/switching-head.js';
 import type { UpstreamCall, UpstreamHandler, UpstreamRequest } from './upstream/upstream.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -52,6 +55,8 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
   private demand: Demand = NO_DEMAND;
   private body: Readable | null = null;
   private options: UpstreamRequest | undefined;
+  /** A tunnel request holding a place under MAX_TUNNELS until its server answers. */
+  private tunnelReserved = false;
 
   constructor(
     private readonly fwd: Forwarding,
@@ -84,6 +89,8 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
       this.replyError(new BodyTooLargeError(settings.maxBodyBytes), true);
       return;
     }
+    const upgrade = client.upgrade;
+    if (upgrade !== null && !this.admitTunnel()) return;
     if (head.expectContinue) client.sendContinue();
     if (head.chunked) this.body = limitBody(client.requestBody(), settings.maxBodyBytes);
     else if (head.contentLength > 0) this.body = client.requestBody();
@@ -109,8 +116,23 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
     if (strategy.usesDemand) this.demand = parseDemand(head.demandHeader);
     // The upstream client frames the body from what the parser read: chunked wins (the parser refuses both together).
     const contentLength = head.chunked ? -1 : head.contentLength;
-    this.options = { path: url, method: client.method, headers, body: this.body, contentLength };
+    this.options = { path: url, method: client.method, headers, body: this.body, contentLength, upgrade };
     this.attempt(undefined);
+  }
+
+  /** A tunnel request takes a place under MAX_TUNNELS, unless none is left or the proxy is shutting down. */
+  private admitTunnel(): boolean {
+    const { fwd } = this;
+    if (fwd.traffic.draining) {
+      this.replyError(new TunnelUnavailableError('draining'), true);
+      return false;
+    }
+    if (!fwd.tunnels.reserve()) {
+      this.replyError(new TunnelUnavailableError('full', fwd.tunnels.limits.max), true);
+      return false;
+    }
+    this.tunnelReserved = true;
+    return true;
   }
 
   private routingKey(url: string, keyHeader: string | undefined, clientAddress: string): string | undefined {
@@ -170,6 +192,31 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
     // Client is slower than the server: pause upstream until the client drains.
     this.client.onDrain(this.resumeUpstream as () => void);
     return false;
+  }
+
+  /**
+   * The server switched protocols for a tunnel request: the 101 goes to the
+   * client, and both sockets become a tunnel. The attempt stays in flight on
+   * the server while the tunnel is open (Tunnels ends it), so strategies that
+   * count load count open tunnels; the request itself is finished here.
+   */
+  onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[], socket: Socket, head: Buffer): void {
+    const { fwd, client } = this;
+    const backend = this.backend;
+    if (this.done || backend === undefined) {
+      socket.destroy();
+      return;
+    }
+    const now = performance.now();
+    const handshakeMs = now - this.sentAt;
+    fwd.fleet.recordResponse(backend, statusCode, handshakeMs, now);
+    this.backend = undefined;
+    this.status = statusCode;
+    this.tunnelReserved = false;
+    const clientEnd = client.takeSocket();
+    clientEnd.socket.write(switchingProtocolsHead(rawHeaders, this.requestId), 'latin1');
+    fwd.tunnels.start(backend, this.demand, handshakeMs, clientEnd, socket, head);
+    this.finish();
   }
 
   onComplete(): void {
@@ -296,6 +343,7 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
       'x-request-id',
       this.requestId,
     ];
+    if (err instanceof TunnelUnavailableError) headers.push('retry-after', String(err.retryAfterSeconds));
     // An unread upload would otherwise be parsed as the next request.
     if (closeConnection || this.fwd.traffic.draining || (this.body !== null && !client.requestComplete)) {
       headers.push('connection', 'close');
@@ -311,6 +359,10 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
     const { fwd } = this;
     fwd.traffic.active--;
     this.releaseRetry();
+    if (this.tunnelReserved) {
+      this.tunnelReserved = false;
+      fwd.tunnels.unreserve();
+    }
     const elapsedMs = performance.now() - this.startedAt;
     fwd.metrics.observe(this.client.responseFinished || this.client.responseEnded ? this.status : 0, elapsedMs);
     if (fwd.settings.debug) {

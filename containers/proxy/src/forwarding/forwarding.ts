@@ -4,6 +4,7 @@ import type { Fleet } from '../fleet/fleet.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
 import type { RequestIds } from './request-ids.js';
 import type { RetryBudget } from './retry-budget.js';
+import type { Tunnels } from './tunnel/tunnels.js';
 
 /** How requests are read and forwarded; fixed for the proxy's life. */
 export interface ForwardingSettings {
@@ -63,5 +64,6 @@ export interface Forwarding {
   readonly retryBudget: RetryBudget;
   readonly requestIds: RequestIds;
   readonly traffic: Traffic;
+  readonly tunnels: Tunnels;
   readonly log: Logger;
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
-import type { ClientCloseListener, ClientSide } from './client-side.js';
+import type { ClientCloseListener, ClientSide, ClientTunnelEnd } from './client-side.js';
 
 const kSide = Symbol('ringmaster.clientSide');
 const kInOrder = Symbol('ringmaster.inOrder');
@@ -89,6 +89,8 @@ function onResponseClose(this: ResponseWithSide): void {
 /** The ClientSide of the node:http data plane: Node's request and response. */
 export class HttpClientSide implements ClientSide {
   listener: ClientCloseListener | undefined;
+  /** node:http hands a request that may open a tunnel to the 'upgrade' listener instead (tunnel/upgrade-client-side.ts). */
+  readonly upgrade = null;
   /** The client connection, kept here: node:http detaches it from the request and response once answered. */
   readonly socket: Socket;
   constructor(
@@ -155,5 +157,8 @@ export class HttpClientSide implements ClientSide {
     this.listener = listener;
     (this.res as ResponseWithSide)[kSide] = this;
     this.res.on('close', onResponseClose);
+  }
+  takeSocket(): ClientTunnelEnd {
+    throw new Error('a request node:http emitted as a request never opens a tunnel');
   }
 }

@@ -8,6 +8,8 @@ import { answerInOrder, HttpClientSide, startInOrder } from './http-client-side.
 import { closingReply } from './http1/framing.js';
 import { sweepIntervalMs } from './http1/sweep.js';
 import { LocalExchange } from './local-exchange.js';
+import { UpgradeClientSide } from './tunnel/upgrade-client-side.js';
+import { tunnelUpgrade } from './tunnel/upgrade-request.js';
 
 export interface ProxyServerLimits {
   readonly headersTimeoutMs: number;
@@ -41,9 +43,26 @@ export function createProxyServer(fwd: Forwarding, limits: ProxyServerLimits, ro
       // The Exchange refuses a missing Host itself, in order with the requests before it: node:http's own
       // 400 bypasses that order, and a parse error after it would add a second answer after a close.
       requireHostHeader: false,
+      // Only an upgrade request the proxy tunnels reaches 'upgrade'; any other (h2c, HEAD, one with a
+      // body, one for a local route) is a plain request, its Upgrade dropped, as on the net plane.
+      shouldUpgradeCallback: (req: IncomingMessage) =>
+        tunnelUpgrade(req.method ?? 'GET', req.rawHeaders) !== null &&
+        !routes?.claims(req.method ?? 'GET', req.url ?? '/'),
     },
     onRequest,
   );
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const client = new UpgradeClientSide(
+      req,
+      socket,
+      head,
+      tunnelUpgrade(req.method ?? 'GET', req.rawHeaders) as string,
+    );
+    const exchange = new Exchange(fwd, client);
+    // After the answers still owed to requests pipelined before it, like any request.
+    if (!answerInOrder(socket, () => exchange.start())) exchange.start();
+  });
   // An Expect other than 100-continue: forwarded without it, as the net plane does. Left to node:http, it
   // is a 417 with no framing on a kept-alive connection, which a strict client reads up to the close.
   server.on('checkExpectation', onRequest);

@@ -108,6 +108,19 @@ export abstract class Http1Connection {
     socket.on('close', onSocketClose);
   }
 
+  /**
+   * Hands the socket over (a tunnel takes it after a 101): the codec stops
+   * listening to it and frees its parser; the socket itself stays open.
+   */
+  protected detachSocket(): void {
+    const socket = this.socket;
+    socket.removeListener('data', onSocketData);
+    socket.removeListener('end', onSocketEnd);
+    socket.removeListener('error', onSocketError);
+    socket.removeListener('close', onSocketClose);
+    this.parser.close();
+  }
+
   /** A message's head has been delivered and its body is being parsed. */
   protected abstract get readingBody(): boolean;
 

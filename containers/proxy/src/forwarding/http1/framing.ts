@@ -87,7 +87,9 @@ const EXPECTS_PAYLOAD = new Set(['POST', 'PUT', 'PATCH']);
  * out), `host` when the client sent none (HTTP/1.0), then the framing of the
  * body the proxy parsed: `content-length` when its length is known,
  * `transfer-encoding: chunked` for a body of unknown length, and
- * `content-length: 0` for a POST, PUT or PATCH without a body.
+ * `content-length: 0` for a POST, PUT or PATCH without a body. A request the
+ * proxy tunnels says `connection: upgrade` and its `upgrade` protocols (it
+ * has no body: only bodiless requests are tunnelled).
  */
 export function requestHead(
   method: string,
@@ -96,6 +98,7 @@ export function requestHead(
   defaultHost: string,
   contentLength: number,
   hasBody: boolean,
+  upgrade: string | null = null,
 ): string {
   let head = `${method} ${path} HTTP/1.1\r\n`;
   let hasHost = false;
@@ -108,6 +111,7 @@ export function requestHead(
   if (contentLength >= 0) head += `content-length: ${contentLength}\r\n`;
   else if (hasBody) head += 'transfer-encoding: chunked\r\n';
   else if (EXPECTS_PAYLOAD.has(method)) head += 'content-length: 0\r\n';
+  if (upgrade !== null) head += `connection: upgrade\r\nupgrade: ${upgrade}\r\n`;
   return `${head}\r\n`;
 }
 

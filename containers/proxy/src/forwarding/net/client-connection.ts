@@ -1,9 +1,11 @@
 import type { Socket } from 'node:net';
+import type { ClientTunnelEnd } from '../client-side.js';
 import { MalformedRequestError, RequestTimeoutError } from '../errors.js';
 import { Http1Connection } from '../http1/connection.js';
 import { closingReply } from '../http1/framing.js';
 import type { LlhttpBinding, ParseError } from '../http1/llhttp.js';
 import { equalsLower } from '../request-head.js';
+import { tunnelUpgrade } from '../tunnel/upgrade-request.js';
 import { NetClientRequest } from './net-client-request.js';
 
 /** What a connection needs from its server: where requests go, limits, and whether we are draining. */
@@ -35,6 +37,8 @@ function onFinish(this: Socket): void {
   this.destroy();
 }
 
+const NO_BYTES = Buffer.alloc(0);
+
 const PARSE_STATUS: Record<string, [number, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large'],
 };
@@ -64,6 +68,9 @@ export class ClientConnection extends Http1Connection {
   private receiving: NetClientRequest | null = null;
   private pausedForBody = false;
   private parsing = true;
+  /** The request that may open a tunnel: what the client sends after its head is kept for the tunnel. */
+  private tunnelling: NetClientRequest | null = null;
+  private tunnelBytes: Buffer[] | null = null;
 
   constructor(
     socket: Socket,
@@ -86,10 +93,45 @@ export class ClientConnection extends Http1Connection {
   }
 
   data(chunk: Buffer): void {
-    if (!this.parsing) return;
+    if (!this.parsing) {
+      if (this.tunnelling !== null) this.keepTunnelBytes(chunk);
+      return;
+    }
     if (this.headStartedAt === 0 && this.receiving === null) this.headStartedAt = performance.now();
     const result = this.parser.execute(chunk);
     if (typeof result !== 'number') this.parseFailed(result);
+    // llhttp stops after an upgrade request's head: the rest of the read is the new protocol's (or nobody's).
+    else if (this.tunnelling !== null && result < chunk.length) this.keepTunnelBytes(chunk.subarray(result));
+  }
+
+  /**
+   * Holds bytes the client sent after a tunnel request's head, reading no
+   * more until the server has answered: they go through the tunnel after a
+   * 101, and nowhere otherwise (a server that refused the upgrade would read
+   * them as another request, past every check the proxy makes).
+   */
+  private keepTunnelBytes(bytes: Buffer): void {
+    if (this.tunnelBytes === null) this.tunnelBytes = [bytes];
+    else this.tunnelBytes.push(bytes);
+    this.socket.pause();
+  }
+
+  /** The server switched protocols for `request`: the socket leaves HTTP for the tunnel. */
+  detachForTunnel(request: NetClientRequest): ClientTunnelEnd {
+    if (this.tunnelling !== request || this.queue[0] !== request) {
+      throw new Error('only the tunnel request being answered can take the connection');
+    }
+    const bytes = this.tunnelBytes;
+    this.tunnelBytes = null;
+    this.tunnelling = null;
+    this.queue.length = 0;
+    this.receiving = null;
+    this.parsing = false;
+    this.socket.removeListener('finish', onFinish);
+    this.detachSocket();
+    this.host.forget(this);
+    const head = bytes === null ? NO_BYTES : bytes.length === 1 ? (bytes[0] as Buffer) : Buffer.concat(bytes);
+    return { socket: this.socket, head };
   }
 
   headersComplete(
@@ -120,9 +162,12 @@ export class ClientConnection extends Http1Connection {
       this.refuse(new CannedReply(400, 'Bad Request', 'MISSING_HOST', method === 'HEAD'));
       return 0;
     }
-    // An Upgrade is declined: served as plain HTTP, and llhttp stops at its end, so the connection closes after.
-    const request = new NetClientRequest(this, method, target ?? '/', raw, http10, keepAlive && !upgrade);
+    // An upgrade request opens a tunnel if tunnelUpgrade allows it; any other is served as plain HTTP. Either
+    // way llhttp stops at its end, so nothing after it is read as HTTP and the connection closes after.
+    const tunnel = upgrade ? tunnelUpgrade(method, raw) : null;
+    const request = new NetClientRequest(this, method, target ?? '/', raw, http10, keepAlive && !upgrade, tunnel);
     if (upgrade || !keepAlive) this.closing = true;
+    if (tunnel !== null) this.tunnelling = request;
     this.receiving = request;
     this.enqueue(request);
     return 0;
@@ -220,6 +265,8 @@ export class ClientConnection extends Http1Connection {
     if (this.receiving !== null && !this.queue.includes(this.receiving)) this.receiving.abandon();
     this.queue.length = 0;
     this.receiving = null;
+    this.tunnelling = null;
+    this.tunnelBytes = null;
     this.parser.close();
     this.host.forget(this);
   }

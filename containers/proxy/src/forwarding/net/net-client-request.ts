@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ClientCloseListener, ClientSide } from '../client-side.js';
+import type { ClientCloseListener, ClientSide, ClientTunnelEnd } from '../client-side.js';
 import { LAST_CHUNK, stringChunk, writeChunk } from '../http1/chunked.js';
 import { Framing, responseHead } from '../http1/framing.js';
 import type { ClientConnection } from './client-connection.js';
@@ -33,6 +33,8 @@ export class NetClientRequest implements ClientSide {
     readonly rawHeaders: readonly string[],
     private readonly http10: boolean,
     keepAlive: boolean,
+    /** The Upgrade protocols when this request may open a tunnel (it then never keeps the connection alive). */
+    readonly upgrade: string | null = null,
   ) {
     this.keepAlive = keepAlive;
   }
@@ -170,6 +172,12 @@ export class NetClientRequest implements ClientSide {
 
   watchClose(listener: ClientCloseListener): void {
     this.listener = listener;
+  }
+
+  takeSocket(): ClientTunnelEnd {
+    this.headersSent = true;
+    this.responseEnded = true;
+    return this.connection.detachForTunnel(this);
   }
 
   private flushHead(): void {

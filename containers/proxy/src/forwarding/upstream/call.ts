@@ -31,6 +31,7 @@ export class Call implements UpstreamCall {
   readonly headers: string[];
   readonly body: Readable | null;
   readonly contentLength: number;
+  readonly upgrade: string | null;
 
   constructor(
     readonly pool: LlhttpPool,
@@ -42,6 +43,7 @@ export class Call implements UpstreamCall {
     this.headers = request.headers;
     this.body = request.body;
     this.contentLength = request.contentLength;
+    this.upgrade = request.upgrade ?? null;
   }
 
   abort(err: Error): void {

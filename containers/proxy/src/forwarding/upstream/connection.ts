@@ -11,6 +11,7 @@ import {
 import { LAST_CHUNK, writeChunk } from '../http1/chunked.js';
 import { connectionOf, Http1Connection, tag } from '../http1/connection.js';
 import { requestHead } from '../http1/framing.js';
+import type { ParseError } from '../http1/llhttp.js';
 import { equalsLower } from '../request-head.js';
 import { type Call, onBodyClose } from './call.js';
 import type { LlhttpPool } from './pool.js';
@@ -41,6 +42,8 @@ function onBodyData(this: Readable, chunk: Buffer): void {
 function onBodyEnd(this: Readable): void {
   connectionOf<UpstreamConnection>(this).bodyEnded();
 }
+
+const NO_BYTES = Buffer.alloc(0);
 
 function abandonBody(b: Readable): void {
   if (!b.readableEnded && !b.destroyed) b.destroy();
@@ -80,13 +83,16 @@ export class UpstreamConnection extends Http1Connection {
   private messageDone = false;
   /** Bytes arrived that belong to no request: the socket is not reused. */
   private garbage = false;
+  /** The 101's headers, once the server switched protocols for an upgrade call; the socket is the call's then. */
+  private switched: string[] | null = null;
   /** The socket's own resume function, given to every handler (one closure per socket, not per request). */
   private readonly resume: () => void;
 
   constructor(pool: LlhttpPool, call: Call) {
     const { llhttp } = pool.client;
     super(
-      connect({ host: pool.host, port: pool.port, noDelay: true }),
+      // Half-open: a tunnel carries each direction's end on its own (ended() closes every other socket).
+      connect({ host: pool.host, port: pool.port, noDelay: true, allowHalfOpen: true }),
       llhttp,
       llhttp.RESPONSE,
       pool.options.maxHeaderBytes,
@@ -154,6 +160,7 @@ export class UpstreamConnection extends Http1Connection {
       this.pool.hostHeader,
       call.contentLength,
       body !== null,
+      call.upgrade,
     );
     this.socket.write(head, 'latin1');
     if (body === null) {
@@ -232,7 +239,8 @@ export class UpstreamConnection extends Http1Connection {
     }
     if (this.phase === Phase.Reading) this.since = performance.now();
     const result = this.parser.execute(chunk);
-    if (this.messageDone) this.complete(typeof result === 'number');
+    if (this.switched !== null) this.switchProtocols(chunk, result);
+    else if (this.messageDone) this.complete(typeof result === 'number');
     else if (typeof result !== 'number' && this.call !== null) this.fail(new UpstreamProtocolError(result));
   }
 
@@ -253,8 +261,13 @@ export class UpstreamConnection extends Http1Connection {
       return 1;
     }
     if (statusCode < 200) {
+      if (statusCode === 101 && call.upgrade !== null) {
+        // The bytes after this head are the new protocol's: llhttp stops here, and data() hands the socket over.
+        this.switched = raw;
+        return 2;
+      }
       if (statusCode === 101) {
-        // We never ask to upgrade; a server switching protocols anyway cannot be followed.
+        // Only tunnelled requests ask to upgrade; a server switching protocols anyway cannot be followed.
         this.garbage = true;
         this.fail(new UpstreamProtocolError(new Error('unrequested 101 Switching Protocols')));
         return 1;
@@ -279,6 +292,7 @@ export class UpstreamConnection extends Http1Connection {
   }
 
   messageComplete(): void {
+    if (this.switched !== null) return;
     if (this.interim) {
       this.interim = false;
       return;
@@ -316,6 +330,32 @@ export class UpstreamConnection extends Http1Connection {
     call.handler.onComplete(null);
     // Answered before the upload ended: the rest is abandoned once the answer is on its way.
     if (early && call.body !== null) abandonBody(call.body);
+  }
+
+  /**
+   * The server answered an upgrade call with 101: the socket leaves the pool
+   * and the codec, and goes to the call's handler with whatever followed the
+   * 101 in this read.
+   */
+  private switchProtocols(chunk: Buffer, result: number | ParseError): void {
+    const call = this.call as Call;
+    const headers = this.switched as string[];
+    this.switched = null;
+    const parsed = typeof result === 'number' ? result : result.bytesParsed;
+    const head = parsed < chunk.length ? chunk.subarray(parsed) : NO_BYTES;
+    this.call = null;
+    call.connection = null;
+    call.done = true;
+    this.phase = Phase.Closed;
+    this.socket.removeListener('connect', onConnect);
+    this.socket.removeListener('drain', onSocketDrain);
+    this.detachSocket();
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    this.pool.closedConnection(this);
+    call.handler.onUpgrade(101, headers, this.socket, head);
   }
 
   /** Ends the running call with `err` and destroys the socket. */

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Dispatcher, Pool } from 'undici';
 
@@ -14,6 +15,11 @@ export interface UpstreamRequest {
   readonly body: Readable | null;
   /** The body's length as the proxy parsed it, or -1 (then a body is sent with chunked framing). */
   readonly contentLength: number;
+  /**
+   * The Upgrade protocols of a request the proxy tunnels (the client writes
+   * `connection: upgrade` and `upgrade:` itself); null or absent for every other request.
+   */
+  readonly upgrade?: string | null;
 }
 
 /** A client's handle on a running (or queued) request. */
@@ -38,6 +44,12 @@ export interface UpstreamHandler {
   /** False pauses reading until `resume` (from onHeaders) is called. */
   onData(chunk: Buffer): boolean;
   onComplete(trailers: string[] | null): void;
+  /**
+   * The server switched protocols (101) for a request with `upgrade`: the
+   * socket is the handler's from here on, detached from the client, with
+   * `head` the bytes the server sent after its 101 (possibly none).
+   */
+  onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[], socket: Socket, head: Buffer): void;
   /** Exactly once per request that did not complete, including after an abort. */
   onError(err: Error): void;
 }
@@ -49,16 +61,26 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** undici's Pool behind the Upstream interface (UPSTREAM_CLIENT=undici). */
 export class UndiciUpstream implements Upstream {
   constructor(readonly pool: Pool) {}
 
   dispatch(request: UpstreamRequest, handler: UpstreamHandler): void {
     // undici takes a body's length only from a header; it frames a body without one as chunked.
+    // It writes `connection: upgrade` and `upgrade:` itself from `upgrade`, which it wants undefined otherwise.
     const options =
-      request.contentLength < 0
+      request.contentLength < 0 && request.upgrade == null
         ? request
-        : { ...request, headers: [...request.headers, 'content-length', String(request.contentLength)] };
+        : {
+            ...request,
+            headers:
+              request.contentLength < 0
+                ? request.headers
+                : [...request.headers, 'content-length', String(request.contentLength)],
+            upgrade: request.upgrade ?? undefined,
+          };
     const call = new UndiciCall(handler);
     handler.onUpstreamCall(call);
     this.pool.dispatch(options as Dispatcher.DispatchOptions, call);
@@ -106,6 +128,17 @@ class UndiciCall implements UpstreamCall, Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     // Trailers are not forwarded (the proxy frames its own response), as with the llhttp client.
     this.handler.onComplete(null);
+  }
+
+  onRequestUpgrade(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    _headers: unknown,
+    socket: Socket,
+  ): void {
+    // The raw list is on the controller (the object form loses repeats and spelling). undici has put any
+    // bytes after the 101 back into the socket (unshift), so they are read from it: no head here.
+    this.handler.onUpgrade(statusCode, (controller.rawHeaders ?? []) as Buffer[], socket, EMPTY);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
