@@ -230,7 +230,7 @@ function buildTelemetry(
   scalerKind: () => string,
   log: Logger,
 ): Telemetry {
-  const { fleet, metrics, retryBudget } = forwarding;
+  const { fleet, metrics, retryBudget, tunnels } = forwarding;
   const info = {
     strategy: fleet.strategy.name,
     hashKey: config.HASH_KEY,
@@ -253,12 +253,14 @@ function buildTelemetry(
       info: { ...info, scaler: scalerKind() },
       ...(parts.length > 0 ? { extensions: parts } : {}),
       ...(autoscaler ? { autoscaler: () => autoscaler.status() } : {}),
+      tunnels: () => tunnels.counts(),
     });
   const publisher =
     config.METRICS_SINK === 'cloudwatch'
       ? new MetricsPublisher(
           snapshot,
-          () => fleet.load.inflight,
+          // Requests and tunnels apart: InFlight keeps meaning requests, which the autoscaler reads.
+          { inflight: () => fleet.load.inflight - tunnels.count, openTunnels: () => tunnels.count },
           new CloudWatchSink(cloudWatchClient(), config.METRICS_NAMESPACE),
           { periodMs: config.METRICS_PERIOD_MS, environment: config.ENV_NAME },
           log,

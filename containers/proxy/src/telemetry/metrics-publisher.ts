@@ -27,7 +27,8 @@ export interface PublisherOptions {
  */
 export class MetricsPublisher {
   private baseline: ProxySnapshot | undefined;
-  private inflight = { samples: 0, sum: 0, min: Number.POSITIVE_INFINITY, max: 0 };
+  private inflight = new GaugeSamples();
+  private openTunnels = new GaugeSamples();
   private readonly unsent: MetricDatum[][] = [];
   private sampleTimer: NodeJS.Timeout | undefined;
   private periodTimer: NodeJS.Timeout | undefined;
@@ -40,7 +41,8 @@ export class MetricsPublisher {
 
   constructor(
     private readonly snapshot: () => ProxySnapshot,
-    private readonly inflightNow: () => number,
+    /** Gauges sampled each second: requests in flight, tunnels open. */
+    private readonly gauges: { readonly inflight: () => number; readonly openTunnels: () => number },
     private readonly sink: MetricsSink,
     private readonly options: PublisherOptions,
     private readonly log: Logger,
@@ -68,12 +70,8 @@ export class MetricsPublisher {
   }
 
   private sample(): void {
-    const n = this.inflightNow();
-    const s = this.inflight;
-    s.samples++;
-    s.sum += n;
-    if (n < s.min) s.min = n;
-    if (n > s.max) s.max = n;
+    this.inflight.add(this.gauges.inflight());
+    this.openTunnels.add(this.gauges.openTunnels());
   }
 
   private async publishPeriod(): Promise<void> {
@@ -114,17 +112,21 @@ export class MetricsPublisher {
       count(PROXY_METRICS.healthyServers, now.ring.healthy),
       count(PROXY_METRICS.publishErrors, this.errors),
     ];
-    const s = this.inflight;
-    if (s.samples > 0) {
+    for (const [name, s] of [
+      [PROXY_METRICS.inflight, this.inflight],
+      [PROXY_METRICS.openTunnels, this.openTunnels],
+    ] as const) {
+      if (s.samples === 0) continue;
       data.push({
-        name: PROXY_METRICS.inflight,
+        name,
         unit: 'Count',
         timestamp,
         dimensions,
         statistics: { sampleCount: s.samples, sum: s.sum, minimum: s.min, maximum: s.max },
       });
     }
-    this.inflight = { samples: 0, sum: 0, min: Number.POSITIVE_INFINITY, max: 0 };
+    this.inflight = new GaugeSamples();
+    this.openTunnels = new GaugeSamples();
     const latency = histogramDelta(t.latency, b?.latency);
     if (latency.count > 0) {
       data.push({
@@ -152,4 +154,19 @@ export function distribution(h: HistogramSnapshot): { values: number[]; counts: 
     counts.push(c);
   }
   return { values, counts };
+}
+
+/** One period's samples of a gauge, published as a statistic set (Average and Maximum read back). */
+class GaugeSamples {
+  samples = 0;
+  sum = 0;
+  min = Number.POSITIVE_INFINITY;
+  max = 0;
+
+  add(n: number): void {
+    this.samples++;
+    this.sum += n;
+    if (n < this.min) this.min = n;
+    if (n > this.max) this.max = n;
+  }
 }

@@ -36,6 +36,16 @@ export function renderPrometheus(s: ProxySnapshot): string {
   lines.push(`ringmaster_panic_mode ${s.panic ? 1 : 0}`);
   metric('ringmaster_inflight', 'gauge', 'Requests in flight to all servers.');
   lines.push(`ringmaster_inflight ${totals.inflight}`);
+  const t = s.tunnels;
+  metric('ringmaster_tunnels_open', 'gauge', 'Tunnels (WebSocket and other upgrades) open through this proxy.');
+  lines.push(`ringmaster_tunnels_open ${t.open}`);
+  metric('ringmaster_tunnels_opened_total', 'counter', 'Tunnels opened (the server answered 101).');
+  lines.push(`ringmaster_tunnels_opened_total ${t.opened}`);
+  metric('ringmaster_tunnels_refused_total', 'counter', 'Upgrades refused with 503 because MAX_TUNNELS were open.');
+  lines.push(`ringmaster_tunnels_refused_total ${t.refusedFull}`);
+  metric('ringmaster_tunnels_closed_by_proxy_total', 'counter', 'Tunnels the proxy closed: idle, or drained.');
+  lines.push(`ringmaster_tunnels_closed_by_proxy_total{reason="idle"} ${t.closedIdle}`);
+  lines.push(`ringmaster_tunnels_closed_by_proxy_total{reason="drain"} ${t.closedByDrain}`);
   metric(
     'ringmaster_membership_errors_total',
     'counter',
@@ -45,6 +55,8 @@ export function renderPrometheus(s: ProxySnapshot): string {
 
   metric('ringmaster_server_inflight', 'gauge', 'Requests in flight per server.');
   for (const b of s.servers) lines.push(`ringmaster_server_inflight{server="${b.id}"} ${b.inflight}`);
+  metric('ringmaster_server_tunnels_open', 'gauge', 'Tunnels open per server.');
+  for (const b of s.servers) lines.push(`ringmaster_server_tunnels_open{server="${b.id}"} ${b.openTunnels}`);
   metric('ringmaster_server_available', 'gauge', '1 when the server may receive new requests.');
   for (const b of s.servers) lines.push(`ringmaster_server_available{server="${b.id}"} ${b.available ? 1 : 0}`);
   metric('ringmaster_server_requests_total', 'counter', 'Responses per server and class.');

@@ -3,6 +3,7 @@ import type { MemberStatus, MembershipSource, MembershipStats } from '#core/port
 import type { Fleet } from '../fleet/fleet.js';
 import type { UpstreamBackend } from '../fleet/upstream-backend.js';
 import type { RetryBudget } from '../forwarding/retry-budget.js';
+import type { TunnelCounts } from '../forwarding/tunnel/tunnels.js';
 import type { AutoscalerStatus } from './autoscaler-status.js';
 import { type HistogramSnapshot, quantileMs } from './latency-histogram.js';
 import type { ProxyMetrics } from './metrics.js';
@@ -38,7 +39,10 @@ export interface ServerSnapshot {
   readonly healthy: boolean;
   readonly ejectedForMs: number;
   readonly ejections: number;
+  /** Requests in flight to it (open tunnels not included: see openTunnels). */
   readonly inflight: number;
+  /** Tunnels open to it from this proxy; routing counts them as load together with `inflight`. */
+  readonly openTunnels: number;
   readonly requests: number;
   readonly upstreamErrors: number;
   readonly responses: ResponseCounts;
@@ -59,8 +63,11 @@ export interface ProxySnapshot {
   readonly servers: readonly ServerSnapshot[];
   /** This process's memory, for soak runs and operators watching for leaks. */
   readonly process: { readonly rssBytes: number; readonly heapUsedBytes: number; readonly heapTotalBytes: number };
+  /** Tunnels (WebSocket and other upgrades) through this proxy. */
+  readonly tunnels: TunnelCounts;
   readonly totals: {
     readonly requests: number;
+    /** Requests in flight (open tunnels are counted in `tunnels.open`). */
     readonly inflight: number;
     readonly responses: ResponseCounts;
     readonly retries: number;
@@ -92,7 +99,11 @@ export interface SnapshotSources {
   readonly extensions?: readonly (() => Pick<ProxySnapshot, 'shards'>)[];
   /** The autoscaler's last report, when one is wired in. */
   readonly autoscaler?: () => AutoscalerStatus | undefined;
+  /** The proxy's tunnels, when it carries them. */
+  readonly tunnels?: () => TunnelCounts;
 }
+
+const NO_TUNNELS: TunnelCounts = { open: 0, opened: 0, refusedFull: 0, closedIdle: 0, closedByDrain: 0 };
 
 /**
  * The proxy's state in one typed value. /status, Prometheus /metrics, the
@@ -107,6 +118,7 @@ export function takeSnapshot(sources: SnapshotSources, now = Date.now()): ProxyS
   const latency = metrics.latency.snapshot();
   const hashSpace = fleet.strategy.hashSpace?.();
   const autoscaler = sources.autoscaler?.();
+  const tunnels = sources.tunnels?.() ?? NO_TUNNELS;
   return {
     takenAt: now,
     info: sources.info,
@@ -119,9 +131,10 @@ export function takeSnapshot(sources: SnapshotSources, now = Date.now()): ProxyS
     },
     servers,
     process: processMemory(),
+    tunnels,
     totals: {
       requests: metrics.requests,
-      inflight: fleet.load.inflight,
+      inflight: fleet.load.inflight - tunnels.open,
       responses: responseCounts(metrics.statusClassCounts),
       retries: metrics.retries,
       retryBudgetExhausted: retryBudget.exhausted,
@@ -157,7 +170,8 @@ function serverSnapshot(b: UpstreamBackend, now: number): ServerSnapshot {
     healthy: b.healthy,
     ejectedForMs: b.isEjected(now) ? b.ejectedUntil - now : 0,
     ejections: b.ejections,
-    inflight: b.inflight,
+    inflight: b.inflight - b.openTunnels,
+    openTunnels: b.openTunnels,
     requests: b.requests,
     upstreamErrors: b.upstreamErrors,
     responses: responseCounts(b.statusClassCounts),

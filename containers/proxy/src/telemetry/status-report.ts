@@ -18,6 +18,7 @@ export function statusReport(snapshot: ProxySnapshot) {
       ring: snapshot.ring,
       servers: snapshot.servers.map(({ latency: _histogram, ...server }) => server),
       process: snapshot.process,
+      tunnels: snapshot.tunnels,
       totals: withoutHistogram(totals),
       // Absent when they do not apply (see ProxySnapshot); JSON leaves undefined out.
       hashSpace: snapshot.hashSpace,

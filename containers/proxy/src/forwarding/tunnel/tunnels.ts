@@ -57,6 +57,16 @@ export class Tunnels implements TunnelHost {
     return this.open.size;
   }
 
+  counts(): TunnelCounts {
+    return {
+      open: this.open.size,
+      opened: this.opened,
+      refusedFull: this.refusedFull,
+      closedIdle: this.closedIdle,
+      closedByDrain: this.closedByDrain,
+    };
+  }
+
   /** Holds a place for a handshake; false (and counted) when the limit is reached. */
   reserve(): boolean {
     if (this.open.size + this.reserved >= this.limits.max) {
