@@ -86,6 +86,15 @@ describe('server configuration', () => {
       /ADVERTISE_ADDRESS: expected http:\/\/host:port/,
     );
   });
+
+  it('limits a WebSocket message to 1 MiB unless WS_MAX_MESSAGE_BYTES says otherwise, within 1 B..64 MiB', () => {
+    expect(loadServerConfig({ SERVER_ID: 's1' }).WS_MAX_MESSAGE_BYTES).toBe(1024 * 1024);
+    expect(loadServerConfig({ SERVER_ID: 's1', WS_MAX_MESSAGE_BYTES: '4096' }).WS_MAX_MESSAGE_BYTES).toBe(4096);
+    expect(() => loadServerConfig({ SERVER_ID: 's1', WS_MAX_MESSAGE_BYTES: '0' })).toThrow(/WS_MAX_MESSAGE_BYTES/);
+    expect(() => loadServerConfig({ SERVER_ID: 's1', WS_MAX_MESSAGE_BYTES: String(64 * 1024 * 1024 + 1) })).toThrow(
+      /WS_MAX_MESSAGE_BYTES/,
+    );
+  });
 });
 
 describe('/add and /rm bodies', () => {

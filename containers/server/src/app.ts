@@ -5,6 +5,7 @@ import type { ServerConfig } from './config.js';
 import type { LoadSampler } from './load-sampler.js';
 import { ShardReadCache } from './shard-read-cache.js';
 import { isShardRoute, shardRoutes } from './shard-routes.js';
+import { attachWebSocketEcho, WEBSOCKET_PATH, type WebSocketEcho } from './websocket-echo.js';
 
 export interface ServerState {
   inflight: number;
@@ -16,7 +17,8 @@ const NOT_FOUND_PATH_MAX = 200;
 /**
  * The backend's HTTP surface: /home (the seed's servers' greeting; also served
  * as /request, the path the ICS 4104 client scripts call), /heartbeat
- * (health plus load) and /echo (streams a body back, for proxy tests).
+ * (health plus load), /echo (streams a body back, for proxy tests) and /ws
+ * (a WebSocket echo, see websocket-echo.ts).
  * Replies are precomputed where they can be: this server is the reference
  * the proxy is benchmarked against, so it should cost as little as possible.
  */
@@ -26,7 +28,7 @@ export function createBackendServer(
   state: ServerState,
   records: RecordsStore | undefined,
   log: Logger,
-): Server {
+): { server: Server; webSockets: WebSocketEcho } {
   // Reads are cached per shard, keyed by valid_idx; see ShardReadCache.
   const readCache = records ? new ShardReadCache(records) : undefined;
   const handleShard = shardRoutes(config.id, records, readCache, log);
@@ -60,13 +62,17 @@ export function createBackendServer(
       res.end(body);
     } else if (path === '/echo' && req.method === 'POST') {
       echo(req, res, config.id);
+    } else if (path === WEBSOCKET_PATH) {
+      // Only an upgrade reaches the WebSocket (the 'upgrade' event); a plain request is told what to send.
+      upgradeRequired(res);
     } else if (path !== undefined && isShardRoute(path)) {
       handleShard(req, res);
     } else {
       notFound(res, req.method, path);
     }
   });
-  return server;
+  const webSockets = attachWebSocketEcho(server, config.id, config.WS_MAX_MESSAGE_BYTES, log);
+  return { server, webSockets };
 }
 
 /**
@@ -83,6 +89,24 @@ function notFound(res: ServerResponse, method: string | undefined, path: string 
     }),
   );
   res.writeHead(404, ['content-type', 'application/json', 'content-length', String(body.length)]);
+  res.end(body);
+}
+
+/** 426 for /ws without an upgrade, with the `Upgrade` header RFC 9110 section 15.5.22 asks for. */
+function upgradeRequired(res: ServerResponse): void {
+  const body = Buffer.from(
+    JSON.stringify({ message: `${WEBSOCKET_PATH} speaks WebSocket only: send an upgrade`, status: 'failure' }),
+  );
+  res.writeHead(426, [
+    'content-type',
+    'application/json',
+    'content-length',
+    String(body.length),
+    'upgrade',
+    'websocket',
+    'connection',
+    'upgrade',
+  ]);
   res.end(body);
 }
 

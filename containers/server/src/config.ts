@@ -56,6 +56,8 @@ const schema = z.object({
   /** Node's default; proxies keep their idle upstream sockets shorter than this. */
   KEEPALIVE_TIMEOUT_MS: intVar(5000, 100, 600_000),
   SHUTDOWN_TIMEOUT_MS: intVar(10_000, 0, 600_000),
+  /** Largest WebSocket message /ws accepts (1 MiB); a bigger one closes the socket with 1009. */
+  WS_MAX_MESSAGE_BYTES: intVar(1024 * 1024, 1, 64 * 1024 * 1024),
   MEMORY_LIMIT_BYTES: intVar(0, 0, Number.MAX_SAFE_INTEGER),
   LOG_LEVEL: logLevelVar(),
 });

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
           records: config.RECORDS_TABLE,
         })
       : undefined;
-  const server = createBackendServer(config, load, state, records, log);
+  const { server, webSockets } = createBackendServer(config, load, state, records, log);
   await new Promise<void>((resolve) => server.listen(config.SERVER_PORT, config.SERVER_HOST, resolve));
   const port = (server.address() as AddressInfo).port;
   const address = advertiseAddress(config, port);
@@ -43,11 +43,16 @@ async function main(): Promise<void> {
   const shutdown = async (reason: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ reason, inflight: state.inflight }, 'shutting down');
+    log.info({ reason, inflight: state.inflight, webSockets: webSockets.open() }, 'shutting down');
     // Leave the ring first so proxies stop sending, then finish what is in flight.
     await registration?.stop();
     load.stop();
-    const deadline = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS).unref();
+    // Open WebSockets get the same deadline as requests (their clients may close them first); server.close
+    // waits for their sockets too, and closeAllConnections does not reach a socket that has been upgraded.
+    const deadline = setTimeout(() => {
+      server.closeAllConnections();
+      void webSockets.closeAll();
+    }, config.SHUTDOWN_TIMEOUT_MS).unref();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
