@@ -9,6 +9,7 @@ import { STRATEGY_NAMES } from '../balancing/strategies.js';
 import { perTaskAddOnUsdPerHour } from '../pricing/deployment-cost.js';
 import { type CpuArchitecture, taskHourlyUsd } from '../pricing/fargate.js';
 import { parseKeySource } from '../routing/key-source.js';
+import { tunnelSettingsProblems } from './proxy-timeouts.js';
 
 /** Fargate's valid cpu units; memory must suit the cpu (checked below). */
 const FARGATE_CPU = [256, 512, 1024, 2048, 4096] as const;
@@ -118,6 +119,15 @@ export const deploymentConfig = z
             ctx.addIssue({ code: 'custom', message: (err as Error).message });
           }
         }),
+        /**
+         * A tunnel (WebSocket or other upgrade) with no bytes either way for this long is closed.
+         * The load balancer's idle timeout is raised to at least this (proxy-timeouts.ts).
+         */
+        tunnelIdleTimeoutSeconds: int(1, 86_400).default(300),
+        /** Open tunnels one proxy carries; beyond it a new upgrade gets 503 with Retry-After. 0: none. */
+        maxTunnels: int(0, 1_000_000).default(10_000),
+        /** On SIGTERM or /rm, open tunnels get this long before they are closed. */
+        tunnelDrainSeconds: int(0, 3600).default(20),
         ...task,
       })
       .strict(),
@@ -221,6 +231,9 @@ export const deploymentConfig = z
             `(Fargate's sizes: ${FARGATE_SIZES_TEXT})`,
         });
       }
+    }
+    for (const { field, message } of tunnelSettingsProblems(c.proxy)) {
+      ctx.addIssue({ code: 'custom', path: ['proxy', field], message });
     }
     if (c.autoscaler.failsafeAfterMinutes < 2 * c.autoscaler.scheduleMinutes) {
       ctx.addIssue({
