@@ -26,6 +26,8 @@ export const PROXY_METRICS = {
   requests: 'RequestCount',
   /** Requests in flight, sampled each second: Average and Maximum (Count). */
   inflight: 'InFlight',
+  /** Tunnels (WebSocket and other upgrades) open, sampled each second: Average and Maximum (Count). */
+  openTunnels: 'OpenTunnels',
   /** Time from request to end of response, as values/counts so percentiles can be read back (Milliseconds). */
   responseTime: 'ResponseTime',
   responses4xx: 'Responses4xx',
