@@ -54,6 +54,13 @@ export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
  */
 export const DEPLOY_MAX_HEALTHY_PERCENT = 200;
 
+/** Files a Fargate container may open: its default nofile limit, which the stacks do not raise. */
+export const FARGATE_NOFILE_LIMIT = 65_535;
+/** Of those, what a proxy keeps for everything but tunnels: listeners, client and upstream connections, AWS calls. */
+export const PROXY_FILES_FOR_REQUESTS = 5535;
+/** Each tunnel holds two sockets (the client's and the server's): the most a proxy task can carry. */
+export const MAX_TUNNELS_PER_PROXY_TASK = (FARGATE_NOFILE_LIMIT - PROXY_FILES_FOR_REQUESTS) / 2;
+
 /** Hours in the longest period of each kind: a budget must pay the minimum fleet for all of it. */
 export const LONGEST_PERIOD_HOURS: Readonly<Record<BudgetPeriod, number>> = { day: 24, week: 168, month: 31 * 24 };
 
@@ -231,6 +238,16 @@ export const deploymentConfig = z
             `(Fargate's sizes: ${FARGATE_SIZES_TEXT})`,
         });
       }
+    }
+    if (c.proxy.maxTunnels > MAX_TUNNELS_PER_PROXY_TASK) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['proxy', 'maxTunnels'],
+        message:
+          `must be at most ${MAX_TUNNELS_PER_PROXY_TASK}: each tunnel holds two sockets, and a Fargate container ` +
+          `may open ${FARGATE_NOFILE_LIMIT} files (its default nofile limit), leaving ` +
+          `${PROXY_FILES_FOR_REQUESTS} for the proxy's other connections; add proxies for more tunnels`,
+      });
     }
     for (const { field, message } of tunnelSettingsProblems(c.proxy)) {
       ctx.addIssue({ code: 'custom', path: ['proxy', field], message });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MAX_TUNNELS_PER_PROXY_TASK } from '#core/config/deployment.js';
 import {
   AFTER_SHUTDOWN_S,
   AFTER_TUNNEL_DRAIN_S,
@@ -49,6 +50,16 @@ describe('cdk.json context: the tunnel settings', () => {
     expect(attempt).toThrow(/ringmaster\.proxy\.tunnelDrainSeconds: expected a whole number from 0 to 3600/);
     bad.proxy.maxTunnels = 1_000_001;
     expect(attempt).toThrow(/ringmaster\.proxy\.maxTunnels: expected a whole number from 0 to 1000000/);
+  });
+
+  it('refuses more tunnels than a Fargate task has file descriptors for, saying why', () => {
+    const bad = structuredClone(valid);
+    bad.proxy.maxTunnels = MAX_TUNNELS_PER_PROXY_TASK + 1;
+    expect(() => parseRingmasterConfig(bad)).toThrow(
+      /ringmaster\.proxy\.maxTunnels: must be at most 30000: each tunnel holds two sockets, and a Fargate container may open 65535 files/,
+    );
+    bad.proxy.maxTunnels = MAX_TUNNELS_PER_PROXY_TASK;
+    expect(parseRingmasterConfig(bad).proxy.maxTunnels).toBe(30_000);
   });
 
   it('refuses an idle timeout the load balancer cannot match and a drain ECS would cut short, saying why', () => {
