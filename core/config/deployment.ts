@@ -245,8 +245,8 @@ export const deploymentConfig = z
         path: ['proxy', 'maxTunnels'],
         message:
           `must be at most ${MAX_TUNNELS_PER_PROXY_TASK}: each tunnel holds two sockets, and a Fargate container ` +
-          `may open ${FARGATE_NOFILE_LIMIT} files (its default nofile limit), leaving ` +
-          `${PROXY_FILES_FOR_REQUESTS} for the proxy's other connections; add proxies for more tunnels`,
+          `may open ${FARGATE_NOFILE_LIMIT} files (its default nofile limit), ${PROXY_FILES_FOR_REQUESTS} of them ` +
+          `kept for the proxy's other connections; add proxies for more tunnels`,
       });
     }
     for (const { field, message } of tunnelSettingsProblems(c.proxy)) {
