@@ -9,6 +9,7 @@ import { STRATEGY_NAMES } from '../balancing/strategies.js';
 import { perTaskAddOnUsdPerHour } from '../pricing/deployment-cost.js';
 import { type CpuArchitecture, taskHourlyUsd } from '../pricing/fargate.js';
 import { parseKeySource } from '../routing/key-source.js';
+import { tunnelSettingsProblems } from './proxy-timeouts.js';
 
 /** Fargate's valid cpu units; memory must suit the cpu (checked below). */
 const FARGATE_CPU = [256, 512, 1024, 2048, 4096] as const;
@@ -52,6 +53,13 @@ export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
  * agree: infra/constructs/fargate-tier.ts sets the services from this.
  */
 export const DEPLOY_MAX_HEALTHY_PERCENT = 200;
+
+/** Files a Fargate container may open: its default nofile limit, which the stacks do not raise. */
+export const FARGATE_NOFILE_LIMIT = 65_535;
+/** Of those, what a proxy keeps for everything but tunnels: listeners, client and upstream connections, AWS calls. */
+export const PROXY_FILES_FOR_REQUESTS = 5535;
+/** Each tunnel holds two sockets (the client's and the server's): the most a proxy task can carry. */
+export const MAX_TUNNELS_PER_PROXY_TASK = (FARGATE_NOFILE_LIMIT - PROXY_FILES_FOR_REQUESTS) / 2;
 
 /** Hours in the longest period of each kind: a budget must pay the minimum fleet for all of it. */
 export const LONGEST_PERIOD_HOURS: Readonly<Record<BudgetPeriod, number>> = { day: 24, week: 168, month: 31 * 24 };
@@ -118,6 +126,15 @@ export const deploymentConfig = z
             ctx.addIssue({ code: 'custom', message: (err as Error).message });
           }
         }),
+        /**
+         * A tunnel (WebSocket or other upgrade) with no bytes either way for this long is closed.
+         * The load balancer's idle timeout is raised to at least this (proxy-timeouts.ts).
+         */
+        tunnelIdleTimeoutSeconds: int(1, 86_400).default(300),
+        /** Open tunnels one proxy carries; beyond it a new upgrade gets 503 with Retry-After. 0: none. */
+        maxTunnels: int(0, 1_000_000).default(10_000),
+        /** On SIGTERM or /rm, open tunnels get this long before they are closed. */
+        tunnelDrainSeconds: int(0, 3600).default(20),
         ...task,
       })
       .strict(),
@@ -221,6 +238,19 @@ export const deploymentConfig = z
             `(Fargate's sizes: ${FARGATE_SIZES_TEXT})`,
         });
       }
+    }
+    if (c.proxy.maxTunnels > MAX_TUNNELS_PER_PROXY_TASK) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['proxy', 'maxTunnels'],
+        message:
+          `must be at most ${MAX_TUNNELS_PER_PROXY_TASK}: each tunnel holds two sockets, and a Fargate container ` +
+          `may open ${FARGATE_NOFILE_LIMIT} files (its default nofile limit), ${PROXY_FILES_FOR_REQUESTS} of them ` +
+          `kept for the proxy's other connections; add proxies for more tunnels`,
+      });
+    }
+    for (const { field, message } of tunnelSettingsProblems(c.proxy)) {
+      ctx.addIssue({ code: 'custom', path: ['proxy', field], message });
     }
     if (c.autoscaler.failsafeAfterMinutes < 2 * c.autoscaler.scheduleMinutes) {
       ctx.addIssue({

@@ -16,6 +16,7 @@ import {
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEPLOY_MAX_HEALTHY_PERCENT } from '#core/config/deployment.js';
+import { FARGATE_MAX_STOP_TIMEOUT_S } from '#core/config/proxy-timeouts.js';
 import type { CpuArchitecture as PricedArchitecture } from '#core/pricing/fargate.js';
 import { acknowledgeNag } from '../nag.js';
 import { InitialCount } from './initial-count.js';
@@ -28,9 +29,6 @@ export type TierPlacement = Pick<
   FargateTierProps,
   'cluster' | 'image' | 'cpu' | 'memoryMiB' | 'architecture' | 'desiredCount' | 'taskSubnets' | 'assignPublicIp'
 >;
-
-/** Fargate stops a container at most this long after SIGTERM. */
-const FARGATE_MAX_STOP_TIMEOUT_S = 120;
 
 export interface FargateTierProps {
   readonly cluster: ICluster;

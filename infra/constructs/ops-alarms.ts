@@ -32,6 +32,12 @@ export interface OpsAlarmsProps {
   readonly missedTicks?: number;
 }
 
+/**
+ * Share of proxy.maxTunnels at which a proxy's open tunnels page: near the cap, new upgrades are about
+ * to get 503, and the autoscaler sizes the proxies by requests and CPU, not by tunnels.
+ */
+export const TUNNELS_NEAR_LIMIT_FRACTION = 0.9;
+
 /** The alarms an operator is paged for, each with its threshold from the deployment config. */
 export class OpsAlarms extends Construct {
   readonly p99: Alarm;
@@ -43,6 +49,8 @@ export class OpsAlarms extends Construct {
   readonly spend80: Alarm;
   readonly spend100: Alarm;
   readonly belowMinimum: Alarm;
+  /** Absent when proxy.maxTunnels is 0 (no tunnels at all). */
+  readonly tunnelsNearLimit: Alarm | undefined;
 
   constructor(scope: Construct, id: string, props: OpsAlarmsProps) {
     super(scope, id);
@@ -146,6 +154,22 @@ export class OpsAlarms extends Construct {
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+    const maxTunnels = config.proxy.maxTunnels;
+    this.tunnelsNearLimit =
+      maxTunnels === 0
+        ? undefined
+        : alarm('TunnelsNearLimit', {
+            alarmDescription:
+              `Ringmaster ${env}: a proxy has had ${TUNNELS_NEAR_LIMIT_FRACTION * 100}% or more of its ${maxTunnels} ` +
+              'tunnels (proxy.maxTunnels) open for 3 of 5 minutes; beyond the cap new upgrades get 503: add proxies or raise the cap',
+            // Maximum: the busiest proxy (every proxy publishes under the same dimensions).
+            metric: metrics.proxy(PROXY_METRICS.openTunnels, { statistic: 'Maximum' }),
+            threshold: Math.ceil(maxTunnels * TUNNELS_NEAR_LIMIT_FRACTION),
+            comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluationPeriods: 5,
+            datapointsToAlarm: 3,
+            treatMissingData: TreatMissingData.NOT_BREACHING,
+          });
   }
 
   get all(): Alarm[] {
@@ -159,6 +183,7 @@ export class OpsAlarms extends Construct {
       this.spend80,
       this.spend100,
       this.belowMinimum,
+      ...(this.tunnelsNearLimit === undefined ? [] : [this.tunnelsNearLimit]),
     ];
   }
 }

@@ -36,7 +36,8 @@ const HEIGHT = 6;
 
 /**
  * One dashboard read top to bottom: alarms; traffic (rate, latency against
- * the SLO, errors, healthy servers); capacity (desired against running per
+ * the SLO, errors, requests in flight and open tunnels per proxy, healthy
+ * servers); capacity (desired against running per
  * tier, with the configured bounds); money (spend and projection against the
  * budget, periods the budget held a tier back); the autoscaler itself.
  */
@@ -98,6 +99,26 @@ export class OpsDashboard extends Construct {
           metrics.proxy(PROXY_METRICS.responses4xx, { statistic: 'Sum', label: '4xx', color: Color.ORANGE }),
           metrics.proxy(PROXY_METRICS.responses5xx, { statistic: 'Sum', label: '5xx', color: Color.RED }),
         ],
+      }),
+    );
+    // Every proxy publishes under the same dimensions: Maximum is the busiest proxy, Average the mean one.
+    const perProxy = (name: typeof PROXY_METRICS.inflight | typeof PROXY_METRICS.openTunnels) => [
+      metrics.proxy(name, { statistic: 'Maximum', label: 'busiest proxy' }),
+      metrics.proxy(name, { statistic: 'Average', label: 'average proxy' }),
+    ];
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Requests in flight per proxy',
+        width: HALF,
+        height: HEIGHT,
+        left: perProxy(PROXY_METRICS.inflight),
+      }),
+      new GraphWidget({
+        title: 'Open tunnels per proxy (WebSocket and other upgrades)',
+        width: HALF,
+        height: HEIGHT,
+        left: perProxy(PROXY_METRICS.openTunnels),
+        leftAnnotations: [{ value: config.proxy.maxTunnels, label: 'proxy.maxTunnels (then 503)', color: Color.RED }],
       }),
     );
     this.dashboard.addWidgets(

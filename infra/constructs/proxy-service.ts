@@ -14,6 +14,8 @@ import {
 import { Effect, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { DeploymentConfig } from '#core/config/deployment.js';
+import { proxyTimeouts, tunnelSettingsProblems } from '#core/config/proxy-timeouts.js';
 import { acknowledgeNag } from '../nag.js';
 import { FargateTier, type TierPlacement } from './fargate-tier.js';
 import { type RecordsTables, recordsTableList, recordsTableNames } from './records-tables.js';
@@ -46,17 +48,10 @@ export interface ProxyServiceProps extends TierPlacement {
    */
   readonly certificateArn?: string;
   /**
-   * How long the load balancer keeps sending in-flight requests to a
-   * deregistering task before ECS sends it SIGTERM.
-   * @default Duration.seconds(30)
+   * The tunnel settings; the tier's timeouts follow from them (core/config/proxy-timeouts.ts): the load
+   * balancer's idle timeout, the proxy's keep-alive, shutdown and drain timeouts, the stop timeout.
    */
-  readonly deregistrationDelay?: Duration;
-  /**
-   * SIGTERM to SIGKILL: the proxy finishes in-flight requests within
-   * SHUTDOWN_TIMEOUT_MS (25 s), so this leaves it margin.
-   * @default Duration.seconds(60)
-   */
-  readonly stopTimeout?: Duration;
+  readonly tunnels: Pick<DeploymentConfig['proxy'], 'tunnelIdleTimeoutSeconds' | 'tunnelDrainSeconds' | 'maxTunnels'>;
 }
 
 /**
@@ -77,12 +72,9 @@ export class ProxyService extends Construct {
     if (reserved !== undefined) {
       throw new Error(`ProxyService: ${reserved} must not be a plain environment value; it comes from adminToken`);
     }
-    const deregistrationDelay = props.deregistrationDelay ?? Duration.seconds(30);
-    if (deregistrationDelay.toSeconds() > 3600) {
-      throw new Error(
-        `ProxyService: deregistrationDelay must be at most 3600 s, got ${deregistrationDelay.toSeconds()} s`,
-      );
-    }
+    const problem = tunnelSettingsProblems(props.tunnels)[0];
+    if (problem !== undefined) throw new Error(`ProxyService: tunnels.${problem.field} ${problem.message}`);
+    const timeouts = proxyTimeouts(props.tunnels);
     const { ring, records } = props.tables;
     this.scheme = props.certificateArn === undefined ? 'http' : 'https';
     this.tier = new FargateTier(this, 'Proxy', {
@@ -97,6 +89,8 @@ export class ProxyService extends Construct {
       assignPublicIp: props.assignPublicIp,
       environment: {
         ...props.environment,
+        ...Object.fromEntries(Object.entries(timeouts.env).map(([name, ms]) => [name, String(ms)])),
+        MAX_TUNNELS: String(props.tunnels.maxTunnels),
         PROXY_PORT: String(PROXY_DATA_PORT),
         ADMIN_PORT: String(PROXY_ADMIN_PORT),
         MEMBERSHIP: 'dynamodb',
@@ -104,7 +98,8 @@ export class ProxyService extends Construct {
         ...recordsTableNames(records),
       },
       secrets: { ADMIN_TOKEN: EcsSecret.fromSecretsManager(props.adminToken) },
-      stopTimeout: props.stopTimeout ?? Duration.seconds(60),
+      // SIGTERM to SIGKILL: covers the tunnels' drain, the shutdown timeout and the last metrics flush.
+      stopTimeout: Duration.seconds(timeouts.stopTimeoutS),
       // New proxies need a first Ring scan and health round before they answer well.
       healthCheckGracePeriod: Duration.seconds(30),
     });
@@ -131,7 +126,13 @@ export class ProxyService extends Construct {
       Port.tcp(PROXY_ADMIN_PORT),
       'admin API from inside the VPC only',
     );
-    this.loadBalancer = new ApplicationLoadBalancer(this, 'LoadBalancer', { vpc, internetFacing: true });
+    this.loadBalancer = new ApplicationLoadBalancer(this, 'LoadBalancer', {
+      vpc,
+      internetFacing: true,
+      // At least the tunnels' idle timeout, so the load balancer never cuts a tunnel the proxy would keep;
+      // below the proxy's keep-alive, so the load balancer closes an idle keep-alive connection first.
+      idleTimeout: Duration.seconds(timeouts.loadBalancerIdleTimeoutS),
+    });
     // With a certificate, clients get HTTPS on 443 and port 80 only redirects there; without one,
     // plain HTTP on 80 (traffic crosses the internet unencrypted: see docs/deploying.md).
     const listener =
@@ -152,7 +153,7 @@ export class ProxyService extends Construct {
       port: PROXY_DATA_PORT,
       protocol: ApplicationProtocol.HTTP,
       targets: [this.tier.service.loadBalancerTarget({ containerName: 'app', containerPort: PROXY_DATA_PORT })],
-      deregistrationDelay,
+      deregistrationDelay: Duration.seconds(timeouts.deregistrationDelayS),
       healthCheck: {
         // The data port forwards every path to a server; /healthz on the admin port is the proxy's own.
         port: String(PROXY_ADMIN_PORT),

@@ -61,6 +61,7 @@ export class ServiceStack extends Stack {
       desiredCount: config.proxy.desiredCount,
       ...(config.certificateArn === undefined ? {} : { certificateArn: config.certificateArn }),
       tables: dataTables,
+      tunnels: config.proxy,
       adminToken: adminToken.secret,
       adminPeer: Peer.ipv4(VPC_CIDR),
       metricsNamespace: config.monitoring.metricsNamespace,

@@ -111,19 +111,24 @@ describe('construct props', () => {
     ).toThrow('FargateTier F4: TOKEN is both a secret and a plain environment value');
   });
 
-  it('ProxyService: the admin token never as a plain value; a deregistration delay ELB accepts', () => {
+  it('ProxyService: the admin token never as a plain value; tunnel settings whose timeouts can hold', () => {
     const { stack, tier, table } = fixture();
     const props = {
       ...tier,
       tables: { ring: table, records: { shards: table, map: table, records: table } },
       adminToken: new Secret(stack, 'Token'),
       metricsNamespace: 'Ringmaster',
+      tunnels: config.proxy,
     };
     expect(() => new ProxyService(stack, 'P1', { ...props, environment: { ADMIN_TOKEN: 'x'.repeat(40) } })).toThrow(
       'ProxyService: ADMIN_TOKEN must not be a plain environment value; it comes from adminToken',
     );
-    expect(() => new ProxyService(stack, 'P2', { ...props, deregistrationDelay: Duration.hours(2) })).toThrow(
-      'ProxyService: deregistrationDelay must be at most 3600 s, got 7200 s',
+    const tunnels = (change: Partial<typeof config.proxy>) => ({ ...props, tunnels: { ...config.proxy, ...change } });
+    expect(() => new ProxyService(stack, 'P2', tunnels({ tunnelDrainSeconds: 101 }))).toThrow(
+      /^ProxyService: tunnels\.tunnelDrainSeconds must be at most 100 s: after SIGTERM/,
+    );
+    expect(() => new ProxyService(stack, 'P3', tunnels({ tunnelIdleTimeoutSeconds: 4001 }))).toThrow(
+      /^ProxyService: tunnels\.tunnelIdleTimeoutSeconds must be at most 4000 s: the load balancer's idle timeout/,
     );
   });
 

@@ -1,6 +1,13 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseDeploymentConfig } from '#core/config/deployment.js';
 import { AUTOSCALER_METRICS, PROXY_METRICS } from '#core/telemetry/metric-names.js';
+import { ContractMetrics } from '#infra/constructs/contract-metrics.js';
+import { OpsAlarms } from '#infra/constructs/ops-alarms.js';
 import { type Synthesized, shippedConfig, synthesize } from './synth.js';
 
 let s: Synthesized;
@@ -39,6 +46,8 @@ describe('dashboard', () => {
     const names = new Set(chartedMetrics().map((m) => m[1]));
     for (const name of [
       PROXY_METRICS.requests,
+      PROXY_METRICS.inflight,
+      PROXY_METRICS.openTunnels,
       PROXY_METRICS.responseTime,
       PROXY_METRICS.responses4xx,
       PROXY_METRICS.responses5xx,
@@ -68,6 +77,8 @@ describe('dashboard', () => {
         'Requests per second (proxy)',
         'Response time p50 / p99 (ms)',
         '4xx / 5xx responses',
+        'Requests in flight per proxy',
+        'Open tunnels per proxy (WebSocket and other upgrades)',
         'Healthy servers (as the proxies see them)',
         'Desired vs running proxies',
         'Desired vs running servers',
@@ -90,7 +101,35 @@ describe('dashboard', () => {
       ),
     ).toEqual([120, 150]);
     const alarms = body.widgets.find((w) => w.properties.title === 'Alarms');
-    expect(alarms?.properties.alarms).toHaveLength(13);
+    expect(alarms?.properties.alarms).toHaveLength(14);
+  });
+
+  it('charts in-flight requests and open tunnels side by side, per proxy (Maximum and Average), against the cap', () => {
+    const widget = (title: string) => body.widgets.find((w) => w.properties.title === title);
+    const inflight = widget('Requests in flight per proxy');
+    const tunnels = widget('Open tunnels per proxy (WebSocket and other upgrades)');
+    // The CDK leaves out the graph's default statistic, Average.
+    const charted = (w: typeof inflight) =>
+      ((w?.properties.metrics ?? []) as unknown[][]).map((m) => [
+        m[1],
+        (m.at(-1) as { stat?: string }).stat ?? 'Average',
+      ]);
+    expect(charted(inflight)).toEqual([
+      [PROXY_METRICS.inflight, 'Maximum'],
+      [PROXY_METRICS.inflight, 'Average'],
+    ]);
+    expect(charted(tunnels)).toEqual([
+      [PROXY_METRICS.openTunnels, 'Maximum'],
+      [PROXY_METRICS.openTunnels, 'Average'],
+    ]);
+    expect(JSON.stringify(tunnels?.properties.metrics)).toContain('"Service","proxy"');
+    expect(tunnels?.properties.annotations).toEqual({
+      horizontal: [expect.objectContaining({ value: s.config.proxy.maxTunnels })],
+    });
+    // Next to each other, on one row.
+    expect(body.widgets.indexOf(tunnels as (typeof body.widgets)[number])).toBe(
+      body.widgets.indexOf(inflight as (typeof body.widgets)[number]) + 1,
+    );
   });
 });
 
@@ -156,8 +195,49 @@ describe('alarms', () => {
     }
   });
 
+  it('pages when the busiest proxy holds 90% of proxy.maxTunnels open for 3 of 5 minutes', () => {
+    expect(alarm('TunnelsNearLimit')).toMatchObject({
+      MetricName: PROXY_METRICS.openTunnels,
+      Namespace: 'Ringmaster',
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 9000,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'notBreaching',
+      Dimensions: [
+        { Name: 'Environment', Value: 'dev' },
+        { Name: 'Service', Value: 'proxy' },
+      ],
+    });
+    expect(s.config.proxy.maxTunnels).toBe(10_000);
+  });
+
+  it('has no tunnel alarm when proxy.maxTunnels is 0 (the proxies carry no tunnels)', () => {
+    const stack = new Stack(new App(), 'NoTunnels');
+    const config = parseDeploymentConfig({ ...shippedConfig(), proxy: { ...shippedConfig().proxy, maxTunnels: 0 } });
+    const alarms = new OpsAlarms(stack, 'Alarms', {
+      config,
+      metrics: new ContractMetrics('Ringmaster', 'dev'),
+      autoscaler: new LambdaFunction(stack, 'Fn', {
+        runtime: Runtime.NODEJS_24_X,
+        handler: 'x',
+        code: Code.fromInline('x'),
+      }),
+      action: new SnsAction(new Topic(stack, 'Topic')),
+    });
+    expect(alarms.tunnelsNearLimit).toBeUndefined();
+    expect(alarms.all).toHaveLength(9);
+    const names = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => a.Properties.MetricName,
+    );
+    expect(names).toHaveLength(9);
+    expect(names).not.toContain(PROXY_METRICS.openTunnels);
+  });
+
   it('sends every alarm and recovery to one SNS topic, with the configured email subscribed', () => {
-    s.monitoring.resourceCountIs('AWS::CloudWatch::Alarm', 13);
+    s.monitoring.resourceCountIs('AWS::CloudWatch::Alarm', 14);
     const [topic] = Object.keys(s.monitoring.findResources('AWS::SNS::Topic'));
     s.monitoring.allResourcesProperties('AWS::CloudWatch::Alarm', {
       AlarmActions: [{ Ref: topic }],

@@ -6,6 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDeploymentConfig } from '#core/config/deployment.js';
 import { SERVER_PORT } from '#infra/constructs/server-service.js';
+import { loadProxyConfig } from '#proxy/config.js';
 import { type Synthesized, shippedConfig, synthesize } from './synth.js';
 
 const runFile = promisify(execFile);
@@ -24,6 +25,10 @@ beforeAll(() => {
   config.servers.image = 'public.ecr.aws/example/server:1.2.3';
   config.certificateArn = CERTIFICATE_ARN;
   config.recordsApi = true;
+  // Tunnel settings off the defaults: a longer idle timeout and drain move every timeout they order.
+  config.proxy.tunnelIdleTimeoutSeconds = 500;
+  config.proxy.tunnelDrainSeconds = 60;
+  config.proxy.maxTunnels = 2500;
   natX86 = synthesize({ config });
 }, 120_000);
 
@@ -227,6 +232,72 @@ describe('proxy and server services', () => {
     shipped.service.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       TargetGroupAttributes: Match.arrayWith([{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }]),
     });
+  });
+
+  it('raises the load balancer idle timeout to at least the tunnel idle timeout, under the proxy keep-alive', () => {
+    for (const [s, idleS, keepAliveMs] of [
+      [shipped, 300, 305_000],
+      [natX86, 500, 505_000],
+    ] as const) {
+      const tunnelIdleS = s.config.proxy.tunnelIdleTimeoutSeconds;
+      const attributes = resource(s, 'AWS::ElasticLoadBalancingV2::LoadBalancer', 'ProxyLoadBalancer').Properties
+        .LoadBalancerAttributes as { Key: string; Value: string }[];
+      const albIdle = Number(attributes.find((a) => a.Key === 'idle_timeout.timeout_seconds')?.Value);
+      expect(albIdle).toBe(idleS);
+      expect(albIdle).toBeGreaterThanOrEqual(tunnelIdleS);
+      const env = envOf(container(s, 'ProxyTask'));
+      expect(env.TUNNEL_IDLE_TIMEOUT_MS).toBe(String(tunnelIdleS * 1000));
+      expect(env.CLIENT_KEEPALIVE_TIMEOUT_MS).toBe(String(keepAliveMs));
+      expect(Number(env.CLIENT_KEEPALIVE_TIMEOUT_MS)).toBeGreaterThan(albIdle * 1000);
+    }
+  });
+
+  it('gives the proxy the tunnel cap and drain, and leaves the drain inside the shutdown and stop timeouts', () => {
+    for (const [s, stopS, shutdownMs, drainTimeoutMs] of [
+      [shipped, 60, 25_000, 30_000],
+      [natX86, 80, 65_000, 65_000],
+    ] as const) {
+      const proxy = container(s, 'ProxyTask');
+      const env = envOf(proxy);
+      expect(env).toMatchObject({
+        MAX_TUNNELS: String(s.config.proxy.maxTunnels),
+        TUNNEL_DRAIN_MS: String(s.config.proxy.tunnelDrainSeconds * 1000),
+        SHUTDOWN_TIMEOUT_MS: String(shutdownMs),
+        DRAIN_TIMEOUT_MS: String(drainTimeoutMs),
+      });
+      expect(proxy.StopTimeout).toBe(stopS);
+      // SIGTERM: the tunnels' drain, then the shutdown deadline, then the last metrics flush, before SIGKILL.
+      const drainMs = Number(env.TUNNEL_DRAIN_MS);
+      expect(Number(env.SHUTDOWN_TIMEOUT_MS)).toBeGreaterThan(drainMs);
+      expect((proxy.StopTimeout as number) * 1000).toBeGreaterThan(Number(env.SHUTDOWN_TIMEOUT_MS));
+      // /rm: the proxy waits out the tunnels' drain before it stops a server.
+      expect(Number(env.DRAIN_TIMEOUT_MS)).toBeGreaterThan(drainMs);
+      s.service.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+        TargetGroupAttributes: Match.arrayWith([{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }]),
+      });
+    }
+    expect(natX86.config.proxy.maxTunnels).toBe(2500);
+  });
+
+  it("gives the proxy an environment the proxy's own config schema accepts", () => {
+    for (const s of [shipped, natX86]) {
+      // Table, cluster and service names are deploy-time tokens; any valid name stands in for them.
+      const env = Object.fromEntries(
+        Object.entries(envOf(container(s, 'ProxyTask'))).map(([name, value]) => [
+          name,
+          typeof value === 'string' ? value : `deployed-${name.toLowerCase().replaceAll('_', '-')}`,
+        ]),
+      );
+      const loaded = loadProxyConfig({ ...env, ADMIN_TOKEN: 'x'.repeat(48) });
+      expect(loaded).toMatchObject({
+        CLIENT_KEEPALIVE_TIMEOUT_MS: Number(env.CLIENT_KEEPALIVE_TIMEOUT_MS),
+        SHUTDOWN_TIMEOUT_MS: Number(env.SHUTDOWN_TIMEOUT_MS),
+        DRAIN_TIMEOUT_MS: Number(env.DRAIN_TIMEOUT_MS),
+        MEMBERSHIP: 'dynamodb',
+        SCALER: 'ecs',
+        METRICS_SINK: 'cloudwatch',
+      });
+    }
   });
 
   it('health-checks the proxy on the admin port /healthz, which needs no token', () => {
