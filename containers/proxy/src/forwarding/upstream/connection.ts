@@ -18,6 +18,17 @@ import type { LlhttpPool } from './pool.js';
 /** TCP keep-alive probes on upstream sockets, as undici's connector sets them. */
 const TCP_KEEPALIVE_MS = 60_000;
 
+/** The size of the one buffer every upstream socket reads into (libuv's own suggestion per read). */
+const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * Every upstream socket reads into this one buffer (net's documented `onread` option), and the
+ * parser consumes each read before the next can land in it: llhttp copies what it hands over
+ * (header strings, body chunks), so nothing refers to the buffer after `data()` returns. This
+ * skips the per-read Buffer allocation and the Readable stream's push and 'data' event, a
+ * measurable share of the CPU per request (docs/benchmarks.md, "CPU per request").
+ */
+const READ_BUFFER = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+
 enum Phase {
   Connecting = 0,
   Idle = 1,
@@ -29,6 +40,23 @@ enum Phase {
 }
 
 // Listeners beyond the base's, shared by every socket and body: `this` leads to the connection.
+/** A socket to `host:port` whose reads land in READ_BUFFER and go straight to its connection's parser. */
+function connectUpstream(host: string, port: number): Socket {
+  // One closure per socket (not per request): `onread` callbacks are not documented to get the socket as `this`.
+  const socket: Socket = connect({
+    host,
+    port,
+    noDelay: true,
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (nread: number) => {
+        connectionOf<UpstreamConnection>(socket).data(READ_BUFFER.subarray(0, nread));
+        return true;
+      },
+    },
+  });
+  return socket;
+}
 function onConnect(this: Socket): void {
   connectionOf<UpstreamConnection>(this).connected();
 }
@@ -85,12 +113,7 @@ export class UpstreamConnection extends Http1Connection {
 
   constructor(pool: LlhttpPool, call: Call) {
     const { llhttp } = pool.client;
-    super(
-      connect({ host: pool.host, port: pool.port, noDelay: true }),
-      llhttp,
-      llhttp.RESPONSE,
-      pool.options.maxHeaderBytes,
-    );
+    super(connectUpstream(pool.host, pool.port), llhttp, llhttp.RESPONSE, pool.options.maxHeaderBytes);
     this.pool = pool;
     this.call = call;
     call.connection = this;
