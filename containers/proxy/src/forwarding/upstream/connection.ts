@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { nowMs } from '../clock.js';
 import {
   UpstreamBodyTimeoutError,
   UpstreamConnectError,
@@ -117,13 +118,13 @@ export class UpstreamConnection extends Http1Connection {
     this.pool = pool;
     this.call = call;
     call.connection = this;
-    this.since = performance.now();
+    this.since = nowMs();
     this.idleLimitMs = pool.options.idleTimeoutMs;
     this.resume = () => {
       if (!this.paused) return;
       this.paused = false;
       // The body timeout counts from here: the silence while paused was ours.
-      this.since = performance.now();
+      this.since = nowMs();
       this.socket.resume();
     };
     this.socket.on('connect', onConnect);
@@ -149,12 +150,12 @@ export class UpstreamConnection extends Http1Connection {
     const call = this.call;
     // The request was abandoned while we connected: the socket serves the next one instead.
     if (call === null) this.pool.release(this);
-    else this.start(call, performance.now());
+    else this.start(call, nowMs());
   }
 
   becomeIdle(): void {
     this.phase = Phase.Idle;
-    this.since = performance.now();
+    this.since = nowMs();
   }
 
   /** Writes `call`'s request on this (connected, idle) socket. */
@@ -209,7 +210,7 @@ export class UpstreamConnection extends Http1Connection {
       ok = socket.write(chunk);
     }
     // Like undici, a body still uploading keeps the headers timeout from running out.
-    if (this.phase === Phase.Waiting) this.since = performance.now();
+    if (this.phase === Phase.Waiting) this.since = nowMs();
     if (!ok) {
       this.bodyPaused = true;
       call.body?.pause();
@@ -253,7 +254,7 @@ export class UpstreamConnection extends Http1Connection {
       this.socket.destroy();
       return;
     }
-    if (this.phase === Phase.Reading) this.since = performance.now();
+    if (this.phase === Phase.Reading) this.since = nowMs();
     const result = this.parser.execute(chunk);
     if (this.messageDone) this.complete(typeof result === 'number');
     else if (typeof result !== 'number' && this.call !== null) this.fail(new UpstreamProtocolError(result));
@@ -289,7 +290,7 @@ export class UpstreamConnection extends Http1Connection {
     this.keepAlive = keepAlive;
     if (keepAlive) this.readKeepAliveHint(raw);
     this.phase = Phase.Reading;
-    this.since = performance.now();
+    this.since = nowMs();
     if (!call.handler.onHeaders(statusCode, raw, this.resume)) this.pause();
     // HEAD answers, 204 and 304 have no body whatever their Content-Length says.
     return call.method === 'HEAD' || statusCode === 204 || statusCode === 304 ? 1 : 0;
