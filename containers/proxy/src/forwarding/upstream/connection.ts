@@ -40,7 +40,6 @@ enum Phase {
   Closed = 4,
 }
 
-// Listeners beyond the base's, shared by every socket and body: `this` leads to the connection.
 /** A socket to `host:port` whose reads land in READ_BUFFER and go straight to its connection's parser. */
 function connectUpstream(host: string, port: number): Socket {
   // One closure per socket (not per request): `onread` callbacks are not documented to get the socket as `this`.
@@ -58,6 +57,8 @@ function connectUpstream(host: string, port: number): Socket {
   });
   return socket;
 }
+
+// Listeners beyond the base's, shared by every socket and body: `this` leads to the connection.
 function onConnect(this: Socket): void {
   connectionOf<UpstreamConnection>(this).connected();
 }
