@@ -87,7 +87,24 @@ function parsePlanes(text: string): Plane[] {
 /** `--planes net,http`: the data planes Ringmaster is measured on, each against nginx in the same rounds. */
 const PLANES = parsePlanes(argText('--planes', 'net,http'));
 /** `--only a,b`: measure only these targets (and nginx); all when absent. */
-const ONLY = process.argv.includes('--only') ? new Set(argText('--only', '').split(',')) : undefined;
+const TARGET_NAMES = [
+  'direct',
+  'ringmaster',
+  'ringmasterHttp',
+  'ringmasterUndici',
+  'nginx',
+  'haproxy',
+  'httpProxy',
+  'fastifyProxy',
+];
+function parseOnly(text: string): Set<string> {
+  const names = text.split(',').map((n) => n.trim());
+  for (const n of names) {
+    if (!TARGET_NAMES.includes(n)) throw new Error(`--only: "${n}" is not a target (${TARGET_NAMES.join(', ')})`);
+  }
+  return new Set(names);
+}
+const ONLY = process.argv.includes('--only') ? parseOnly(argText('--only', '')) : undefined;
 const wanted = (name: string) => ONLY === undefined || ONLY.has(name) || name === 'nginx';
 /**
  * `--upstream-client llhttp|undici` picks the upstream client of `ringmaster` (default llhttp).
