@@ -9,6 +9,12 @@
  * ratios are reported, not only the medians. Each proxy's CPU per request
  * comes from /proc. Then a fixed 1k rps run for the p99 Ringmaster adds over
  * direct.
+ *
+ * Ringmaster runs on each data plane `--planes` names (default `net,http`): `ringmaster` is the
+ * `net` plane, `ringmasterHttp` the node:http one. Every round gives each plane's CPU per request,
+ * requests/s and p99 as ratios to nginx's in that round (`rounds[].cpuRatioVsNginx`, …), and
+ * `vsNginxByPlane` their medians over the rounds: the figures issue 19's targets are read from.
+ * `--only a,b` measures only the named targets (nginx is always kept: every ratio needs it).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -64,15 +70,42 @@ async function startBackends(): Promise<{ procs: Started[]; addresses: string[] 
   return { procs: servers.map((s) => s.proc), addresses: servers.map((s) => s.address) };
 }
 
-/**
- * `--data-plane net|http` picks the data plane measured as `ringmaster` (default net). The
- * node:http plane always runs too, as `ringmasterHttp`: the reference the net plane must beat.
- */
 const argText = (name: string, fallback: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 };
-const RINGMASTER_DATA_PLANE = argText('--data-plane', 'net');
+/** The proxy's DATA_PLANE values, and the target each is measured as. */
+const PLANE_TARGETS = { net: 'ringmaster', http: 'ringmasterHttp' } as const;
+type Plane = keyof typeof PLANE_TARGETS;
+function parsePlanes(text: string): Plane[] {
+  const planes = text.split(',').map((p) => p.trim());
+  for (const p of planes) {
+    if (!(p in PLANE_TARGETS)) throw new Error(`--planes: "${p}" is not a data plane (net, http)`);
+  }
+  return [...new Set(planes)] as Plane[];
+}
+/** `--planes net,http`: the data planes Ringmaster is measured on, each against nginx in the same rounds. */
+const PLANES = parsePlanes(argText('--planes', 'net,http'));
+/** `--only a,b`: measure only these targets (and nginx); all when absent. */
+const TARGET_NAMES = [
+  'direct',
+  'ringmaster',
+  'ringmasterHttp',
+  'ringmasterUndici',
+  'nginx',
+  'haproxy',
+  'httpProxy',
+  'fastifyProxy',
+];
+function parseOnly(text: string): Set<string> {
+  const names = text.split(',').map((n) => n.trim());
+  for (const n of names) {
+    if (!TARGET_NAMES.includes(n)) throw new Error(`--only: "${n}" is not a target (${TARGET_NAMES.join(', ')})`);
+  }
+  return new Set(names);
+}
+const ONLY = process.argv.includes('--only') ? parseOnly(argText('--only', '')) : undefined;
+const wanted = (name: string) => ONLY === undefined || ONLY.has(name) || name === 'nginx';
 /**
  * `--upstream-client llhttp|undici` picks the upstream client of `ringmaster` (default llhttp).
  * The same data plane on undici always runs too, as `ringmasterUndici`: the client it replaced.
@@ -269,16 +302,21 @@ async function main(): Promise<void> {
   if (!useWrk)
     notes.push('wrk not installed: autocannon (in-process Node) generated the load, which competes for the same cores');
   const backends = await startBackends();
-  const targets: Record<string, Target> = { direct: { url: backends.addresses[0] as string } };
-  targets.ringmaster = await startRingmaster(backends.addresses, RINGMASTER_DATA_PLANE);
-  targets.ringmasterHttp = await startRingmaster(backends.addresses, 'http');
-  targets.ringmasterUndici = await startRingmaster(backends.addresses, RINGMASTER_DATA_PLANE, 'undici');
+  const targets: Record<string, Target> = {};
+  if (wanted('direct')) targets.direct = { url: backends.addresses[0] as string };
+  for (const plane of PLANES) {
+    const name = PLANE_TARGETS[plane];
+    if (wanted(name)) targets[name] = await startRingmaster(backends.addresses, plane);
+  }
+  if (PLANES.includes('net') && wanted('ringmasterUndici')) {
+    targets.ringmasterUndici = await startRingmaster(backends.addresses, 'net', 'undici');
+  }
   if (has('nginx')) targets.nginx = await startNginx(backends.addresses);
   else notes.push('nginx not installed (apt-get install nginx-light)');
-  if (has('haproxy')) targets.haproxy = await startHaproxy(backends.addresses);
-  else notes.push('haproxy not installed (apt-get install haproxy)');
-  targets.httpProxy = await startNodePeer('node-http-proxy.js', backends.addresses);
-  targets.fastifyProxy = await startNodePeer('fastify-http-proxy.js', backends.addresses);
+  if (!has('haproxy')) notes.push('haproxy not installed (apt-get install haproxy)');
+  else if (wanted('haproxy')) targets.haproxy = await startHaproxy(backends.addresses);
+  if (wanted('httpProxy')) targets.httpProxy = await startNodePeer('node-http-proxy.js', backends.addresses);
+  if (wanted('fastifyProxy')) targets.fastifyProxy = await startNodePeer('fastify-http-proxy.js', backends.addresses);
 
   const measure = async (url: string, seconds: number) =>
     useWrk ? runWrk(url, seconds) : await runAutocannon(url, seconds);
@@ -313,6 +351,16 @@ async function main(): Promise<void> {
     const nginx = figures.nginx;
     const haproxy = figures.haproxy;
     const direct = figures.direct;
+    const planeRatios = (r: number, plane: Plane) => {
+      const sample = samples[PLANE_TARGETS[plane]]?.[r];
+      const nginxSample = samples.nginx?.[r];
+      return {
+        cpu: ratio(sample?.cpuUsPerRequest ?? undefined, nginxSample?.cpuUsPerRequest ?? undefined),
+        rps: ratio(sample?.rps, nginxSample?.rps),
+        p99: ratio(sample?.p99Ms, nginxSample?.p99Ms),
+      };
+    };
+    const byPlane = <T>(f: (plane: Plane) => T) => Object.fromEntries(PLANES.map((p) => [p, f(p)]));
     const bestNodeName = NODE_PEERS.reduce((best, n) =>
       (figures[n]?.rps ?? 0) > (figures[best]?.rps ?? 0) ? n : best,
     );
@@ -329,13 +377,33 @@ async function main(): Promise<void> {
         ratioVsRingmasterHttp: ratio(rps('ringmaster'), rps('ringmasterHttp')),
         ratioVsRingmasterUndici: ratio(rps('ringmaster'), rps('ringmasterUndici')),
         p99RatioVsNginx: ratio(p99('ringmaster'), p99('nginx')),
+        /** Each plane's CPU per request / nginx's in this round. */
+        cpuRatioVsNginx: byPlane((p) => planeRatios(r, p).cpu),
+        /** Each plane's requests/s and p99 / nginx's in this round (the `net` plane's are also above). */
+        rpsRatioVsNginxByPlane: byPlane((p) => planeRatios(r, p).rps),
+        p99RatioVsNginxByPlane: byPlane((p) => planeRatios(r, p).p99),
         cpuUsPerRequest: Object.fromEntries(names.map((n) => [n, samples[n]?.[r]?.cpuUsPerRequest ?? null])),
+      };
+    });
+    /** The medians over rounds of each plane's per-round ratios to nginx (null without nginx). */
+    const vsNginxByPlane = byPlane((p) => {
+      const perRound = Array.from({ length: ROUNDS }, (_, r) => planeRatios(r, p));
+      const medianOf = (xs: (number | null)[]) => {
+        const known = xs.filter((x): x is number => x !== null);
+        return known.length > 0 ? median(known) : null;
+      };
+      return {
+        medianCpuRatio: medianOf(perRound.map((x) => x.cpu)),
+        medianRpsRatio: medianOf(perRound.map((x) => x.rps)),
+        medianP99Ratio: medianOf(perRound.map((x) => x.p99)),
       };
     });
     // Fixed-rate run: what Ringmaster adds to latency when nothing is saturated.
     const randomId = (i: number) => `/home?request_id=${(i * 7919) % 1_000_000}`;
-    const fixedDirect = await fixedRate(targets.direct?.url as string, FIXED_RATE, FIXED_RATE_S, randomId);
-    const fixedRm = await fixedRate(targets.ringmaster?.url as string, FIXED_RATE, FIXED_RATE_S, randomId);
+    const fixedRun = async (t: Target | undefined) =>
+      t === undefined ? null : await fixedRate(t.url, FIXED_RATE, FIXED_RATE_S, randomId);
+    const fixedDirect = await fixedRun(targets.direct);
+    const fixedRm = await fixedRun(targets.ringmaster);
     const report = {
       ...figures,
       ratioVsNginx: ratio(rm?.rps, nginx?.rps),
@@ -352,13 +420,17 @@ async function main(): Promise<void> {
       p99RatioVsNginx: ratio(rm?.p99Ms, nginx?.p99Ms),
       p99RatioVsHaproxy: ratio(rm?.p99Ms, haproxy?.p99Ms),
       cpuRatioVsNginx: ratio(rm?.cpuUsPerRequest ?? undefined, nginx?.cpuUsPerRequest ?? undefined),
+      vsNginxByPlane,
       rounds,
-      at1kRps: {
-        direct: fixedDirect,
-        ringmaster: fixedRm,
-        addedP50Ms: round2(fixedRm.p50Ms - fixedDirect.p50Ms),
-        addedP99Ms: round2(fixedRm.p99Ms - fixedDirect.p99Ms),
-      },
+      at1kRps:
+        fixedDirect === null || fixedRm === null
+          ? null
+          : {
+              direct: fixedDirect,
+              ringmaster: fixedRm,
+              addedP50Ms: round2(fixedRm.p50Ms - fixedDirect.p50Ms),
+              addedP99Ms: round2(fixedRm.p99Ms - fixedDirect.p99Ms),
+            },
       config: {
         loadGenerator: useWrk ? 'wrk -t1' : 'autocannon',
         connections: CONNECTIONS,
@@ -366,8 +438,10 @@ async function main(): Promise<void> {
         rounds: ROUNDS,
         backends: BACKENDS,
         key: '/home?request_id=<random 1..1e6>',
-        ringmaster: `one process (one event loop), default strategy, DATA_PLANE=${RINGMASTER_DATA_PLANE}, UPSTREAM_CLIENT=${RINGMASTER_UPSTREAM_CLIENT}`,
-        ringmasterHttp: `the same with DATA_PLANE=http (node:http server), the reference`,
+        planes: PLANES,
+        targets: names,
+        ringmaster: `one process (one event loop), default strategy, DATA_PLANE=net, UPSTREAM_CLIENT=${RINGMASTER_UPSTREAM_CLIENT}`,
+        ringmasterHttp: `the same with DATA_PLANE=http (node:http server)`,
         ringmasterUndici: `the same as ringmaster with UPSTREAM_CLIENT=undici`,
         nginx: `worker_processes 1, hash $request_uri consistent, keepalive ${NGINX_KEEPALIVE}, keepalive_requests 1000000`,
         haproxy: 'nbthread 1, balance uri whole, hash-type consistent, http-reuse always',
@@ -375,6 +449,8 @@ async function main(): Promise<void> {
         fastifyProxy:
           '@fastify/http-proxy 11 on fastify 5, undici (256 connections), getUpstream by FNV hash of the URL',
         cpu: 'user + system time of each proxy process tree (/proc/<pid>/stat) over a run, divided by its requests',
+        fairness:
+          'nginx runs 1 worker, HAProxy 1 thread, each Node proxy 1 process: one event loop each on the 2 cores',
         loadAverage: loadavg().map(round2),
         cores: cpus().length,
       },

@@ -318,6 +318,23 @@ describe('llhttp upstream client', () => {
     expect(sha(o.body)).toBe(sha(payload));
   });
 
+  it('keeps every body chunk intact while other sockets read into the shared read buffer', async () => {
+    // Every upstream socket reads into one buffer (onread): a chunk handed to a handler must be a
+    // copy, or the next read on any socket overwrites it while it is still held (here, until the end).
+    const payloads = Array.from({ length: 4 }, () => randomBytes(1024 * 1024));
+    const server = await httpServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(payloads[Number(req.url?.slice(1))]);
+    });
+    const { pool } = poolFor(server.address);
+    const outcomes = await Promise.all(payloads.map((_, i) => send(pool, get(`/${i}`), new Recorder(3)).done));
+    expect(pool.size).toBe(payloads.length);
+    for (const [i, o] of outcomes.entries()) {
+      expect(o.error).toBeUndefined();
+      expect(sha(o.body)).toBe(sha(payloads[i] as Buffer));
+    }
+  });
+
   it('reads no body after HEAD, 204 or 304 whatever their Content-Length, and the socket stays usable', async () => {
     const server = await rawServer((socket, head) => {
       const path = /^\w+ (\S+)/.exec(head)?.[1];

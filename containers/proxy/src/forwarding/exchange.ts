@@ -6,6 +6,7 @@ import { cookieValue, pathOf, queryParam } from '#core/routing/key-source.js';
 import type { UpstreamBackend } from '../fleet/upstream-backend.js';
 import { limitBody } from './byte-limit.js';
 import type { ClientCloseListener, ClientSide } from './client-side.js';
+import { nowMs } from './clock.js';
 import { parseDemand } from './demand.js';
 import {
   BodyTooLargeError,
@@ -46,7 +47,7 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
   /** Cancels the running (or queued) attempt. */
   private upstreamCall: UpstreamCall | null = null;
   private resumeUpstream: (() => void) | null = null;
-  private readonly startedAt = performance.now();
+  private readonly startedAt = nowMs();
   private sentAt = 0;
   private status = 0;
   private done = false;
@@ -166,7 +167,7 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
     this.attempts++;
     fwd.fleet.beginAttempt(backend, this.demand);
     this.upstreamCall = null;
-    this.sentAt = performance.now();
+    this.sentAt = nowMs();
     backend.upstream.dispatch(this.options as UpstreamRequest, this);
   }
 
@@ -177,7 +178,7 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
   onHeaders(statusCode: number, rawHeaders: Buffer[] | string[], resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx interim responses are not forwarded
     const { fwd, client } = this;
-    const now = performance.now();
+    const now = nowMs();
     fwd.fleet.recordResponse(this.backend as UpstreamBackend, statusCode, now - this.sentAt, now);
     this.status = statusCode;
     this.resumeUpstream = resume;
@@ -221,8 +222,10 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
 
   onComplete(): void {
     this.client.end();
-    this.releaseBackend();
-    this.finish();
+    // One clock read for both: they are the same moment.
+    const now = nowMs();
+    this.releaseBackend(now);
+    this.finish(now);
   }
 
   onError(err: Error): void {
@@ -316,11 +319,11 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
     return bodyUntouched && (IDEMPOTENT.has(this.client.method) || wasNeverSent(err));
   }
 
-  private releaseBackend(): void {
+  private releaseBackend(now = nowMs()): void {
     const backend = this.backend;
     if (backend === undefined) return;
     this.backend = undefined;
-    this.fwd.fleet.endAttempt(backend, this.demand, this.status, performance.now() - this.sentAt);
+    this.fwd.fleet.endAttempt(backend, this.demand, this.status, now - this.sentAt);
   }
 
   private releaseRetry(): void {
@@ -353,7 +356,7 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
     this.finish();
   }
 
-  private finish(): void {
+  private finish(now = nowMs()): void {
     if (this.done) return;
     this.done = true;
     const { fwd } = this;
@@ -363,7 +366,7 @@ export class Exchange implements UpstreamHandler, RetryWaiter, ClientCloseListen
       this.tunnelReserved = false;
       fwd.tunnels.unreserve();
     }
-    const elapsedMs = performance.now() - this.startedAt;
+    const elapsedMs = now - this.startedAt;
     fwd.metrics.observe(this.client.responseFinished || this.client.responseEnded ? this.status : 0, elapsedMs);
     if (fwd.settings.debug) {
       fwd.log.debug(

@@ -102,6 +102,8 @@ export abstract class Http1Connection {
   ) {
     this.parser = tag(createParser(llhttp, type, maxHeaderBytes, PARSER_CALLBACKS), this);
     tag(socket, this);
+    // An upstream socket reads through `onread` instead and never emits 'data'; the listener still
+    // keeps its stream flowing, which is what lets it emit 'end' when the server closes.
     socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('error', onSocketError);

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { ClientTunnelEnd } from '../client-side.js';
+import { nowMs } from '../clock.js';
 import { MalformedRequestError, RequestTimeoutError } from '../errors.js';
 import { Http1Connection } from '../http1/connection.js';
 import { closingReply } from '../http1/framing.js';
@@ -78,7 +79,7 @@ export class ClientConnection extends Http1Connection {
   ) {
     super(socket, host.llhttp, host.llhttp.REQUEST, host.maxHeaderBytes);
     this.remoteAddress = socket.remoteAddress ?? '';
-    this.idleSince = performance.now();
+    this.idleSince = nowMs();
     socket.setNoDelay(true);
     socket.on('finish', onFinish);
   }
@@ -97,7 +98,7 @@ export class ClientConnection extends Http1Connection {
       if (this.tunnelling !== null) this.keepTunnelBytes(chunk);
       return;
     }
-    if (this.headStartedAt === 0 && this.receiving === null) this.headStartedAt = performance.now();
+    if (this.headStartedAt === 0 && this.receiving === null) this.headStartedAt = nowMs();
     const result = this.parser.execute(chunk);
     if (typeof result !== 'number') this.parseFailed(result);
     // llhttp stops after an upgrade request's head: the rest of the read is the new protocol's (or nobody's).
@@ -146,7 +147,7 @@ export class ClientConnection extends Http1Connection {
   ): number {
     // Pipelined after a request that closes the connection (or after a refusal): never answered.
     if (this.closing) return 0;
-    const now = performance.now();
+    const now = nowMs();
     this.headStartedAt = 0;
     this.requestStartedAt = now;
     const raw = this.takeHeaders(headers);
@@ -213,7 +214,9 @@ export class ClientConnection extends Http1Connection {
   /** The first request in the queue has sent its whole response. */
   responseEnded(request: NetClientRequest): void {
     if (this.queue[0] !== request) return;
-    this.queue.shift();
+    // pop() when it is the only one: shift() is a call into the runtime even on a one-element array.
+    if (this.queue.length === 1) this.queue.pop();
+    else this.queue.shift();
     if (request === this.receiving) {
       // Answered before its body was all in (an early reply): the rest is read and dropped.
       request.discardBody();
@@ -225,7 +228,7 @@ export class ClientConnection extends Http1Connection {
       return;
     }
     if (this.queue.length > 0) this.startFirst();
-    else this.idleSince = performance.now();
+    else this.idleSince = nowMs();
     // The next request (if any) may still be sending its body: read again.
     if (this.queue.length <= 1 && !this.pausedForBody) this.socket.resume();
   }

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { nowMs } from '../clock.js';
 import {
   UpstreamBodyTimeoutError,
   UpstreamConnectError,
@@ -19,6 +20,17 @@ import type { LlhttpPool } from './pool.js';
 /** TCP keep-alive probes on upstream sockets, as undici's connector sets them. */
 const TCP_KEEPALIVE_MS = 60_000;
 
+/** The size of the one buffer every upstream socket reads into (libuv's own suggestion per read). */
+const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * Every upstream socket reads into this one buffer (net's documented `onread` option), and the
+ * parser consumes each read before the next can land in it: llhttp copies what it hands over
+ * (header strings, body chunks), so nothing refers to the buffer after `data()` returns. This
+ * skips the per-read Buffer allocation and the Readable stream's push and 'data' event, a
+ * measurable share of the CPU per request (docs/benchmarks.md, "CPU per request").
+ */
+const READ_BUFFER = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+
 enum Phase {
   Connecting = 0,
   Idle = 1,
@@ -27,6 +39,33 @@ enum Phase {
   /** The response head was delivered; its body is being read. */
   Reading = 3,
   Closed = 4,
+}
+
+/** A socket to `host:port` whose reads land in READ_BUFFER and go straight to its connection's parser. */
+function connectUpstream(host: string, port: number): Socket {
+  // One closure per socket (not per request): `onread` callbacks are not documented to get the socket as `this`.
+  const socket: Socket = connect({
+    host,
+    port,
+    noDelay: true,
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (nread: number) => {
+        connectionOf<UpstreamConnection>(socket).data(READ_BUFFER.subarray(0, nread));
+        return true;
+      },
+    },
+  });
+  return socket;
+}
+
+/**
+ * A socket for a tunnel's handshake: a plain stream (its reads are 'data' events, as a tunnel's pipe needs;
+ * an `onread` socket never emits them), half-open, so a tunnel carries each direction's end on its own.
+ * ended() closes every socket that is not a tunnel's.
+ */
+function connectForTunnel(host: string, port: number): Socket {
+  return connect({ host, port, noDelay: true, allowHalfOpen: true });
 }
 
 // Listeners beyond the base's, shared by every socket and body: `this` leads to the connection.
@@ -91,8 +130,7 @@ export class UpstreamConnection extends Http1Connection {
   constructor(pool: LlhttpPool, call: Call) {
     const { llhttp } = pool.client;
     super(
-      // Half-open: a tunnel carries each direction's end on its own (ended() closes every other socket).
-      connect({ host: pool.host, port: pool.port, noDelay: true, allowHalfOpen: true }),
+      call.upgrade === null ? connectUpstream(pool.host, pool.port) : connectForTunnel(pool.host, pool.port),
       llhttp,
       llhttp.RESPONSE,
       pool.options.maxHeaderBytes,
@@ -100,13 +138,13 @@ export class UpstreamConnection extends Http1Connection {
     this.pool = pool;
     this.call = call;
     call.connection = this;
-    this.since = performance.now();
+    this.since = nowMs();
     this.idleLimitMs = pool.options.idleTimeoutMs;
     this.resume = () => {
       if (!this.paused) return;
       this.paused = false;
       // The body timeout counts from here: the silence while paused was ours.
-      this.since = performance.now();
+      this.since = nowMs();
       this.socket.resume();
     };
     this.socket.on('connect', onConnect);
@@ -132,12 +170,12 @@ export class UpstreamConnection extends Http1Connection {
     const call = this.call;
     // The request was abandoned while we connected: the socket serves the next one instead.
     if (call === null) this.pool.release(this);
-    else this.start(call, performance.now());
+    else this.start(call, nowMs());
   }
 
   becomeIdle(): void {
     this.phase = Phase.Idle;
-    this.since = performance.now();
+    this.since = nowMs();
   }
 
   /** Writes `call`'s request on this (connected, idle) socket. */
@@ -193,7 +231,7 @@ export class UpstreamConnection extends Http1Connection {
       ok = socket.write(chunk);
     }
     // Like undici, a body still uploading keeps the headers timeout from running out.
-    if (this.phase === Phase.Waiting) this.since = performance.now();
+    if (this.phase === Phase.Waiting) this.since = nowMs();
     if (!ok) {
       this.bodyPaused = true;
       call.body?.pause();
@@ -237,7 +275,7 @@ export class UpstreamConnection extends Http1Connection {
       this.socket.destroy();
       return;
     }
-    if (this.phase === Phase.Reading) this.since = performance.now();
+    if (this.phase === Phase.Reading) this.since = nowMs();
     const result = this.parser.execute(chunk);
     if (this.switched !== null) this.switchProtocols(chunk, result);
     else if (this.messageDone) this.complete(typeof result === 'number');
@@ -279,7 +317,7 @@ export class UpstreamConnection extends Http1Connection {
     this.keepAlive = keepAlive;
     if (keepAlive) this.readKeepAliveHint(raw);
     this.phase = Phase.Reading;
-    this.since = performance.now();
+    this.since = nowMs();
     if (!call.handler.onHeaders(statusCode, raw, this.resume)) this.pause();
     // HEAD answers, 204 and 304 have no body whatever their Content-Length says.
     return call.method === 'HEAD' || statusCode === 204 || statusCode === 304 ? 1 : 0;
@@ -342,7 +380,8 @@ export class UpstreamConnection extends Http1Connection {
     const headers = this.switched as string[];
     this.switched = null;
     const parsed = typeof result === 'number' ? result : result.bytesParsed;
-    const head = parsed < chunk.length ? chunk.subarray(parsed) : NO_BYTES;
+    // A copy: the read's buffer is not the tunnel's to keep.
+    const head = parsed < chunk.length ? Buffer.from(chunk.subarray(parsed)) : NO_BYTES;
     this.call = null;
     call.connection = null;
     call.done = true;

@@ -1,3 +1,4 @@
+import { nowMs } from '../clock.js';
 import { UpstreamClosedError } from '../errors.js';
 import { Call } from './call.js';
 import { UpstreamConnection } from './connection.js';
@@ -91,7 +92,13 @@ export class LlhttpPool implements Upstream {
 
   /** Gives `call` an idle socket, a new one, or a place in the queue. */
   private assign(call: Call): void {
-    const now = performance.now();
+    if (call.upgrade !== null) {
+      // A tunnel keeps its socket for good, and needs a streaming one (pooled sockets read through `onread`):
+      // a fresh connection, outside the pool's limit (MAX_TUNNELS bounds these; the socket leaves at the 101).
+      this.all.add(new UpstreamConnection(this, call));
+      return;
+    }
+    const now = nowMs();
     for (let c = this.idle.pop(); c !== undefined; c = this.idle.pop()) {
       if (c.reusable(now)) {
         c.start(call, now);
@@ -108,9 +115,9 @@ export class LlhttpPool implements Upstream {
 
   /** A socket finished its request and may carry another. */
   release(c: UpstreamConnection): void {
-    const next = this.queue.shift();
+    const next = this.queue.length === 0 ? undefined : this.queue.shift();
     if (next !== undefined) {
-      c.start(next, performance.now());
+      c.start(next, nowMs());
       return;
     }
     if (this.closed) {
