@@ -86,6 +86,12 @@ const MAX_HEADER_BYTES = 4096;
 const MAX_BODY_BYTES = 160;
 /** A stream ends once the proxy has said nothing for this long… */
 const IDLE_MS = 200;
+/**
+ * …or, for a stream that may open a tunnel, this long: the proxy writes the
+ * client's held bytes upstream as it joins the two sides, so their echo
+ * follows the 101 at once, and a silence this long means bytes were lost.
+ */
+const TUNNEL_IDLE_MS = 1000;
 /** …or at this, whatever happens (a hung stream must not cost seconds). */
 const STREAM_CAP_MS = 1500;
 /** How long after its client finished a stream is checked (what reaches the server by then is judged with it). */
@@ -202,6 +208,8 @@ interface Conversation {
   readonly bytes: Buffer;
   /** The proxy closed the connection (FIN or reset). */
   readonly closedByProxy: boolean;
+  /** The client stopped waiting because the proxy had said nothing for its idle time. */
+  readonly quiet: boolean;
 }
 
 /**
@@ -221,6 +229,7 @@ function converse(
     const chunks: Buffer[] = [];
     let closedByProxy = false;
     let settled = false;
+    let quiet = false;
     let idle: NodeJS.Timeout | undefined;
     const finish = () => {
       if (settled) return;
@@ -228,12 +237,16 @@ function converse(
       clearTimeout(idle);
       clearTimeout(cap);
       socket.destroy();
-      resolve({ bytes: Buffer.concat(chunks), closedByProxy });
+      resolve({ bytes: Buffer.concat(chunks), closedByProxy, quiet });
     };
     const cap = setTimeout(finish, STREAM_CAP_MS);
+    const idleMs = tunnel === undefined ? IDLE_MS : TUNNEL_IDLE_MS;
     const armIdle = () => {
       clearTimeout(idle);
-      idle = setTimeout(finish, IDLE_MS);
+      idle = setTimeout(() => {
+        quiet = true;
+        finish();
+      }, idleMs);
     };
     socket.on('data', (d: Buffer) => {
       chunks.push(d);
@@ -424,7 +437,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
             const late: StreamRun = {
               stream: fuzzStream,
               reference: readRequests(fuzzStream.bytes, MAX_HEADER_BYTES),
-              conversation: { bytes: Buffer.alloc(0), closedByProxy: false },
+              conversation: { bytes: Buffer.alloc(0), closedByProxy: false, quiet: false },
             };
             const problems = checkStream(late, records, seed, target.combo);
             for (const p of problems.found) {
@@ -683,6 +696,10 @@ function checkStream(
         );
       }
       echoedWhole = switched.tunnel.length === expected.length;
+      if (!echoedWhole && (conversation.quiet || conversation.closedByProxy)) {
+        found.push('tunnel bytes lost: the client got back only part of the marker and its bytes, then nothing');
+        notes.push(`received ${switched.tunnel.length} of ${expected.length} bytes after the 101`);
+      }
     }
   } else if (switchedRecord !== undefined && conversation.closedByProxy && reading.error === undefined) {
     found.push('switched but never delivered: the server answered 101 and the client, its connection closed, got none');
