@@ -346,9 +346,17 @@ function upgradeRequest(r: Random, stream: number, n: number): string {
   return `${method} /f/${id} HTTP/1.1\r\n${fields.join('')}\r\n${body}`;
 }
 
-/** What a client sends after its upgrade request: nothing, tunnel bytes, a request pipelined behind it, or both. */
+/**
+ * What a client sends after its upgrade request: nothing, tunnel bytes (now
+ * and then more than a socket buffer holds, so the tunnel's backpressure
+ * runs), a request pipelined behind it, or both.
+ */
 function afterUpgrade(r: Random, stream: number, n: number): string {
   const frame = () => Array.from({ length: r.int(40) + 1 }, () => String.fromCharCode(r.int(256))).join('');
+  if (r.chance(0.05)) {
+    const piece = frame();
+    return piece.repeat(Math.ceil((64 * 1024 + r.int(192 * 1024)) / piece.length)) + smuggledRequest(r, stream, n);
+  }
   switch (r.int(5)) {
     case 0:
       return '';
