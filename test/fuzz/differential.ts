@@ -210,6 +210,20 @@ interface Conversation {
   readonly closedByProxy: boolean;
   /** The client stopped waiting because the proxy had said nothing for its idle time. */
   readonly quiet: boolean;
+  /** What the client did once it read a 101. */
+  readonly afterSwitch: AfterSwitch;
+}
+
+/**
+ * What a client does once it reads the 101: wait for the echo of its bytes;
+ * half-close (end its side: the server, which closes when its client ends,
+ * must still have its echo reach the client, then the proxy's end); or reset
+ * the connection (the proxy must close the server's side: no socket leaks).
+ */
+type AfterSwitch = 'wait' | 'half-close' | 'reset';
+function afterSwitchOf(seed: number, stream: number): AfterSwitch {
+  const h = createHash('sha1').update(`${seed}/${stream}/after-switch`).digest();
+  return (['wait', 'wait', 'wait', 'half-close', 'reset'] as const)[(h[0] as number) % 5] as AfterSwitch;
 }
 
 /**
@@ -223,6 +237,7 @@ function converse(
   expectedAnswers: number,
   methods: readonly string[],
   tunnel: Buffer | undefined,
+  afterSwitch: AfterSwitch,
 ): Promise<Conversation> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -230,14 +245,16 @@ function converse(
     let closedByProxy = false;
     let settled = false;
     let quiet = false;
+    let switched = false;
     let idle: NodeJS.Timeout | undefined;
     const finish = () => {
       if (settled) return;
       settled = true;
       clearTimeout(idle);
       clearTimeout(cap);
-      socket.destroy();
-      resolve({ bytes: Buffer.concat(chunks), closedByProxy, quiet });
+      if (switched && afterSwitch === 'reset') socket.resetAndDestroy();
+      else socket.destroy();
+      resolve({ bytes: Buffer.concat(chunks), closedByProxy, quiet, afterSwitch: switched ? afterSwitch : 'wait' });
     };
     const cap = setTimeout(finish, STREAM_CAP_MS);
     const idleMs = tunnel === undefined ? IDLE_MS : TUNNEL_IDLE_MS;
@@ -254,7 +271,16 @@ function converse(
       // Every answer is in: no need to wait for the idle timeout.
       const reading = readResponses(Buffer.concat(chunks), methods, false);
       if (reading.responses.length >= expectedAnswers) finish();
-      else if (tunnel !== undefined && (reading.switched?.tunnel.length ?? -1) >= tunnel.length) finish();
+      else if (reading.switched !== undefined && tunnel !== undefined) {
+        if (!switched) {
+          switched = true;
+          if (afterSwitch === 'reset') return finish();
+          // After the writes already queued: the server reads every byte, then the end.
+          if (afterSwitch === 'half-close') socket.end();
+        }
+        // A half-closed client waits for the proxy's end, which follows the echo.
+        if (afterSwitch === 'wait' && reading.switched.tunnel.length >= tunnel.length) finish();
+      }
     });
     socket.on('error', () => {
       closedByProxy = true;
@@ -437,7 +463,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
             const late: StreamRun = {
               stream: fuzzStream,
               reference: readRequests(fuzzStream.bytes, MAX_HEADER_BYTES),
-              conversation: { bytes: Buffer.alloc(0), closedByProxy: false, quiet: false },
+              conversation: { bytes: Buffer.alloc(0), closedByProxy: false, quiet: false, afterSwitch: 'wait' },
             };
             const problems = checkStream(late, records, seed, target.combo);
             for (const p of problems.found) {
@@ -488,6 +514,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
               Math.max(1, expected),
               methods,
               expectedTunnel(reference),
+              afterSwitchOf(seed, stream.stream),
             );
             over.push({ run: { stream, reference, conversation }, at: performance.now() });
             if (++finished % 500 === 0) options.onProgress?.(finished);
@@ -696,9 +723,13 @@ function checkStream(
         );
       }
       echoedWhole = switched.tunnel.length === expected.length;
-      if (!echoedWhole && (conversation.quiet || conversation.closedByProxy)) {
+      const { afterSwitch } = conversation;
+      if (!echoedWhole && afterSwitch !== 'reset' && (conversation.quiet || conversation.closedByProxy)) {
         found.push('tunnel bytes lost: the client got back only part of the marker and its bytes, then nothing');
-        notes.push(`received ${switched.tunnel.length} of ${expected.length} bytes after the 101`);
+        notes.push(`received ${switched.tunnel.length} of ${expected.length} bytes after the 101 (${afterSwitch})`);
+      }
+      if (afterSwitch === 'half-close' && !conversation.closedByProxy) {
+        found.push("half-close: the client ended its side of a tunnel and never got the server's end");
       }
     }
   } else if (switchedRecord !== undefined && conversation.closedByProxy && reading.error === undefined) {
