@@ -10,6 +10,10 @@
  * two findings (an in-flight leak when a client left while its request was
  * queued, and undici 7's assert(!this.paused) crash, nodejs/undici#5360) are
  * fixed; see docs/http-fields.md.
+ *
+ * One stream in ten is built around an upgrade: the tunnels the proxy opens
+ * are checked byte for byte (the recording server's 101, marker and echo),
+ * and the upgrades it must serve as plain HTTP reach no server as upgrades.
  */
 import { describe, expect, it } from 'vitest';
 import { COMBOS, type Finding, fuzz } from '../fuzz/differential.js';
@@ -28,5 +32,8 @@ describe('differential HTTP/1.1 fuzzer, fixed seed', () => {
     // The slice exercises the paths it is meant to: requests forwarded, and requests refused.
     expect(summary.forwarded).toBeGreaterThan(STREAMS / 10);
     expect(summary.refusedByProxy).toBeGreaterThan(STREAMS / 10);
+    // …and tunnels: opened on every combo, most of them carrying every byte back (a few may be cut by the cap).
+    expect(summary.tunnelled).toBeGreaterThan(STREAMS / 100);
+    expect(summary.echoedWhole).toBeGreaterThanOrEqual(summary.tunnelled / 2);
   });
 });

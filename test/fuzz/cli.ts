@@ -6,6 +6,7 @@
  * if it found anything, 2 on bad arguments.
  */
 import { ANSWER_MODES, COMBOS, fuzz } from './differential.js';
+import type { RecordedRequest } from './recording-server.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -16,6 +17,13 @@ function arg(name: string, fallback: number): number {
     process.exit(2);
   }
   return value;
+}
+
+/** For --show: what a server read after an upgrade request, and whether it switched. */
+function tunnelOf(r: RecordedRequest): string {
+  if (r.afterUpgrade === undefined) return '';
+  const bytes = r.afterUpgrade.bytes.reduce((n, b) => n + b.length, 0);
+  return ` ${r.afterUpgrade.switched ? 'switched' : 'declined'}, ${bytes} bytes after`;
 }
 
 const streams = arg('streams', 1000);
@@ -40,9 +48,10 @@ const summary = await fuzz({
         const text = (b: Buffer) => JSON.stringify(b.toString('latin1'));
         process.stderr.write(
           `--- ${combo} stream ${run.stream.stream}\nsent ${text(run.stream.bytes)}\n` +
-            `strict reading: ${JSON.stringify(run.reference.requests.map((r) => `${r.method} ${r.url} ${r.body.length}`))} error ${run.reference.error}\n` +
+            `strict reading: ${JSON.stringify(run.reference.requests.map((r) => `${r.method} ${r.url} ${r.body.length}`))} error ${run.reference.error}` +
+            ` tunnel ${run.reference.tunnel} (${run.reference.afterUpgrade.length} bytes after the upgrade)\n` +
             `received ${text(run.conversation.bytes)} closed=${run.conversation.closedByProxy}\n` +
-            `server read ${JSON.stringify(records.map((r) => `${r.method} ${r.url} ${r.body.length} ${JSON.stringify(r.headers)}`))}\n`,
+            `server read ${JSON.stringify(records.map((r) => `${r.method} ${r.url} ${r.body.length} ${JSON.stringify(r.headers)}${tunnelOf(r)}`))}\n`,
         );
       }
     : undefined,

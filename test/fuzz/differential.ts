@@ -20,7 +20,15 @@ import { type ClientResponse, fuzzIdOf, type ReferenceReading, readRequests, rea
  * 3. what the proxy refused (its own 4xx) reached no server;
  * 4. no client receives another request's response, including when the
  *    server's answer carries a stray second response or broken framing on a
- *    pooled connection (the recording server picks an answer per request).
+ *    pooled connection (the recording server picks an answer per request);
+ * 5. upgrades: only a request the proxy tunnels (reference.ts's
+ *    tunnelProtocols) reaches the server as an upgrade. The server answers it
+ *    with a 101 and then echoes (after a marker), or refuses it. After a 101
+ *    the client gets that 101 (the server's Upgrade, the request id), the
+ *    marker, then its own bytes back: the server received, as tunnel bytes, a
+ *    prefix of what the client sent after the upgrade request and nothing
+ *    else. After a refusal, those bytes reach nobody. A request pipelined
+ *    behind an upgrade is tunnel bytes, never a request (check 1).
  */
 
 export const COMBOS = [
@@ -69,12 +77,21 @@ export interface FuzzSummary {
   readonly requests: number;
   readonly forwarded: number;
   readonly refusedByProxy: number;
+  /** Streams whose client received a 101, and those of them that got back every byte they sent after it. */
+  readonly tunnelled: number;
+  readonly echoedWhole: number;
 }
 
 const MAX_HEADER_BYTES = 4096;
 const MAX_BODY_BYTES = 160;
 /** A stream ends once the proxy has said nothing for this long… */
 const IDLE_MS = 200;
+/**
+ * …or, for a stream that may open a tunnel, this long: the proxy writes the
+ * client's held bytes upstream as it joins the two sides, so their echo
+ * follows the 101 at once, and a silence this long means bytes were lost.
+ */
+const TUNNEL_IDLE_MS = 1000;
 /** …or at this, whatever happens (a hung stream must not cost seconds). */
 const STREAM_CAP_MS = 1500;
 /** How long after its client finished a stream is checked (what reaches the server by then is judged with it). */
@@ -123,6 +140,17 @@ function answerModeOf(seed: number, id: string): AnswerMode {
   return modes[(h[0] as number) % modes.length] as AnswerMode;
 }
 
+/** An upgrade request is answered 101 (then an echo) two times in three; otherwise as any request, then closed. */
+function upgradeAnswerOf(seed: number, id: string): AnswerMode | 'switch' {
+  const h = createHash('sha1').update(`${seed}/${id}`).digest();
+  return (h[1] as number) % 3 === 0 ? answerModeOf(seed, id) : 'switch';
+}
+
+/** What the server writes right after its 101, before echoing: which request's tunnel this is. */
+export function tunnelMarker(id: string): string {
+  return `TUNNEL${id}\n`;
+}
+
 function answerFor(seed: number, request: RecordedRequest): Answer {
   const id = fuzzIdOf(request.headers, request.url);
   // The proxy's health checks get a plain answer: a backend taken out of rotation would hide everything.
@@ -133,6 +161,22 @@ function answerFor(seed: number, request: RecordedRequest): Answer {
   const echo = `x-fuzz-echo: ${id}\r\nx-fuzz-xrid: ${xrid}\r\n`;
   const length = `content-length: ${JSON.stringify({ id, n: request.body.length }).length}\r\n`;
   const plain = `HTTP/1.1 200 OK\r\n${echo}${length}\r\n${body}`;
+  if (!request.upgrade) return plainAnswer(mode, echo, plain, length, body);
+  if (upgradeAnswerOf(seed, id) === 'switch') {
+    const upgrade = `connection: upgrade\r\nupgrade: ${headerValue(request.headers, 'upgrade') ?? ''}\r\n`;
+    return { bytes: `HTTP/1.1 101 Switching Protocols\r\n${upgrade}${echo}\r\n${tunnelMarker(id)}`, after: 'echo' };
+  }
+  // Declined: half the time the connection is kept and read as HTTP again (so a proxy that sent the client's
+  // held bytes would have them parsed as requests), else closed with a Connection: close that says so first
+  // (a proxy may reuse a connection until then, and the bytes of another client's request are no finding).
+  const declined = plainAnswer(mode, echo, plain, length, body);
+  const h = createHash('sha1').update(`${seed}/${id}`).digest();
+  if ((h[2] as number) % 2 === 0 && declined.after === undefined) return { ...declined, after: 'keep' };
+  return { bytes: declined.bytes.toString().replace(echo, `${echo}connection: close\r\n`), after: 'close' };
+}
+
+/** The answer to a request that did not ask to upgrade, by its mode. */
+function plainAnswer(mode: AnswerMode, echo: string, plain: string, length: string, body: string): Answer {
   switch (mode) {
     case 'length':
       return { bytes: plain };
@@ -164,38 +208,79 @@ interface Conversation {
   readonly bytes: Buffer;
   /** The proxy closed the connection (FIN or reset). */
   readonly closedByProxy: boolean;
+  /** The client stopped waiting because the proxy had said nothing for its idle time. */
+  readonly quiet: boolean;
+  /** What the client did once it read a 101. */
+  readonly afterSwitch: AfterSwitch;
 }
 
+/**
+ * What a client does once it reads the 101: wait for the echo of its bytes;
+ * half-close (end its side: the server, which closes when its client ends,
+ * must still have its echo reach the client, then the proxy's end); or reset
+ * the connection (the proxy must close the server's side: no socket leaks).
+ */
+type AfterSwitch = 'wait' | 'half-close' | 'reset';
+function afterSwitchOf(seed: number, stream: number): AfterSwitch {
+  const h = createHash('sha1').update(`${seed}/${stream}/after-switch`).digest();
+  return (['wait', 'wait', 'wait', 'half-close', 'reset'] as const)[(h[0] as number) % 5] as AfterSwitch;
+}
+
+/**
+ * Writes the stream's bytes and reads until every answer is in, or after a
+ * 101 until `tunnel` (the marker and the echo of the bytes sent after the
+ * upgrade request) is, or the proxy goes quiet.
+ */
 function converse(
   port: number,
   s: FuzzStream,
   expectedAnswers: number,
   methods: readonly string[],
+  tunnel: Buffer | undefined,
+  afterSwitch: AfterSwitch,
 ): Promise<Conversation> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
     let closedByProxy = false;
     let settled = false;
+    let quiet = false;
+    let switched = false;
     let idle: NodeJS.Timeout | undefined;
     const finish = () => {
       if (settled) return;
       settled = true;
       clearTimeout(idle);
       clearTimeout(cap);
-      socket.destroy();
-      resolve({ bytes: Buffer.concat(chunks), closedByProxy });
+      if (switched && afterSwitch === 'reset') socket.resetAndDestroy();
+      else socket.destroy();
+      resolve({ bytes: Buffer.concat(chunks), closedByProxy, quiet, afterSwitch: switched ? afterSwitch : 'wait' });
     };
     const cap = setTimeout(finish, STREAM_CAP_MS);
+    const idleMs = tunnel === undefined ? IDLE_MS : TUNNEL_IDLE_MS;
     const armIdle = () => {
       clearTimeout(idle);
-      idle = setTimeout(finish, IDLE_MS);
+      idle = setTimeout(() => {
+        quiet = true;
+        finish();
+      }, idleMs);
     };
     socket.on('data', (d: Buffer) => {
       chunks.push(d);
       armIdle();
       // Every answer is in: no need to wait for the idle timeout.
-      if (readResponses(Buffer.concat(chunks), methods, false).responses.length >= expectedAnswers) finish();
+      const reading = readResponses(Buffer.concat(chunks), methods, false);
+      if (reading.responses.length >= expectedAnswers) finish();
+      else if (reading.switched !== undefined && tunnel !== undefined) {
+        if (!switched) {
+          switched = true;
+          if (afterSwitch === 'reset') return finish();
+          // After the writes already queued: the server reads every byte, then the end.
+          if (afterSwitch === 'half-close') socket.end();
+        }
+        // A half-closed client waits for the proxy's end, which follows the echo.
+        if (afterSwitch === 'wait' && reading.switched.tunnel.length >= tunnel.length) finish();
+      }
     });
     socket.on('error', () => {
       closedByProxy = true;
@@ -339,7 +424,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
   const combos = options.combos ?? COMBOS;
   modes = options.answerModes ?? ANSWER_MODES;
   let findings = 0;
-  const counts = { requests: 0, forwarded: 0, refusedByProxy: 0 };
+  const counts = { requests: 0, forwarded: 0, refusedByProxy: 0, tunnelled: 0, echoedWhole: 0 };
   const targets = combos.map((c) => new Target(c, seed));
   const report = (f: Omit<Finding, 'seed'>) => {
     findings++;
@@ -378,7 +463,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
             const late: StreamRun = {
               stream: fuzzStream,
               reference: readRequests(fuzzStream.bytes, MAX_HEADER_BYTES),
-              conversation: { bytes: Buffer.alloc(0), closedByProxy: false },
+              conversation: { bytes: Buffer.alloc(0), closedByProxy: false, quiet: false, afterSwitch: 'wait' },
             };
             const problems = checkStream(late, records, seed, target.combo);
             for (const p of problems.found) {
@@ -399,6 +484,8 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
             counts.requests += run.reference.requests.length;
             counts.forwarded += records.length;
             counts.refusedByProxy += problems.refused;
+            counts.tunnelled += problems.tunnelled ? 1 : 0;
+            counts.echoedWhole += problems.echoedWhole ? 1 : 0;
             for (const p of problems.found) {
               report({
                 finding: p,
@@ -421,7 +508,14 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
             const reference = readRequests(stream.bytes, MAX_HEADER_BYTES);
             const methods = reference.requests.map((r) => r.method);
             const expected = reference.requests.length + (reference.error !== undefined ? 1 : 0);
-            const conversation = await converse(target.port, stream, Math.max(1, expected), methods);
+            const conversation = await converse(
+              target.port,
+              stream,
+              Math.max(1, expected),
+              methods,
+              expectedTunnel(reference),
+              afterSwitchOf(seed, stream.stream),
+            );
             over.push({ run: { stream, reference, conversation }, at: performance.now() });
             if (++finished % 500 === 0) options.onProgress?.(finished);
           }
@@ -447,6 +541,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
         t.proxy?.admin('GET', '/status').catch((err: Error) => ({ body: { error: err.message } })),
         new Promise<{ body: { error: string } }>((r) => setTimeout(() => r({ body: { error: 'no answer' } }), 2000)),
       ]);
+      // An open tunnel counts in flight on its server too, so a tunnel left open shows here as well.
       const inflight = status?.body?.message?.totals?.inflight ?? status?.body?.error;
       if (inflight !== 0) {
         report({
@@ -454,6 +549,16 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
           combo: t.name,
           stream: -1,
           detail: `inflight ${inflight}`,
+          bytes: '',
+        });
+      }
+      const openTunnels = status?.body?.message?.tunnels?.open;
+      if (t.server.openTunnels !== 0 || (openTunnels !== undefined && openTunnels !== 0)) {
+        report({
+          finding: 'a tunnel stayed open after every client left',
+          combo: t.name,
+          stream: -1,
+          detail: `proxy /status tunnels.open ${openTunnels}; server connections still echoing ${t.server.openTunnels}`,
           bytes: '',
         });
       }
@@ -483,13 +588,24 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
   };
 }
 
+/** What a client that opens a tunnel gets back after the 101 when all goes well: the marker, then its bytes. */
+function expectedTunnel(reference: ReferenceReading): Buffer | undefined {
+  const id = reference.requests[reference.requests.length - 1]?.id;
+  if (reference.tunnel === undefined || id === undefined) return undefined;
+  return Buffer.concat([Buffer.from(tunnelMarker(id), 'latin1'), reference.afterUpgrade]);
+}
+
+/** Whether `part` is the start of `whole`. */
+const startsWith = (whole: Buffer, part: Buffer) =>
+  part.length <= whole.length && whole.subarray(0, part.length).equals(part);
+
 /** The oracle for one stream on one combo. */
 function checkStream(
   run: StreamRun,
   records: readonly RecordedRequest[],
   seed: number,
   combo: Combo,
-): { found: string[]; detail: string; refused: number } {
+): { found: string[]; detail: string; refused: number; tunnelled: boolean; echoedWhole: boolean } {
   const broken = combo.client === 'undici' ? BROKEN_FOR_UNDICI : BROKEN_MODES;
   const { reference, conversation } = run;
   const found: string[] = [];
@@ -499,6 +615,12 @@ function checkStream(
   ref.forEach((r, i) => {
     if (r.id !== undefined && !indexOf.has(r.id)) indexOf.set(r.id, i);
   });
+  // llhttp stops after an upgrade request, so it is the strict reading's last.
+  const upgradeAt = reference.upgraded ? ref.length - 1 : -1;
+  /** The server's record of the upgrade request it answered with a 101 and an echo. */
+  let switchedRecord: RecordedRequest | undefined;
+  /** Requests that reached the server as upgrades (answered by upgradeAnswerOf). */
+  const forwardedAsUpgrade = new Set<number>();
 
   // 1 and 2: every request the server read is one of the strict reading's, unchanged, stamped, in order.
   const forwarded = new Set<number>();
@@ -522,11 +644,36 @@ function checkStream(
     ) {
       found.push("unstamped: a forwarded request lacks the proxy's X-Forwarded-For or request id");
     }
-    if (s.upgrade) found.push('an upgrade reached the server');
+    if (s.upgrade) {
+      forwardedAsUpgrade.add(k);
+      if (k !== upgradeAt || reference.tunnel === undefined) {
+        found.push('an upgrade reached the server for a request the proxy must serve as plain HTTP');
+      } else if (headerValue(s.headers, 'upgrade') !== reference.tunnel) {
+        found.push('altered: a tunnelled request reached the server with other Upgrade protocols');
+        notes.push(`${id}: sent ${reference.tunnel}, server read ${headerValue(s.headers, 'upgrade')}`);
+      }
+      const after = Buffer.concat(s.afterUpgrade?.bytes ?? []);
+      if (s.afterUpgrade?.switched === true) {
+        switchedRecord = s;
+        if (!startsWith(reference.afterUpgrade, after)) {
+          found.push('tunnel bytes: the server read in the tunnel bytes the client did not send after its upgrade');
+          notes.push(
+            `client sent after the upgrade ${JSON.stringify(reference.afterUpgrade.toString('latin1'))}, server read ${JSON.stringify(after.toString('latin1'))}`,
+          );
+        }
+      } else if (after.length > 0) {
+        found.push('bytes after an upgrade the server refused reached it');
+        notes.push(`server read after its refusal ${JSON.stringify(after.toString('latin1'))}`);
+      }
+    } else if (k === upgradeAt && reference.tunnel !== undefined) {
+      found.push('a request the proxy tunnels reached the server without its Upgrade');
+    }
     if (k <= last) {
       found.push('out of order: the server read requests out of order or twice');
       notes.push(
         `server read, in order: ${records.map((x) => `${x.method} ${fuzzIdOf(x.headers, x.url)} (connection ${x.connection} #${x.indexOnConnection}, xrid ${headerValue(x.headers, 'x-request-id')})`).join(', ')}`,
+        // What the client got, since such a finding may not replay (it needs the timing of a loaded machine).
+        `client received ${JSON.stringify(conversation.bytes.toString('latin1').slice(0, 800))}`,
       );
     }
     last = Math.max(last, k);
@@ -544,6 +691,53 @@ function checkStream(
     );
   }
   const answers = reading.responses;
+  // 5: a 101, then the tunnel; or, when the server switched, the client's connection closed without its 101.
+  const switched = reading.switched;
+  let echoedWhole = false;
+  if (switched !== undefined) {
+    const answer = switched.response;
+    const upgradeId = ref[upgradeAt]?.id;
+    if (switchedRecord === undefined || upgradeId === undefined) {
+      found.push('a client received a 101 though no server switched protocols for it');
+    } else {
+      if (answers.length !== upgradeAt) {
+        found.push('the 101 is not the answer to the upgrade request');
+        notes.push(`${answers.length} answers before the 101, upgrade request #${upgradeAt}`);
+      }
+      if (headerValue(answer.headers, 'upgrade') !== headerValue(switchedRecord.headers, 'upgrade')) {
+        found.push("altered: the client's 101 does not carry the Upgrade its server switched to");
+      }
+      if (headerValue(answer.headers, 'x-fuzz-echo') !== upgradeId) {
+        found.push("crossed: a client received another request's 101");
+      } else if (
+        headerValue(answer.headers, 'x-request-id') === undefined ||
+        headerValue(answer.headers, 'x-request-id') !== headerValue(answer.headers, 'x-fuzz-xrid')
+      ) {
+        found.push("unstamped: the 101's request id is missing or not the one its server saw");
+      }
+      const expected = expectedTunnel(reference) as Buffer;
+      if (!startsWith(expected, switched.tunnel)) {
+        found.push(
+          'tunnel bytes: the client received after the 101 more than the marker and the echo of its own bytes',
+        );
+        notes.push(
+          `expected ${JSON.stringify(expected.toString('latin1'))}, received ${JSON.stringify(switched.tunnel.toString('latin1'))}`,
+        );
+      }
+      echoedWhole = switched.tunnel.length === expected.length;
+      const { afterSwitch } = conversation;
+      if (!echoedWhole && afterSwitch !== 'reset' && (conversation.quiet || conversation.closedByProxy)) {
+        found.push('tunnel bytes lost: the client got back only part of the marker and its bytes, then nothing');
+        notes.push(`received ${switched.tunnel.length} of ${expected.length} bytes after the 101 (${afterSwitch})`);
+      }
+      // Silence, not the stream's cap (a loaded machine): the proxy held the tunnel open after the server's end.
+      if (afterSwitch === 'half-close' && conversation.quiet && !conversation.closedByProxy) {
+        found.push("half-close: the client ended its side of a tunnel and never got the server's end");
+      }
+    }
+  } else if (switchedRecord !== undefined && conversation.closedByProxy && reading.error === undefined) {
+    found.push('switched but never delivered: the server answered 101 and the client, its connection closed, got none');
+  }
   // Bytes left hanging (a head never finished, or bytes after an upgrade the proxy serves as plain HTTP) may
   // earn one more answer when the client waits past the proxy's timeouts: its 408, which closes the connection.
   const lastAnswer = answers[answers.length - 1];
@@ -587,11 +781,19 @@ function checkStream(
     for (const k of forwarded) {
       const r = ref[k];
       if (k < answers.length || r === undefined || r.id === undefined) continue;
-      if (!broken.has(answerModeOf(seed, r.id)) && reading.error === undefined) {
+      // A switch is checked above, with or without its 101.
+      const mode = forwardedAsUpgrade.has(k) ? upgradeAnswerOf(seed, r.id) : answerModeOf(seed, r.id);
+      if (mode !== 'switch' && !broken.has(mode) && reading.error === undefined) {
         found.push('forwarded but never answered: the server read a request whose client got no answer');
         notes.push(`request ${k} (${r.id})`);
       }
     }
   }
-  return { found: [...new Set(found)], detail: notes.join('; '), refused };
+  return {
+    found: [...new Set(found)],
+    detail: notes.join('; '),
+    refused,
+    tunnelled: switched !== undefined,
+    echoedWhole,
+  };
 }

@@ -6,7 +6,10 @@
  * duplicated and conflicting framing fields, Connection options naming
  * framing or proxy fields, chunk sizes and extensions, obsolete line folding,
  * bare LF, NUL and CR in odd places, HTTP/1.0, Expect, upgrades, and bodies
- * that hold a request of their own. Every request head carries
+ * that hold a request of their own. One stream in ten is built around an
+ * upgrade (upgradeStream): mostly one the proxy tunnels, else HEAD, a body,
+ * chunked, h2c; then tunnel bytes, a pipelined request, both or nothing.
+ * Every request head carries
  * `X-Fuzz-Id: <stream>.<n>` (and each request hidden in a body one ending in
  * `x<n>`), so whatever a server receives can be traced to its stream.
  *
@@ -301,8 +304,98 @@ function bend(r: Random, head: string): string {
   return lines.join('\r\n');
 }
 
+const TUNNEL_METHODS = ['GET', 'GET', 'GET', 'GET', 'OPTIONS', 'DELETE', 'PUT', 'PATCH'];
+const WEBSOCKET_FIELDS = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+
+/**
+ * An upgrade request: seven times in twelve one the proxy tunnels (no body,
+ * Connection: upgrade, not h2c, not HEAD), else one it must serve as plain
+ * HTTP. Its fields are spelled as a client would; the bending is elsewhere.
+ */
+function upgradeRequest(r: Random, stream: number, n: number): string {
+  const id = `${stream}.${n}`;
+  const fields = [field(r, 'Host', 't'), `X-Fuzz-Id: ${id}\r\n`];
+  let method = r.pick(TUNNEL_METHODS);
+  let protocol = r.pick(['websocket', 'websocket', 'websocket', 'WebSocket', 'foo/2', 'websocket, foo']);
+  let body = '';
+  switch (r.int(12)) {
+    case 0:
+      method = 'HEAD';
+      break;
+    case 1: // a body that holds a request: tunnel bytes to one reader, a request to another
+      method = 'POST';
+      body = r.chance(0.5) ? smuggledRequest(r, stream, n) : 'hello';
+      fields.push(field(r, 'Content-Length', String(body.length)));
+      break;
+    case 2:
+      fields.push(field(r, 'Transfer-Encoding', 'chunked'));
+      body = chunked(r, r.chance(0.5) ? smuggledRequest(r, stream, n) : 'abc');
+      break;
+    case 3:
+      protocol = r.pick(['h2c', 'H2C', 'websocket, h2c', 'h2c/1']);
+      fields.push('HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n');
+      break;
+    case 4:
+      fields.push(field(r, 'Content-Length', '0'));
+      break;
+  }
+  fields.push(field(r, 'Upgrade', protocol));
+  fields.push(field(r, 'Connection', r.pick(['Upgrade', 'upgrade', 'keep-alive, Upgrade', 'Upgrade, HTTP2-Settings'])));
+  if (protocol.toLowerCase().startsWith('websocket')) fields.push(WEBSOCKET_FIELDS);
+  if (r.chance(0.3)) fields.reverse();
+  return `${method} /f/${id} HTTP/1.1\r\n${fields.join('')}\r\n${body}`;
+}
+
+/**
+ * What a client sends after its upgrade request: nothing, tunnel bytes (now
+ * and then more than a socket buffer holds, so the tunnel's backpressure
+ * runs), a request pipelined behind it, or both.
+ */
+function afterUpgrade(r: Random, stream: number, n: number): string {
+  const frame = () => Array.from({ length: r.int(40) + 1 }, () => String.fromCharCode(r.int(256))).join('');
+  if (r.chance(0.05)) {
+    const piece = frame();
+    return piece.repeat(Math.ceil((64 * 1024 + r.int(192 * 1024)) / piece.length)) + smuggledRequest(r, stream, n);
+  }
+  switch (r.int(5)) {
+    case 0:
+      return '';
+    case 1:
+      return frame();
+    case 2:
+      return request(r, stream, n);
+    case 3:
+      return frame() + smuggledRequest(r, stream, n);
+    default:
+      return `GET /f/${stream}.${n} HTTP/1.1\r\nHost: t\r\nX-Fuzz-Id: ${stream}.${n}\r\n\r\n`;
+  }
+}
+
+/**
+ * A stream built around an upgrade: up to two requests before it, the
+ * upgrade request, what follows it; written at once, or split where the
+ * upgrade request's head ends, or anywhere.
+ */
+function upgradeStream(r: Random, stream: number): FuzzStream {
+  const before = r.chance(0.6) ? 0 : 1 + r.int(2);
+  let text = '';
+  for (let n = 0; n < before; n++) text += request(r, stream, n);
+  text += upgradeRequest(r, stream, before);
+  const headEnd = Buffer.byteLength(text, 'latin1');
+  text += afterUpgrade(r, stream, before + 1);
+  const bytes = Buffer.from(text, 'latin1');
+  const splits: number[] = [];
+  const how = r.int(4);
+  if (how === 1 && headEnd < bytes.length) splits.push(headEnd);
+  else if (how === 2) splits.push(r.int(bytes.length));
+  return { stream, bytes, splits };
+}
+
 /** The bytes of stream `stream` under `seed`. */
 export function generateStream(seed: number, stream: number): FuzzStream {
+  // Its own dice, so the streams that are not upgrade streams stay what they were before upgrade streams came.
+  const u = new Random((seed * 0x2c1b3c6d) ^ Math.imul(stream + 1, 0x297a2d39));
+  if (u.chance(0.1)) return upgradeStream(u, stream);
   const r = new Random((seed * 0x9e3779b1) ^ Math.imul(stream + 1, 0x85ebca6b));
   const count = 1 + (r.chance(0.6) ? 0 : r.int(4));
   let text = '';

@@ -22,8 +22,18 @@ export interface RecordedRequest {
   /** Flat [name, value, …] list, as received. */
   readonly headers: readonly string[];
   readonly body: Buffer;
-  /** The request asked for a protocol upgrade (the proxy must never forward one). */
+  /** The request asked for a protocol upgrade (llhttp's flag: Connection: upgrade with Upgrade, or CONNECT). */
   readonly upgrade: boolean;
+  /** For an upgrade request: what its connection carried after it. */
+  readonly afterUpgrade: AfterUpgrade | undefined;
+}
+
+/** What a connection carried after an upgrade request, where llhttp stops reading HTTP. */
+export interface AfterUpgrade {
+  /** The server answered 101 and echoes every byte it receives from then on. */
+  switched: boolean;
+  /** Every byte received after the request's end, in order (echoed back when switched). */
+  readonly bytes: Buffer[];
 }
 
 /** Bytes the strict parser refused: the proxy sent something no strict server would read. */
@@ -35,10 +45,14 @@ export interface RecordedParseError {
   readonly received: string;
 }
 
-/** What to answer: raw bytes, then whether to close (FIN) or reset the connection. */
+/**
+ * What to answer: raw bytes, then whether to close (FIN) or reset the
+ * connection, or (to an upgrade request, after a 101) to echo every byte that
+ * comes next until the other side closes.
+ */
 export interface Answer {
   readonly bytes: string | Buffer;
-  readonly after?: 'keep' | 'close' | 'reset';
+  readonly after?: 'keep' | 'close' | 'reset' | 'echo';
 }
 
 export type Responder = (request: RecordedRequest) => Answer;
@@ -80,6 +94,12 @@ export class RecordingServer {
     return this.sockets.size;
   }
 
+  /** Connections switched to echoing (after a 101) and still open. */
+  get openTunnels(): number {
+    return this.tunnels.size;
+  }
+  private readonly tunnels = new Set<Socket>();
+
   async start(): Promise<void> {
     const server = createServer((socket) => this.serve(socket));
     this.server = server;
@@ -99,6 +119,7 @@ export class RecordingServer {
     socket.on('error', () => {});
     socket.on('close', () => {
       this.sockets.delete(socket);
+      this.tunnels.delete(socket);
       parser.close();
     });
     let received = '';
@@ -112,8 +133,17 @@ export class RecordingServer {
     let body: Buffer[] = [];
     let done = false;
     let inBody = false;
+    /** Set once an upgrade request has been read and answered with a close or a 101: llhttp reads nothing after it. */
+    let afterUpgrade: AfterUpgrade | undefined;
+    /** An upgrade declined on a kept-alive connection: HTTP goes on, read by a new parser (llhttp stops at one). */
+    let resumeHttp = false;
+    const carry = (bytes: Buffer) => {
+      if (afterUpgrade === undefined || bytes.length === 0) return;
+      afterUpgrade.bytes.push(Buffer.from(bytes));
+      if (afterUpgrade.switched && !socket.writableEnded) socket.write(bytes);
+    };
     const { llhttp } = this;
-    const parser: HttpParser = createParser(llhttp, llhttp.REQUEST, MAX_HEADER_BYTES, {
+    const callbacks: Parameters<typeof createParser>[3] = {
       onHeaders: (h: string[], u: string) => {
         // After the head these are a chunked body's trailers (node's binding repeats the target with them): dropped.
         if (inBody) return;
@@ -135,6 +165,7 @@ export class RecordingServer {
       },
       onMessageComplete: () => {
         inBody = false;
+        if (upgrade) afterUpgrade = { switched: false, bytes: [] };
         const request: RecordedRequest = {
           connection,
           indexOnConnection: index++,
@@ -144,6 +175,7 @@ export class RecordingServer {
           headers,
           body: Buffer.concat(body),
           upgrade,
+          afterUpgrade,
         };
         headers = [];
         url = '';
@@ -153,27 +185,50 @@ export class RecordingServer {
         const answer = this.respond(request);
         socket.write(answer.bytes);
         const after = answer.after ?? (keepAlive && !upgrade ? 'keep' : 'close');
-        if (after === 'close') {
+        if (after === 'echo' && afterUpgrade !== undefined) {
+          done = true;
+          afterUpgrade.switched = true;
+          this.tunnels.add(socket);
+        } else if (after === 'close' || after === 'echo') {
           done = true;
           socket.end();
         } else if (after === 'reset') {
           done = true;
           socket.resetAndDestroy();
+        } else if (upgrade) {
+          // Declined, and the connection kept (RFC 9110 §7.8 allows it): what follows is read as HTTP again.
+          afterUpgrade = undefined;
+          resumeHttp = true;
         }
       },
-    });
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.toString('latin1');
+    };
+    let parser: HttpParser = createParser(llhttp, llhttp.REQUEST, MAX_HEADER_BYTES, callbacks);
+    const feed = (chunk: Buffer): void => {
+      if (afterUpgrade !== undefined) {
+        carry(chunk);
+        return;
+      }
       if (done) return;
       const result = parser.execute(chunk);
       if (typeof result !== 'number') {
         done = true;
         this.parseErrors.push({ connection, code: result.code, reason: result.message, received });
         socket.destroy();
+      } else if (upgrade && resumeHttp) {
+        resumeHttp = false;
+        upgrade = false;
+        parser.close();
+        parser = createParser(llhttp, llhttp.REQUEST, MAX_HEADER_BYTES, callbacks);
+        if (result < chunk.length) feed(chunk.subarray(result));
       } else if (upgrade) {
-        // llhttp stops at an upgrade; what follows is not HTTP. Recorded, never answered further.
+        // llhttp stops at an upgrade; what follows is not HTTP: recorded (and echoed after a 101), never parsed.
         done = true;
+        carry(chunk.subarray(result));
       }
+    };
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      feed(chunk);
     });
   }
 }

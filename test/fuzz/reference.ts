@@ -43,6 +43,44 @@ export interface ReferenceReading {
   readonly upgraded: boolean;
   /** The bytes end inside a head: a request begun and never finished, which a server may time out (408). */
   readonly partialHead: boolean;
+  /**
+   * When the upgrade request (the last one) is one the proxy tunnels: its
+   * Upgrade protocols, as the proxy forwards them (see tunnelProtocols).
+   */
+  readonly tunnel: string | undefined;
+  /** The bytes after an upgrade request's end: tunnel bytes after a 101, nobody's otherwise. */
+  readonly afterUpgrade: Buffer;
+}
+
+/** The values of every field named `name` (lower case), in order. */
+function fieldValues(headers: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if ((headers[i] as string).toLowerCase() === name) values.push(headers[i + 1] as string);
+  }
+  return values;
+}
+
+const listHas = (value: string, token: string) => value.split(',').some((t) => t.trim().toLowerCase() === token);
+
+/**
+ * Which upgrade requests the proxy must carry as tunnels (its rule, restated
+ * here so the oracle does not trust the code it checks; a unit test holds the
+ * two to the same table): not HEAD or CONNECT, no body (no Transfer-Encoding,
+ * no Content-Length but 0), Connection lists `upgrade`, and the Upgrade
+ * list (every Upgrade field, joined) is not empty and offers no `h2c`.
+ * Returns that list, or undefined for an upgrade served as plain HTTP.
+ */
+export function tunnelProtocols(method: string, headers: readonly string[]): string | undefined {
+  if (method === 'HEAD' || method === 'CONNECT') return undefined;
+  if (fieldValues(headers, 'transfer-encoding').length > 0) return undefined;
+  if (fieldValues(headers, 'content-length').some((v) => v.trim() !== '0')) return undefined;
+  if (!fieldValues(headers, 'connection').some((v) => listHas(v, 'upgrade'))) return undefined;
+  const upgrade = fieldValues(headers, 'upgrade');
+  const protocols = upgrade.join(', ').trim();
+  if (upgrade.length === 0 || protocols === '') return undefined;
+  if (protocols.split(',').some((p) => (p.trim().split('/')[0] as string).toLowerCase() === 'h2c')) return undefined;
+  return protocols;
 }
 
 /** Reads `bytes` as a strict server would. */
@@ -90,7 +128,17 @@ export function readRequests(bytes: Buffer, maxHeaderBytes: number): ReferenceRe
   if (inBody && typeof result === 'number') {
     requests.push({ id: fuzzIdOf(headers, url), method, url, headers, body: Buffer.concat(body), complete: false });
   }
-  return { requests, error: typeof result === 'number' ? undefined : result.code, upgraded, partialHead };
+  // llhttp stops at the end of an upgrade request (the last one): what follows is not HTTP.
+  const last = requests[requests.length - 1];
+  const ended = upgraded && typeof result === 'number' && last?.complete === true;
+  return {
+    requests,
+    error: typeof result === 'number' ? undefined : result.code,
+    upgraded,
+    partialHead,
+    tunnel: ended ? tunnelProtocols(last.method, last.headers) : undefined,
+    afterUpgrade: ended ? bytes.subarray(result) : Buffer.alloc(0),
+  };
 }
 
 export interface ClientResponse {
@@ -104,6 +152,11 @@ export interface ResponseReading {
   readonly responses: ClientResponse[];
   /** The bytes broke HTTP/1.1 (a malformed response, or bytes after a closing one). */
   readonly error: string | undefined;
+  /**
+   * A 101 Switching Protocols after `responses` (answering the next request):
+   * HTTP ends there, and `tunnel` is every byte after it.
+   */
+  readonly switched: { readonly response: ClientResponse; readonly tunnel: Buffer } | undefined;
 }
 
 /**
@@ -149,6 +202,7 @@ function readResponsesAs(
   let body: Buffer[] = [];
   let final = 0;
   let interim = false;
+  let switched: ClientResponse | undefined;
   const parser = createParser(b, b.RESPONSE, 256 * 1024, {
     onHeaders: (h: string[]) => {
       headers.push(...h);
@@ -157,6 +211,8 @@ function readResponsesAs(
       if (h !== undefined) headers.push(...h);
       status = s;
       interim = s < 200;
+      // llhttp stops after any 101 (execute returns where): the bytes after it are the tunnel's.
+      if (s === 101) switched = { status, headers: [...headers], body: Buffer.alloc(0) };
       const method = methods[final] ?? 'GET';
       const headAnswer = method === 'HEAD' && !(final === timeoutAnswerWithBody && s === 408);
       return interim || headAnswer || s === 204 || s === 304 ? 1 : 0;
@@ -175,6 +231,10 @@ function readResponsesAs(
     },
   });
   const result = parser.execute(bytes);
+  if (switched !== undefined && typeof result === 'number') {
+    parser.close();
+    return { responses, error: undefined, switched: { response: switched, tunnel: bytes.subarray(result) } };
+  }
   let error = typeof result === 'number' ? undefined : result.code;
   if (error === undefined && closed) {
     // The close ends a close-delimited body; a body cut short is not an error of the bytes' form.
@@ -182,5 +242,5 @@ function readResponsesAs(
     if (end !== undefined && end.code !== 'HPE_INVALID_EOF_STATE') error = end.code;
   }
   parser.close();
-  return { responses, error };
+  return { responses, error, switched: undefined };
 }

@@ -18,6 +18,22 @@ export interface ProxyServerLimits {
   readonly maxHeaderBytes: number;
 }
 
+const kDeclinedUpgrade = Symbol('ringmaster.declinedUpgrade');
+type DeclinedUpgrade = IncomingMessage & { [kDeclinedUpgrade]?: true };
+
+/**
+ * An upgrade request served as plain HTTP is its connection's last: its
+ * answer closes the connection, as on the net plane. Left alone, node:http
+ * keeps the connection and reads on as HTTP, dropping the rest of the read
+ * that held the upgrade request and parsing later reads as requests, which
+ * a strict reader (llhttp stops at an upgrade) never sees as requests: the
+ * fuzzer's finding, a request pipelined behind a declined upgrade forwarded.
+ * startInOrder never starts what node:http parses after an answer that closes.
+ */
+function closeAfterDeclinedUpgrade(req: IncomingMessage, res: ServerResponse): void {
+  if ((req as DeclinedUpgrade)[kDeclinedUpgrade] === true) res.shouldKeepAlive = false;
+}
+
 /**
  * The client-facing HTTP server. Oversized headers get 431 from Node itself.
  * Requests `routes` claims are answered by them (in order with the others); the rest are forwarded.
@@ -25,12 +41,16 @@ export interface ProxyServerLimits {
 export function createProxyServer(fwd: Forwarding, limits: ProxyServerLimits, routes?: LocalRoutes): Server {
   const onRequest = routes
     ? (req: IncomingMessage, res: ServerResponse) => {
+        closeAfterDeclinedUpgrade(req, res);
         const client = new HttpClientSide(req, res);
         if (routes.claims(req.method ?? 'GET', req.url ?? '/'))
           startInOrder(req, new LocalExchange(routes, client, fwd.traffic, fwd.log));
         else startInOrder(req, new Exchange(fwd, client));
       }
-    : (req: IncomingMessage, res: ServerResponse) => startInOrder(req, new Exchange(fwd, new HttpClientSide(req, res)));
+    : (req: IncomingMessage, res: ServerResponse) => {
+        closeAfterDeclinedUpgrade(req, res);
+        startInOrder(req, new Exchange(fwd, new HttpClientSide(req, res)));
+      };
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -45,9 +65,14 @@ export function createProxyServer(fwd: Forwarding, limits: ProxyServerLimits, ro
       requireHostHeader: false,
       // Only an upgrade request the proxy tunnels reaches 'upgrade'; any other (h2c, HEAD, one with a
       // body, one for a local route) is a plain request, its Upgrade dropped, as on the net plane.
-      shouldUpgradeCallback: (req: IncomingMessage) =>
-        tunnelUpgrade(req.method ?? 'GET', req.rawHeaders) !== null &&
-        !routes?.claims(req.method ?? 'GET', req.url ?? '/'),
+      // node:http asks this only of a request llhttp flagged as an upgrade.
+      shouldUpgradeCallback: (req: IncomingMessage) => {
+        const tunnel =
+          tunnelUpgrade(req.method ?? 'GET', req.rawHeaders) !== null &&
+          !routes?.claims(req.method ?? 'GET', req.url ?? '/');
+        if (!tunnel) (req as DeclinedUpgrade)[kDeclinedUpgrade] = true;
+        return tunnel;
+      },
     },
     onRequest,
   );
