@@ -84,7 +84,7 @@ const entryPoints = {
   'bench/autoscaler': 'bench/autoscaler.ts',
   'bench/soak': 'bench/soak.ts',
   'bench/websocket': 'bench/websocket.ts',
-  // The WebSocket load generator, run by bench:websocket and bench:soak in its own process.
+  // bench:websocket's load generator, which it runs in a process of its own.
   'bench/ws-load': 'bench/lib/ws-load.ts',
   'bench/peers/node-http-proxy': 'bench/peers/node-http-proxy.ts',
   'bench/peers/fastify-http-proxy': 'bench/peers/fastify-http-proxy.ts',
