@@ -121,6 +121,8 @@ function loop(ws: WebSocket, deadline: number, histogram: hdr.Histogram): Promis
       ws.send(payload, { binary: true });
     };
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      // An echo arriving after its timeout ended this loop is not counted.
+      if (finished) return;
       clearTimeout(echoTimer);
       const rttUs = Math.max(1, Math.round((performance.now() - sentAt) * 1000));
       // The server's binary echo: its id, 0x0A, then our bytes. Check length, our sequence number, the tail.
