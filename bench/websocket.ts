@@ -125,6 +125,8 @@ interface Figures {
   readonly errorKinds: Record<string, number>;
   /** User + system CPU of the target's process tree per echoed message, µs; null for direct. */
   readonly cpuUsPerMessage: number | null;
+  /** The load generator's CPU as a share of one core (it is one Node process). */
+  readonly generatorCpuShare: number;
 }
 
 const median = (xs: number[]) => {
@@ -160,6 +162,7 @@ async function measure(t: Target, seconds: number): Promise<Figures> {
     errors: Object.values(result.errors).reduce((a, b) => a + b, 0),
     errorKinds: result.errors,
     cpuUsPerMessage: cpuUs !== undefined && result.messages > 0 ? round2(cpuUs / result.messages) : null,
+    generatorCpuShare: result.generatorCpuShare,
   };
 }
 
@@ -228,6 +231,7 @@ async function main(): Promise<void> {
         cpuUsPerMessage: cpu.length > 0 ? median(cpu) : null,
         messages: s.reduce((a, x) => a + x.messages, 0),
         errors: s.reduce((a, x) => a + x.errors, 0),
+        generatorCpuShare: round2(median(s.map((x) => x.generatorCpuShare))),
       };
     };
     const rounds = Array.from({ length: ROUNDS }, (_, r) => {

@@ -24,6 +24,8 @@ export interface WsLoadResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /** This generator's own CPU over the window, as a share of one core: near 1 means it, not the target, may be the limit. */
+  readonly generatorCpuShare: number;
   /** Errors by kind (a failed connection, an early close, a wrong echo, an echo that never came). */
   readonly errors: Record<string, number>;
 }
@@ -188,8 +190,10 @@ async function main(): Promise<void> {
     numberOfSignificantValueDigits: 3,
   });
   const start = performance.now();
+  const cpuBefore = process.cpuUsage();
   const counts = await Promise.all(sockets.map((ws) => loop(ws, start + seconds * 1000, histogram)));
   const elapsedS = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   const messages = counts.reduce((a, b) => a + b, 0);
   const ms = (us: number) => Math.round(us / 10) / 100;
   const result: WsLoadResult = {
@@ -199,6 +203,7 @@ async function main(): Promise<void> {
     p50Ms: ms(histogram.getValueAtPercentile(50)),
     p99Ms: ms(histogram.getValueAtPercentile(99)),
     maxMs: ms(histogram.maxValue),
+    generatorCpuShare: Math.round(((cpu.user + cpu.system) / 1e6 / elapsedS) * 100) / 100,
     errors,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);

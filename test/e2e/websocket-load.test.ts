@@ -45,6 +45,7 @@ describe('the WebSocket load generator', () => {
     expect(Math.abs(result.messagesPerS - result.messages / result.elapsedS)).toBeLessThan(result.messagesPerS / 200);
     expect(result.p50Ms).toBeGreaterThan(0);
     expect(result.p99Ms).toBeGreaterThanOrEqual(result.p50Ms);
+    expect(result.generatorCpuShare).toBeGreaterThan(0);
     // The CPU snapshots bracket the measured window.
     expect(endedAt - startedAt).toBeGreaterThanOrEqual(1000);
   });
