@@ -8,6 +8,12 @@ const ECHO_TIMEOUT_MS = 10_000;
 const CLOSE_TIMEOUT_MS = 5_000;
 /** After a long-lived socket closes or fails to open, wait this long before opening it again. */
 const REOPEN_BACKOFF_MS = 1000;
+/**
+ * A long-lived socket is replaced (closed, then reopened with a new key) after its lifetime (this by
+ * default) times 0.5 to 1.5, spread by its index so they do not all turn over at once. Sockets opened after a
+ * server joined then land on it too, and some are open when it is removed.
+ */
+export const LONG_LIVED_LIFETIME_MS = 120_000;
 
 export interface TunnelLoadOptions {
   /** The proxy's ws:// base URL; sockets go to `${url}/ws?request_id=…`. */
@@ -15,6 +21,8 @@ export interface TunnelLoadOptions {
   /** Sockets held open the whole run, each sending a text message every `messageEveryMs`. */
   readonly longLived: number;
   readonly messageEveryMs: number;
+  /** Replace each long-lived socket after about this long (default LONG_LIVED_LIFETIME_MS). */
+  readonly lifetimeMs?: number;
   /** Short sockets started per second: open, one message and its echo, close. */
   readonly churnPerSecond: number;
   /** At most this many short sockets at once: a slow proxy gets fewer, not a pile-up. */
@@ -87,8 +95,13 @@ export class TunnelLoad {
     this.count(this.errors, `${where}: ${code ?? (err instanceof Error ? err.message : String(err))}`);
   }
 
-  /** One long-lived socket: open, echo every messageEveryMs, reopen when the peer closes it, until the deadline. */
+  /**
+   * One long-lived socket: open, echo every messageEveryMs, replace it when its lifetime is up and reopen it
+   * when the peer closes it, until the deadline.
+   */
   private async holdOpen(index: number, deadline: number): Promise<void> {
+    const lifetimeMs =
+      (this.options.lifetimeMs ?? LONG_LIVED_LIFETIME_MS) * (0.5 + index / Math.max(1, this.options.longLived));
     let seq = 0;
     while (performance.now() < deadline) {
       let ws: WebSocket;
@@ -99,6 +112,7 @@ export class TunnelLoad {
         await sleep(Math.min(REOPEN_BACKOFF_MS, Math.max(0, deadline - performance.now())));
         continue;
       }
+      const replaceAt = Math.min(deadline, performance.now() + lifetimeMs);
       // Set in the same turn as the close, so the loop below never mistakes a peer's close for an echo error.
       let closeCode: number | undefined;
       let endedByUs = false;
@@ -109,9 +123,9 @@ export class TunnelLoad {
         }),
       );
       try {
-        while (performance.now() < deadline && closeCode === undefined) {
+        while (performance.now() < replaceAt && closeCode === undefined) {
           await this.echo(ws, `long-${index}-${seq++}`);
-          await Promise.race([sleep(Math.min(this.options.messageEveryMs, deadline - performance.now())), closed]);
+          await Promise.race([sleep(Math.min(this.options.messageEveryMs, replaceAt - performance.now())), closed]);
         }
       } catch (err) {
         if (closeCode === undefined) {

@@ -77,6 +77,23 @@ describe("the soak's tunnels", () => {
     expect(report.messages).toBeGreaterThanOrEqual(report.opened);
   });
 
+  it('replaces each long-lived socket when its lifetime is up, closing the old one itself', async () => {
+    const load = new TunnelLoad({
+      url: wsBase,
+      longLived: 2,
+      messageEveryMs: 50,
+      lifetimeMs: 400,
+      churnPerSecond: 1,
+      churnConcurrency: 1,
+    });
+    await load.run(performance.now() + 1500);
+    const report = load.report();
+    expect(report.errors).toEqual({});
+    // Lifetimes of 200 and 400 ms over 1.5 s: at least 3 + 2 long-lived sockets, besides the short ones.
+    expect(report.opened).toBeGreaterThanOrEqual(5 + 1);
+    expect(report.closedByUs).toBe(report.opened);
+  });
+
   it("counts a server's leaving as closes by the peer (1001), reopens, and counts failed opens as errors", async () => {
     const leaving = await startTestServer('ws-load-2', undefined, { SHUTDOWN_TIMEOUT_MS: '0' });
     const load = new TunnelLoad({
