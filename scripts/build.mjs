@@ -83,6 +83,9 @@ const entryPoints = {
   'bench/experiments': 'bench/experiments.ts',
   'bench/autoscaler': 'bench/autoscaler.ts',
   'bench/soak': 'bench/soak.ts',
+  'bench/websocket': 'bench/websocket.ts',
+  // bench:websocket's load generator, which it runs in a process of its own.
+  'bench/ws-load': 'bench/lib/ws-load.ts',
   'bench/peers/node-http-proxy': 'bench/peers/node-http-proxy.ts',
   'bench/peers/fastify-http-proxy': 'bench/peers/fastify-http-proxy.ts',
   'fuzz/http': 'test/fuzz/cli.ts',
