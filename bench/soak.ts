@@ -1,6 +1,6 @@
 /**
  * `npm run bench:soak -- [--warmup-minutes W] [--minutes N] [--data-plane net|http] [--connections C]
- * [--tunnels T] [--tunnel-churn R]`: holds load through one Ringmaster on loopback for W minutes of
+ * [--rps R] [--tunnels T] [--tunnel-churn R]`: holds load through one Ringmaster on loopback for W minutes of
  * warm-up and then N minutes of measurement (default 30; W defaults to 10% of N, 20 s to 2 min),
  * while servers are added and removed through the admin API (its local scaler starts and stops real
  * processes). Alongside the requests, WebSocket tunnels stay open and churn (bench/lib/tunnel-churn.ts):
@@ -34,6 +34,12 @@ const positive = (name: string, fallback: string, allowZero = false) => {
 const MINUTES = positive('--minutes', '30');
 const DATA_PLANE = argValue('--data-plane', 'net');
 const CONNECTIONS = positive('--connections', '32');
+/**
+ * Requests per second across all connections, or 0 for as fast as they go (the default). A paced soak
+ * leaves the machine's cores to whatever else runs beside it: a leak shows in a long run at a moderate
+ * rate as well as at full speed.
+ */
+const RPS = positive('--rps', '0', true);
 const MEASURE_MS = MINUTES * 60_000;
 /**
  * Memory before this is start-up and JIT warm-up, not a trend. Unset: 10% of the measurement, 20 s to
@@ -114,8 +120,16 @@ async function main(): Promise<void> {
       headersTimeout: REQUEST_TIMEOUT_MS,
       bodyTimeout: REQUEST_TIMEOUT_MS,
     });
+    /** Each connection's spacing between requests when paced. */
+    const spacingMs = RPS > 0 ? (CONNECTIONS * 1000) / RPS : 0;
     const worker = async () => {
+      let nextAt = performance.now();
       while (performance.now() < deadline) {
+        if (spacingMs > 0) {
+          nextAt += spacingMs;
+          const wait = nextAt - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        }
         try {
           const res = await pool.request({ path: `/home?request_id=${(reqSeq++ * 7919) % 1_000_000}`, method: 'GET' });
           await res.body.dump();
@@ -188,6 +202,7 @@ async function main(): Promise<void> {
       warmupMinutes: Math.round((WARMUP_MS / 60_000) * 100) / 100,
       dataPlane: DATA_PLANE,
       connections: CONNECTIONS,
+      rps: RPS === 0 ? 'unpaced' : RPS,
       warmupS: Math.round(WARMUP_MS / 1000),
       requests: total,
       ok,
