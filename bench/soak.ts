@@ -185,6 +185,9 @@ async function main(): Promise<void> {
         atS: Math.round(atMs / 1000),
         rssMb: mb(median(use.map((s) => s.rssBytes))),
         heapUsedMb: mb(median(use.map((s) => s.heapUsedBytes))),
+        // The lowest heap in the window is the nearest to what survives a collection: a leak raises this floor,
+        // while the median also moves with where the collector happens to be in its cycle.
+        heapFloorMb: mb(Math.min(...use.map((s) => s.heapUsedBytes))),
       };
     };
     const first = after[0]?.atMs ?? WARMUP_MS;
@@ -196,6 +199,7 @@ async function main(): Promise<void> {
     const total = ok + [...errors.values()].reduce((a, b) => a + b, 0);
     const rssDriftPct = drift(start.rssMb, end.rssMb);
     const heapDriftPct = drift(start.heapUsedMb, end.heapUsedMb);
+    const heapFloorDriftPct = drift(start.heapFloorMb, end.heapFloorMb);
     const tunnelReport = tunnels.report();
     const report = {
       minutes: MINUTES,
@@ -212,6 +216,7 @@ async function main(): Promise<void> {
       memory: { start, middle, end },
       rssDriftPct,
       heapDriftPct,
+      heapFloorDriftPct,
       memoryWithinTarget: Math.abs(rssDriftPct) <= 10 && Math.abs(heapDriftPct) <= 10,
       peakRssMb: mb(Math.max(...after.map((s) => s.rssBytes))),
       tunnels: {
