@@ -156,7 +156,8 @@ describe.each(CASES)('WebSockets, DATA_PLANE=$plane UPSTREAM_CLIENT=$client', ({
     for (const c of held) await c.ask('hello');
     const stopping = proxy.stop();
     const signalledAt = Date.now();
-    // Draining has begun once plain answers carry `connection: close`.
+    // Draining has begun once plain answers carry `connection: close`. The requests also keep the listener
+    // open (shutdown stops listening after a quiet spell; a new upgrade then finds the port closed instead).
     await waitFor(
       async () => (await request(`${proxy.url}/home`)).headers.connection === 'close',
       WAIT_MS,

@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import type { ClientCloseListener, ClientSide, ClientTunnelEnd } from './client-side.js';
+import { NodeRequestFields } from './node-request-fields.js';
 
 const kSide = Symbol('ringmaster.clientSide');
 const kInOrder = Symbol('ringmaster.inOrder');
@@ -87,34 +88,17 @@ function onResponseClose(this: ResponseWithSide): void {
 }
 
 /** The ClientSide of the node:http data plane: Node's request and response. */
-export class HttpClientSide implements ClientSide {
+export class HttpClientSide extends NodeRequestFields implements ClientSide {
   listener: ClientCloseListener | undefined;
   /** node:http hands a request that may open a tunnel to the 'upgrade' listener instead (tunnel/upgrade-client-side.ts). */
   readonly upgrade = null;
-  /** The client connection, kept here: node:http detaches it from the request and response once answered. */
-  readonly socket: Socket;
   constructor(
-    private readonly req: IncomingMessage,
+    req: IncomingMessage,
     private readonly res: ServerResponse,
   ) {
-    this.socket = req.socket;
+    super(req);
   }
 
-  get method(): string {
-    return this.req.method as string;
-  }
-  get url(): string {
-    return this.req.url ?? '/';
-  }
-  get rawHeaders(): readonly string[] {
-    return this.req.rawHeaders;
-  }
-  get needsHostCheck(): boolean {
-    return this.req.httpVersionMinor === 1 && this.req.httpVersionMajor === 1;
-  }
-  get remoteAddress(): string {
-    return this.socket.remoteAddress ?? '';
-  }
   requestBody(): Readable {
     return this.req;
   }

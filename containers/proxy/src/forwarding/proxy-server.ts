@@ -78,12 +78,8 @@ export function createProxyServer(fwd: Forwarding, limits: ProxyServerLimits, ro
   );
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    const client = new UpgradeClientSide(
-      req,
-      socket,
-      head,
-      tunnelUpgrade(req.method ?? 'GET', req.rawHeaders) as string,
-    );
+    // The socket node:http hands over is the request's own (req.socket), which the client side takes.
+    const client = new UpgradeClientSide(req, head, tunnelUpgrade(req.method ?? 'GET', req.rawHeaders) as string);
     const exchange = new Exchange(fwd, client);
     // After the answers still owed to requests pipelined before it, like any request.
     if (!answerInOrder(socket, () => exchange.start())) exchange.start();

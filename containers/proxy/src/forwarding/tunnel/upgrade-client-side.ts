@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ClientCloseListener, ClientSide, ClientTunnelEnd } from '../client-side.js';
 import { LAST_CHUNK, stringChunk, writeChunk } from '../http1/chunked.js';
 import { Framing, responseHead } from '../http1/framing.js';
+import { NodeRequestFields } from '../node-request-fields.js';
 
 /**
  * The node:http data plane's ClientSide for a request that may open a
@@ -13,7 +13,7 @@ import { Framing, responseHead } from '../http1/framing.js';
  * error) with the `net` plane's framing and then the close, since the
  * client asked to leave HTTP on this connection.
  */
-export class UpgradeClientSide implements ClientSide {
+export class UpgradeClientSide extends NodeRequestFields implements ClientSide {
   headersSent = false;
   responseEnded = false;
   private framing: Framing = Framing.Length;
@@ -25,32 +25,17 @@ export class UpgradeClientSide implements ClientSide {
   };
 
   constructor(
-    private readonly req: IncomingMessage,
-    private readonly socket: Socket,
+    req: IncomingMessage,
     /** What node:http read after the head: the start of the client's tunnel bytes. */
     private readonly head: Buffer,
     readonly upgrade: string,
   ) {
-    socket.on('close', this.onClose);
+    super(req);
+    this.socket.on('close', this.onClose);
     // Nothing after the head is read until the server has answered (see ClientConnection.keepTunnelBytes).
-    socket.pause();
+    this.socket.pause();
   }
 
-  get method(): string {
-    return this.req.method as string;
-  }
-  get url(): string {
-    return this.req.url ?? '/';
-  }
-  get rawHeaders(): readonly string[] {
-    return this.req.rawHeaders;
-  }
-  get needsHostCheck(): boolean {
-    return this.req.httpVersionMajor === 1 && this.req.httpVersionMinor === 1;
-  }
-  get remoteAddress(): string {
-    return this.socket.remoteAddress ?? '';
-  }
   /** A tunnel request has no body (tunnelUpgrade refuses one that has). */
   requestBody(): Readable {
     return this.req;
