@@ -24,6 +24,7 @@ import autocannon from 'autocannon';
 import { freePort, waitForPort } from '#devkit/net.js';
 import { type Started, spawnQuiet, stopProcess } from '#devkit/spawn.js';
 import { fixedRate } from './lib/fixed-rate.js';
+import { startNginx as startNginxPeer } from './lib/nginx.js';
 import { type CpuTime, treeCpuTime } from './lib/proc-cpu.js';
 import { ROOT, startProxy, startServer } from './lib/processes.js';
 
@@ -126,43 +127,7 @@ async function startRingmaster(
 }
 
 async function startNginx(addresses: string[]): Promise<{ proc: Started; url: string }> {
-  const port = await freePort();
-  const dir = join(work, 'nginx');
-  execFileSync('mkdir', ['-p', join(dir, 'tmp'), join(dir, 'logs')]);
-  const servers = addresses.map((a) => `server ${a.replace('http://', '')};`).join('\n    ');
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `worker_processes 1;
-error_log ${dir}/logs/error.log warn;
-pid ${dir}/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  upstream backends {
-    hash $request_uri consistent;
-    ${servers}
-    keepalive ${NGINX_KEEPALIVE};
-    keepalive_requests 1000000;
-  }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://backends;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-`,
-  );
-  // nginx prints nothing when it starts well; the open port tells.
-  const proc = spawnQuiet('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']);
-  await waitForPort(port);
+  const { proc, port } = await startNginxPeer(work, addresses, { keepalive: NGINX_KEEPALIVE, websocket: false });
   return { proc, url: `http://127.0.0.1:${port}` };
 }
 

@@ -12,11 +12,11 @@
  * and so has the whole bench.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitForPort } from '#devkit/net.js';
-import { type Started, spawnQuiet, stopProcess } from '#devkit/spawn.js';
+import { type Started, stopProcess } from '#devkit/spawn.js';
+import { startNginx as startNginxPeer } from './lib/nginx.js';
 import { type CpuTime, treeCpuTime } from './lib/proc-cpu.js';
 import { startProxy, startServer } from './lib/processes.js';
 import type { WsLoadResult } from './lib/ws-load.js';
@@ -71,43 +71,7 @@ function has(command: string): boolean {
  * upgrade headers nginx's WebSocket guide gives. proxy_read_timeout covers a round with room to spare.
  */
 async function startNginx(addresses: string[]): Promise<{ proc: Started; url: string }> {
-  const port = await freePort();
-  const dir = join(work, 'nginx');
-  execFileSync('mkdir', ['-p', join(dir, 'tmp'), join(dir, 'logs')]);
-  const servers = addresses.map((a) => `server ${a.replace('http://', '')};`).join('\n    ');
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `worker_processes 1;
-error_log ${dir}/logs/error.log warn;
-pid ${dir}/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  upstream backends {
-    hash $request_uri consistent;
-    ${servers}
-  }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://backends;
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection "upgrade";
-      proxy_read_timeout 300s;
-      proxy_send_timeout 300s;
-    }
-  }
-}
-`,
-  );
-  const proc = spawnQuiet('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']);
-  await waitForPort(port);
+  const { proc, port } = await startNginxPeer(work, addresses, { keepalive: 0, websocket: true });
   return { proc, url: `ws://127.0.0.1:${port}` };
 }
 
