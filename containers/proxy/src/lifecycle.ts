@@ -109,6 +109,11 @@ async function drain(parts: ProxyParts, stopFollowing: (() => Promise<void>) | u
     listener.closeAllConnections();
     tunnels.closeAll();
   }
-  await Promise.race([tunnelsClosed, sleep(SHUTDOWN_POLL_MS)]);
+  // Tunnels are no request and, on the net plane, no longer the listener's connections: wait for them
+  // here, until their drain deadline closes them or the shutdown deadline passes (then they are cut).
+  if (tunnels.count > 0) {
+    const left = sleep(Math.max(0, deadline - Date.now())).then(() => 'deadline' as const);
+    if ((await Promise.race([tunnelsClosed, left])) === 'deadline') tunnels.closeAll();
+  }
   tunnels.stop();
 }
